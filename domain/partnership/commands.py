@@ -1,0 +1,146 @@
+"""Commands: what someone (or a timer) asks of a partnership. ``decide`` answers with events or a rejection."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from domain.people import Id, Institution, MenteeProfile
+from domain.policy import Policy
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class Party(StrEnum):
+    MENTEE = "mentee"
+    MENTOR = "mentor"
+
+
+class GatheringKind(StrEnum):
+    GROUP = "group"
+    COLLECTIVE = "collective"
+
+
+class CoordinatorActionKind(StrEnum):
+    NUDGE = "nudge"
+    RESCHEDULE = "reschedule"
+    PAUSE = "pause"
+    RESUME = "resume"
+    EXTEND = "extend"
+    REMATCH = "rematch"
+    END_EARLY = "end_early"
+    ACKNOWLEDGE = "acknowledge"
+    CLOSE_REVIEW = "close_review"
+
+
+class MenteeOutcome(StrEnum):
+    EMPLOYED_IN_FIELD = "employed_in_field"
+    EMPLOYED_OUTSIDE_FIELD = "employed_outside_field"
+    FURTHER_STUDIES = "further_studies"
+    STILL_SEEKING = "still_seeking"
+    OTHER = "other"
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SubmitApplication(_Command):
+    type: Literal["submit_application"] = "submit_application"
+    cohort_id: Id
+    mentee: MenteeProfile
+    policy: Policy = Policy()
+
+
+class ScreenApplication(_Command):
+    """The facts screening needs, looked up by the caller: the institution as registered (None if unknown)."""
+
+    type: Literal["screen_application"] = "screen_application"
+    institution: Institution | None
+
+
+class ProposeMatch(_Command):
+    type: Literal["match_proposed"] = "match_proposed"
+    mentor_id: Id
+    score: float | None = None
+    reasons: tuple[str, ...] = ()
+
+
+class SignAgreement(_Command):
+    """A party signs the Mentoring Partnership Agreement. Changing its terms clears earlier signatures."""
+
+    type: Literal["sign_agreement"] = "sign_agreement"
+    party: Party
+    signature_ref: str | None = Field(default=None, max_length=200)
+    topics: tuple[Topic, ...] | None = None
+    meeting_cadence_days: int | None = Field(default=None, ge=7, le=92)
+
+
+class LogMeeting(_Command):
+    type: Literal["log_meeting"] = "log_meeting"
+    kind: Literal["pair"] = "pair"
+    held_on: datetime | None = None
+    minutes: int = Field(ge=5, le=600)
+    topics: tuple[Topic, ...] = ()
+    notes: str | None = Field(default=None, max_length=10000)
+
+
+class AddDiaryEntry(_Command):
+    type: Literal["add_diary_entry"] = "add_diary_entry"
+    reflection: Text
+    goals: tuple[Topic, ...] = ()
+    actions: tuple[Topic, ...] = ()
+
+
+class RecordGathering(_Command):
+    type: Literal["gathering_attended"] = "gathering_attended"
+    gathering_id: Id
+    kind: GatheringKind
+    hours: float = Field(gt=0, le=12)
+
+
+class CoordinatorAction(_Command):
+    type: Literal["coordinator_action"] = "coordinator_action"
+    action: CoordinatorActionKind
+    reason: Text
+    until: datetime | None = None
+
+
+class Withdraw(_Command):
+    type: Literal["withdraw"] = "withdraw"
+    party: Party
+    reason: Text
+
+
+class SubmitClosingReview(_Command):
+    type: Literal["submit_closing_review"] = "submit_closing_review"
+    party: Party
+    rating: int = Field(ge=1, le=5)
+    outcome: MenteeOutcome | None = None
+    comments: str | None = Field(default=None, max_length=4000)
+
+
+class Tick(_Command):
+    """A timer fired: raise whatever reminders, escalations and stage changes are due at ``now``."""
+
+    type: Literal["tick"] = "tick"
+
+
+Command = Annotated[
+    SubmitApplication
+    | ScreenApplication
+    | ProposeMatch
+    | SignAgreement
+    | LogMeeting
+    | AddDiaryEntry
+    | RecordGathering
+    | CoordinatorAction
+    | Withdraw
+    | SubmitClosingReview
+    | Tick,
+    Field(discriminator="type"),
+]

@@ -1,0 +1,70 @@
+"""People and places: mentee and mentor profiles, partner institutions, contacts.
+
+Profiles carry only opaque ids and programme facts. Names and e-mail addresses live in
+:class:`Contact`, which the records store keeps apart from the event data (the people registry).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+Id = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+]
+"""An opaque identifier: never a name or an e-mail address."""
+
+
+class DegreeLevel(StrEnum):
+    BACHELOR = "bachelor"
+    MASTER = "master"
+    PHD = "phd"
+
+
+class Sector(StrEnum):
+    PRIVATE = "private"
+    PUBLIC = "public"
+    THIRD = "third"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Contact(Frozen):
+    """Personal contact data. Stored in the people registry only, never in events or logs."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    email: EmailStr | None = None
+
+
+class MenteeProfile(Frozen):
+    mentee_id: Id
+    degree_level: DegreeLevel
+    year_of_study: int | None = Field(default=None, ge=1, le=12)
+    institution_id: Id
+    field: str = Field(min_length=1, max_length=200)
+    interests: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    goals: tuple[str, ...] = ()
+    preferred_sector: Sector | None = None
+
+
+class MentorProfile(Frozen):
+    mentor_id: Id
+    organisation_id: Id
+    sector: Sector
+    expertise: tuple[str, ...] = ()
+    interests: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    capacity: int = Field(default=1, ge=1, le=3)
+    conflicts: tuple[Id, ...] = ()
+    """Institution or organisation ids the mentor declares a conflict of interest with."""
+
+
+class Institution(Frozen):
+    institution_id: Id
+    name: str = Field(min_length=1, max_length=200)
+    partner: bool = True
