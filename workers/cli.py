@@ -16,6 +16,8 @@ from workers.settings import settings
 COMMAND_MODULES = (
     "workers.commands.db",
     "workers.commands.records",
+    "workers.commands.worker",
+    "workers.commands.partnerships",
 )
 
 Handler = Callable[[argparse.Namespace], Awaitable[int]]

@@ -1,24 +1,71 @@
-"""Structured logs: JSON lines through structlog. Log ids and counts, never names, e-mails or diary text."""
+"""Structured logs: JSON lines through structlog, for our own logs and for the Temporal SDK's.
+
+Every line inside an activity or workflow carries ``workflow_id`` and ``run_id``. Log ids and counts,
+never names, e-mail addresses or diary text.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 import structlog
+from structlog.typing import EventDict, WrappedLogger
+from temporalio import activity, workflow
+
+
+def _temporal_context(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+    """Add the workflow and run ids: from the SDK's ``extra`` on its loggers, or the running activity."""
+    record = event.get("_record")
+    if record is not None:
+        for key in ("temporal_workflow", "temporal_activity"):
+            info = getattr(record, key, None)
+            if isinstance(info, dict):
+                event.setdefault("workflow_id", info.get("workflow_id"))
+                event.setdefault("run_id", info.get("run_id"))
+                if "activity_type" in info:
+                    event.setdefault("activity_type", info["activity_type"])
+                if "workflow_type" in info:
+                    event.setdefault("workflow_type", info["workflow_type"])
+    if activity.in_activity():
+        info_a = activity.info()
+        event.setdefault("workflow_id", info_a.workflow_id)
+        event.setdefault("run_id", info_a.workflow_run_id)
+        event.setdefault("activity_type", info_a.activity_type)
+        event.setdefault("attempt", info_a.attempt)
+    return event
 
 
 def configure(level: str = "INFO") -> None:
-    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper())
+    """JSON lines on stderr, for structlog and stdlib loggers alike."""
+    numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _temporal_context,
+    ]
     structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
             structlog.processors.JSONRenderer(sort_keys=True),
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=True,
     )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric)
+    # The SDK appends workflow info to the message text by default; it is in the fields instead.
+    workflow.logger.workflow_info_on_message = False
+    activity.logger.activity_info_on_message = False

@@ -1,0 +1,47 @@
+"""Record-keeping activities of the Partnership workflow.
+
+Idempotent: a retried activity writes nothing twice (the store's append is keyed by version and checks
+the content; the people registry is an upsert).
+"""
+
+from __future__ import annotations
+
+import structlog
+from temporalio import activity
+
+from activities.models import ApplicationFacts, Recorded, RecordEvents, RegisterApplication
+from activities.records.store import RecordStore
+
+log = structlog.get_logger(__name__)
+
+
+class PartnershipActivities:
+    def __init__(self, store: RecordStore) -> None:
+        self._store = store
+
+    @activity.defn(name="register_application")
+    async def register_application(self, request: RegisterApplication) -> ApplicationFacts:
+        """Move the applicant's contact details into the people registry; look up what screening needs."""
+        await self._store.upsert_person(request.mentee_id, "mentee", request.contact)
+        institution = await self._store.get_institution(request.institution_id)
+        log.info(
+            "application registered",
+            partnership_id=request.partnership_id,
+            institution_known=institution is not None,
+            contact_given=request.contact is not None,
+        )
+        return ApplicationFacts(institution=institution)
+
+    @activity.defn(name="record_events")
+    async def record_events(self, request: RecordEvents) -> Recorded:
+        """Append the events to the partnership's log, with read models and outbox rows, in one transaction."""
+        result = await self._store.append(request.partnership_id, request.expected_version, request.events)
+        log.info(
+            "events recorded",
+            partnership_id=request.partnership_id,
+            version=result.version,
+            duplicate=result.duplicate,
+            events=[event.type for event in request.events],
+            attempt=activity.info().attempt,
+        )
+        return Recorded(version=result.version, duplicate=result.duplicate, outbox_keys=list(result.outbox_keys))

@@ -1,0 +1,63 @@
+"""Fixtures for workflow tests: the real time-skipping test server, a records store, a worker."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.records.migrate import upgrade
+from activities.records.store import RecordStore
+from domain.people import Contact
+from tests.servers import binary
+from tests.workflows.harness import COORDINATOR_ID, INSTITUTION
+from workers.setup import register_search_attributes
+from workers.temporal import data_converter
+from workers.worker import build_worker
+
+
+@pytest.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"), data_converter=data_converter()
+    )
+    await register_search_attributes(env.client, "default")
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+async def seeded_store(url: str, cohort_id: str) -> RecordStore:
+    await upgrade(url)
+    store = RecordStore.from_url(url)
+    await store.upsert_institution(INSTITUTION)
+    await store.upsert_person(COORDINATOR_ID, "coordinator", Contact(name="Coordinator", email="coord@example.org"))
+    await store.upsert_cohort(cohort_id, COORDINATOR_ID)
+    return store
+
+
+@pytest.fixture
+def cohort_id() -> str:
+    return f"c{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture
+async def records(tmp_path: Path, cohort_id: str) -> AsyncIterator[RecordStore]:
+    store = await seeded_store(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}", cohort_id)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def worker(ts_env: WorkflowEnvironment, records: RecordStore) -> AsyncIterator[Worker]:
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    w = build_worker(ts_env.client, task_queue, records, mailer=None)
+    async with w:
+        yield w

@@ -1,0 +1,82 @@
+"""Shared helpers for workflow tests: start partnerships, wait on their status, drive them."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+
+from domain.people import Contact, Institution
+from workflows.contract import WORKFLOW_TYPE, Application, PartnershipStatus
+
+INSTITUTION = Institution(institution_id="uni-helsinki", name="University of Helsinki", partner=True)
+COORDINATOR_ID = "coord-1"
+
+
+def application(cohort_id: str, mentee_id: str | None = None, **overrides: Any) -> Application:
+    fields: dict[str, Any] = {
+        "cohort_id": cohort_id,
+        "mentee_id": mentee_id or f"m-{uuid.uuid4().hex[:8]}",
+        "institution_id": INSTITUTION.institution_id,
+        "degree_level": "master",
+        "field": "data science",
+        "interests": ["machine learning", "start-ups"],
+        "languages": ["en", "fi"],
+        "goals": ["a job in my field", "understand Finnish working life"],
+        "contact": Contact(name="Test Mentee", email="mentee@example.org"),
+    }
+    fields.update(overrides)
+    return Application.model_validate(fields)
+
+
+async def start(client: Client, task_queue: str, app: Application) -> WorkflowHandle[Any, PartnershipStatus]:
+    return await client.start_workflow(
+        WORKFLOW_TYPE,
+        app,
+        id=app.workflow_id,
+        task_queue=task_queue,
+        result_type=PartnershipStatus,
+        static_summary=f"Partnership {app.cohort_id}/{app.mentee_id}",
+    )
+
+
+async def status(handle: WorkflowHandle[Any, Any]) -> PartnershipStatus:
+    return await handle.query("status", result_type=PartnershipStatus)
+
+
+async def wait_for(
+    handle: WorkflowHandle[Any, Any], predicate: Any, what: str, timeout: float = 30.0
+) -> PartnershipStatus:
+    """Poll the status query (in real time) until ``predicate(status)`` holds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: PartnershipStatus | None = None
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            last = await status(handle)
+            if predicate(last):
+                return last
+        except Exception:  # the first workflow task may not have run yet
+            pass
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}; last status: {last}")
+
+
+async def wait_stage(handle: WorkflowHandle[Any, Any], stage: str, timeout: float = 30.0) -> PartnershipStatus:
+    return await wait_for(handle, lambda s: s.stage == stage, f"stage {stage}", timeout)
+
+
+async def update(handle: WorkflowHandle[Any, Any], name: str, payload: dict[str, Any]) -> PartnershipStatus:
+    return await handle.execute_update(name, payload, result_type=PartnershipStatus)
+
+
+async def matched_and_signed(handle: WorkflowHandle[Any, Any], mentor_id: str = "mr-1") -> PartnershipStatus:
+    await wait_stage(handle, "AWAITING_MATCH")
+    await update(handle, "match_proposed", {"mentor_id": mentor_id, "score": 0.8, "reasons": ["shared field"]})
+    await update(handle, "sign_agreement", {"party": "mentee", "signature_ref": "esign-1"})
+    return await update(handle, "sign_agreement", {"party": "mentor", "signature_ref": "esign-2"})
+
+
+DAY = timedelta(days=1)

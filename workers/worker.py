@@ -1,0 +1,68 @@
+"""The worker process: the Partnership workflow and its activities on one task queue."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from activities.notifications.activity import NotificationActivities
+from activities.notifications.delivery import SmtpMailer
+from activities.records.store import RecordStore
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.partnership import PartnershipActivities
+from workers.settings import Settings
+from workers.temporal import connect
+from workflows.partnership import PartnershipWorkflow
+
+log = structlog.get_logger(__name__)
+
+WORKFLOWS: Sequence[type] = (PartnershipWorkflow,)
+
+
+def activities_for(store: RecordStore, mailer: SmtpMailer | None) -> list[Any]:
+    partnership = PartnershipActivities(store)
+    notifications = NotificationActivities(store, mailer)
+    return [
+        partnership.register_application,
+        partnership.record_events,
+        notifications.deliver_notifications,
+    ]
+
+
+def build_worker(client: Client, task_queue: str, store: RecordStore, mailer: SmtpMailer | None) -> Worker:
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities_for(store, mailer),
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM; in-flight activities are given time to finish."""
+    store = RecordStore.from_url(settings.database_url)
+    mailer = SmtpMailer.from_url(settings.smtp_url) if settings.smtp_url else None
+    client = await connect(settings)
+    worker = build_worker(client, settings.task_queue, store, mailer)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info(
+        "worker started",
+        task_queue=settings.task_queue,
+        namespace=settings.temporal_namespace,
+        temporal_address=settings.temporal_address,
+        smtp=mailer is not None,
+    )
+    try:
+        async with worker:
+            await stop.wait()
+            log.info("worker stopping")
+    finally:
+        await store.close()

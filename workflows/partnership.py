@@ -1,0 +1,324 @@
+"""The Partnership workflow: one mentoring partnership, from application to closing review.
+
+Signals, updates and timers become commands; the domain decides; an activity records the events
+(and their notifications, in the same transaction); then the state is published: the ``status`` query,
+search attributes and the current details in the Temporal UI. Nothing else happens here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from activities.models import (
+        ApplicationFacts,
+        Delivered,
+        DeliverNotifications,
+        Recorded,
+        RecordEvents,
+        RegisterApplication,
+    )
+    from domain.errors import DomainRejection
+    from domain.partnership import PartnershipState, decide, fold, initial_state, next_due
+    from domain.partnership import commands as c
+    from domain.partnership.events import CommandRejected, Event
+    from workflows.contract import SIGNAL_COMMANDS, Application, PartnershipStatus
+    from workflows.status import describe, search_attribute_updates
+
+RECORD_TIMEOUT = timedelta(seconds=15)
+RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+"""Records are never dropped: record-keeping retries until the database is back."""
+DELIVERY_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30), maximum_attempts=5
+)
+"""Delivery gives up after a few tries; the messages stay in the outbox for the next delivery."""
+
+
+@dataclass
+class _Pending:
+    """A signal or update waiting its turn. ``invalid`` says why its payload did not validate."""
+
+    source: str
+    command: c.Command | None
+    invalid: str | None = None
+    update: bool = False
+    done: bool = False
+    rejected: str | None = None
+    result: PartnershipStatus | None = field(default=None)
+
+
+@workflow.defn(name="Partnership")
+class PartnershipWorkflow:
+    @workflow.init
+    def __init__(self, application: Application) -> None:
+        self._state: PartnershipState = initial_state(workflow.info().workflow_id)
+        self._inbox: deque[_Pending] = deque()
+        self._details = ""
+
+    @workflow.run
+    async def run(self, application: Application) -> PartnershipStatus:
+        facts = await workflow.execute_activity(
+            "register_application",
+            RegisterApplication(
+                partnership_id=self._state.partnership_id,
+                cohort_id=application.cohort_id,
+                mentee_id=application.mentee_id,
+                institution_id=application.institution_id,
+                contact=application.contact,
+            ),
+            result_type=ApplicationFacts,
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+            summary="register application",
+        )
+        await self._apply(
+            c.SubmitApplication(
+                cohort_id=application.cohort_id,
+                mentee=application.mentee_profile(),
+                policy=application.resolved_policy(),
+            ),
+            "application",
+        )
+        await self._apply(c.ScreenApplication(institution=facts.institution), "screening")
+
+        while not self._state.is_terminal:
+            due = next_due(self._state)
+            if due is None:
+                await workflow.wait_condition(lambda: bool(self._inbox))
+            else:
+                timeout = math.ceil(max((due.at - workflow.now()).total_seconds(), 0) * 1000) / 1000
+                if timeout > 0:
+                    try:
+                        await workflow.wait_condition(
+                            lambda: bool(self._inbox), timeout=timeout, timeout_summary=due.waiting_for
+                        )
+                    except TimeoutError:
+                        await self._apply(c.Tick(), "timer")
+                        continue
+                else:
+                    await self._apply(c.Tick(), "timer")
+                    continue
+            pending = self._inbox.popleft()
+            await self._process(pending)
+
+        # Let late updates see their answer, and signals that arrived on the way out be recorded as rejected.
+        while self._inbox:
+            await self._process(self._inbox.popleft())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status()
+
+    # ------------------------------------------------------------------------------------------- the loop
+
+    async def _process(self, pending: _Pending) -> None:
+        try:
+            pending.rejected = await self._apply(pending.command, pending.source, invalid=pending.invalid)
+        finally:
+            pending.result = self.status()
+            pending.done = True
+
+    async def _apply(self, command: c.Command | None, source: str, invalid: str | None = None) -> str | None:
+        """Decide, record, publish. A rejection is recorded too, so the status can say why; it is returned."""
+        now = workflow.now()
+        rejected = invalid
+        events: list[Event] = []
+        if command is not None and rejected is None:
+            try:
+                events = decide(self._state, command, now)
+            except DomainRejection as rejection:
+                rejected = rejection.message
+        if rejected is not None:
+            workflow.logger.info("command rejected", extra={"command": source})
+            events = [CommandRejected(at=now, command=source, reason=rejected)]
+        if not events:
+            return None
+        recorded = await workflow.execute_activity(
+            "record_events",
+            RecordEvents(
+                partnership_id=self._state.partnership_id, expected_version=self._state.version, events=events
+            ),
+            result_type=Recorded,
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+            summary=f"record {', '.join(ev.type for ev in events)}",
+        )
+        self._state = fold(self._state, events)
+        self._publish()
+        if recorded.outbox_keys:
+            await self._deliver()
+        return rejected
+
+    async def _deliver(self) -> None:
+        try:
+            await workflow.execute_activity(
+                "deliver_notifications",
+                DeliverNotifications(partnership_id=self._state.partnership_id),
+                result_type=Delivered,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=DELIVERY_RETRY,
+                summary="deliver notifications",
+            )
+        except ActivityError:
+            workflow.logger.warning("notification delivery failed; messages stay in the outbox")
+
+    def _publish(self) -> None:
+        workflow.upsert_search_attributes(search_attribute_updates(self._state))
+        status = self.status()
+        workflow.set_current_details(status.waiting_for)
+
+    # --------------------------------------------------------------------------------- signals & updates
+
+    def _signal(self, name: str, payload: Any) -> None:
+        try:
+            self._inbox.append(_Pending(source=name, command=_command(name, payload)))
+        except ValueError as error:
+            # A malformed signal is still something someone sent: rejected through the loop, and recorded.
+            self._inbox.append(_Pending(source=name, command=None, invalid=str(error)))
+
+    async def _update(self, name: str, payload: Any) -> PartnershipStatus:
+        pending = _Pending(source=name, command=_command(name, payload), update=True)
+        self._inbox.append(pending)
+        await workflow.wait_condition(lambda: pending.done)
+        if pending.rejected:
+            raise ApplicationError(pending.rejected, type="DomainRejection", non_retryable=True)
+        assert pending.result is not None
+        return pending.result
+
+    def _validate(self, name: str, payload: Any) -> None:
+        """Update validators: a rejection here leaves no trace in the history."""
+        command = _command(name, payload)
+        if self._state.stage is None:
+            raise DomainRejection("the application is still being registered; try again in a moment")
+        decide(self._state, command, workflow.now())
+
+    @workflow.signal(name="match_proposed")
+    def match_proposed(self, payload: dict[str, Any]) -> None:
+        self._signal("match_proposed", payload)
+
+    @workflow.signal(name="sign_agreement")
+    def sign_agreement(self, payload: dict[str, Any]) -> None:
+        self._signal("sign_agreement", payload)
+
+    @workflow.signal(name="log_meeting")
+    def log_meeting(self, payload: dict[str, Any]) -> None:
+        self._signal("log_meeting", payload)
+
+    @workflow.signal(name="add_diary_entry")
+    def add_diary_entry(self, payload: dict[str, Any]) -> None:
+        self._signal("add_diary_entry", payload)
+
+    @workflow.signal(name="gathering_attended")
+    def gathering_attended(self, payload: dict[str, Any]) -> None:
+        self._signal("gathering_attended", payload)
+
+    @workflow.signal(name="coordinator_action")
+    def coordinator_action(self, payload: dict[str, Any]) -> None:
+        self._signal("coordinator_action", payload)
+
+    @workflow.signal(name="withdraw")
+    def withdraw(self, payload: dict[str, Any]) -> None:
+        self._signal("withdraw", payload)
+
+    @workflow.signal(name="submit_closing_review")
+    def submit_closing_review(self, payload: dict[str, Any]) -> None:
+        self._signal("submit_closing_review", payload)
+
+    @workflow.update(name="match_proposed")
+    async def match_proposed_update(self, payload: dict[str, Any]) -> PartnershipStatus:
+        return await self._update("match_proposed", payload)
+
+    @match_proposed_update.validator
+    def _v_match_proposed(self, payload: dict[str, Any]) -> None:
+        self._validate("match_proposed", payload)
+
+    @workflow.update(name="sign_agreement")
+    async def sign_agreement_update(self, payload: dict[str, Any]) -> PartnershipStatus:
+        return await self._update("sign_agreement", payload)
+
+    @sign_agreement_update.validator
+    def _v_sign_agreement(self, payload: dict[str, Any]) -> None:
+        self._validate("sign_agreement", payload)
+
+    @workflow.update(name="log_meeting")
+    async def log_meeting_update(self, payload: dict[str, Any]) -> PartnershipStatus:
+        return await self._update("log_meeting", payload)
+
+    @log_meeting_update.validator
+    def _v_log_meeting(self, payload: dict[str, Any]) -> None:
+        self._validate("log_meeting", payload)
+
+    @workflow.update(name="add_diary_entry")
+    async def add_diary_entry_update(self, payload: dict[str, Any]) -> PartnershipStatus:
+        return await self._update("add_diary_entry", payload)
+
+    @add_diary_entry_update.validator
+    def _v_add_diary_entry(self, payload: dict[str, Any]) -> None:
+        self._validate("add_diary_entry", payload)
+
+    @workflow.update(name="gathering_attended")
+    async def gathering_attended_update(self, payload: dict[str, Any]) -> PartnershipStatus:
+        return await self._update("gathering_attended", payload)
+
+    @gathering_attended_update.validator
+    def _v_gathering_attended(self, payload: dict[str, Any]) -> None:
+        self._validate("gathering_attended", payload)
+
+    @workflow.update(name="coordinator_action")
+    async def coordinator_action_update(self, payload: dict[str, Any]) -> PartnershipStatus:
+        return await self._update("coordinator_action", payload)
+
+    @coordinator_action_update.validator
+    def _v_coordinator_action(self, payload: dict[str, Any]) -> None:
+        self._validate("coordinator_action", payload)
+
+    @workflow.update(name="withdraw")
+    async def withdraw_update(self, payload: dict[str, Any]) -> PartnershipStatus:
+        return await self._update("withdraw", payload)
+
+    @withdraw_update.validator
+    def _v_withdraw(self, payload: dict[str, Any]) -> None:
+        self._validate("withdraw", payload)
+
+    @workflow.update(name="submit_closing_review")
+    async def submit_closing_review_update(self, payload: dict[str, Any]) -> PartnershipStatus:
+        return await self._update("submit_closing_review", payload)
+
+    @submit_closing_review_update.validator
+    def _v_submit_closing_review(self, payload: dict[str, Any]) -> None:
+        self._validate("submit_closing_review", payload)
+
+    @workflow.query(name="status")
+    def status(self) -> PartnershipStatus:
+        return describe(self._state)
+
+
+def _command(name: str, payload: Any) -> c.Command:
+    """The domain command a signal or update carries; ValueError with a readable reason when malformed."""
+    model = SIGNAL_COMMANDS[name]
+    if not isinstance(payload, dict):
+        raise ValueError(f"{name} takes one JSON object")
+    try:
+        return model.model_validate({**payload, "type": name})  # type: ignore[return-value]
+    except ValidationError as error:
+        raise ValueError(_readable(name, error)) from None
+
+
+def _readable(name: str, error: ValidationError) -> str:
+    """A validation error without the input values (which may be personal data)."""
+    problems = []
+    for problem in error.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in problem["loc"]) or "payload"
+        problems.append(f"{where}: {problem['msg']}")
+    return f"invalid {name}: " + "; ".join(problems)
+
+
+__all__ = ["PartnershipWorkflow"]
