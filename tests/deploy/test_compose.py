@@ -1,0 +1,71 @@
+"""docker-compose.yml cannot be started here (no Docker engine), so its shape is checked instead."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from workers.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def _env(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment", {})
+    return env if isinstance(env, dict) else dict(item.split("=", 1) for item in env)
+
+
+def test_it_has_the_production_shape(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert {"temporal", "temporal-db", "temporal-ui", "records-db", "setup", "worker"} <= set(services)
+    assert _env(services["temporal"])["DB"].startswith("postgres")
+    assert _env(services["temporal"])["POSTGRES_SEEDS"] == "temporal-db"
+    assert services["temporal-db"]["image"].startswith("postgres")
+    assert services["records-db"]["image"].startswith("postgres")
+    assert "8233:8080" in services["temporal-ui"]["ports"]
+
+
+def test_every_dependency_names_a_service_and_the_worker_waits_for_setup(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name, service in services.items():
+        depends = service.get("depends_on", [])
+        for dependency in depends if isinstance(depends, list) else depends.keys():
+            assert dependency in services, f"{name} depends on unknown service {dependency}"
+    assert services["worker"]["depends_on"]["setup"]["condition"] == "service_completed_successfully"
+    assert services["setup"]["command"] == ["setup"]
+    assert services["worker"]["command"] == ["worker"]
+
+
+def test_engine_configuration_matches_the_settings_the_worker_reads(compose: dict[str, Any]) -> None:
+    known = {str(field.validation_alias) for field in Settings.model_fields.values()}
+    for name in ("setup", "worker"):
+        env = _env(compose["services"][name])
+        assert set(env) <= known, f"{name} sets variables the worker does not read: {set(env) - known}"
+        assert env["TEMPORAL_ADDRESS"] == "temporal:7233"
+        url = env["ENTRYPOINT_DATABASE_URL"]
+        assert url.startswith("postgresql+asyncpg://") and "@records-db:5432/" in url
+
+
+def test_volumes_are_declared_and_the_image_is_buildable(compose: dict[str, Any]) -> None:
+    used = {
+        volume.split(":", 1)[0]
+        for service in compose["services"].values()
+        for volume in service.get("volumes", [])
+        if not volume.startswith((".", "/"))
+    }
+    assert used <= set(compose.get("volumes", {}))
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for package in ("domain", "activities", "workflows", "workers"):
+        assert re.search(rf"^COPY {package} ", dockerfile, re.M), f"Dockerfile does not copy {package}/"
+    assert 'ENTRYPOINT ["entrypoint"]' in dockerfile
