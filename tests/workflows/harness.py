@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
@@ -80,3 +82,19 @@ async def matched_and_signed(handle: WorkflowHandle[Any, Any], mentor_id: str = 
 
 
 DAY = timedelta(days=1)
+
+
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
+
+
+async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """With ENTRYPOINT_RECORD_HISTORIES=1, save the finished workflow's history for the replay tests.
+
+    Recorded histories are kept in tests/histories/ and replayed in CI against the current workflow code,
+    so a change that would break running partnerships fails before it is deployed.
+    """
+    if os.environ.get("ENTRYPOINT_RECORD_HISTORIES") != "1":
+        return
+    history = await handle.fetch_history()
+    HISTORIES.mkdir(exist_ok=True)
+    (HISTORIES / f"{name}.json").write_text(history.to_json())

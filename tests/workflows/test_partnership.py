@@ -13,6 +13,7 @@ from activities.records.store import RecordStore
 from tests.workflows.harness import (
     DAY,
     application,
+    keep_history,
     matched_and_signed,
     start,
     status,
@@ -61,6 +62,7 @@ async def test_six_month_partnership_from_application_to_completed_summary(
     assert [e.version for e in log] == list(range(1, len(log) + 1))
     assert log[-1].type == "partnership_completed"
     assert (await records.verify()).ok
+    await keep_history(handle, "completed_six_months")
 
 
 async def test_signatures_overdue_are_reminded_then_escalated(
@@ -113,9 +115,7 @@ async def test_lapse_is_nudged_then_escalated_then_cleared_by_reschedule_and_a_m
     assert met.next_meeting_due is not None
 
 
-async def test_pause_and_resume_move_the_end_date(
-    ts_env: WorkflowEnvironment, worker: Worker, cohort_id: str
-) -> None:
+async def test_pause_and_resume_move_the_end_date(ts_env: WorkflowEnvironment, worker: Worker, cohort_id: str) -> None:
     handle = await start(ts_env.client, worker.task_queue, application(cohort_id))
     started = await matched_and_signed(handle)
     assert started.agreement is not None
@@ -155,15 +155,14 @@ async def test_rematch_goes_back_to_awaiting_match_and_keeps_the_reason(
     assert state is not None and state.rematch_reasons == ("mentor moved abroad",)
 
 
-async def test_mentee_withdrawal_ends_the_workflow(
-    ts_env: WorkflowEnvironment, worker: Worker, cohort_id: str
-) -> None:
+async def test_mentee_withdrawal_ends_the_workflow(ts_env: WorkflowEnvironment, worker: Worker, cohort_id: str) -> None:
     handle = await start(ts_env.client, worker.task_queue, application(cohort_id))
     await matched_and_signed(handle)
     await handle.signal("withdraw", {"party": "mentee", "reason": "moved to another city"})
     result = await handle.result()
     assert result.stage == "WITHDRAWN"
     assert result.summary is not None and result.summary["stage"] == "WITHDRAWN"
+    await keep_history(handle, "mentee_withdrew")
 
 
 async def test_closing_review_never_submitted_is_escalated_and_closed_by_a_coordinator(
@@ -183,6 +182,7 @@ async def test_closing_review_never_submitted_is_escalated_and_closed_by_a_coord
     result = await handle.result()
     assert result.stage == "COMPLETED"
     assert result.summary is not None and result.summary["meetings_held"] == 2
+    await keep_history(handle, "review_closed_by_coordinator")
 
 
 async def test_bad_and_out_of_stage_signals_are_rejected_recorded_and_kept_in_the_status(
@@ -237,3 +237,4 @@ async def test_application_from_a_non_partner_institution_is_rejected(
     handle = await start(ts_env.client, worker.task_queue, application(cohort_id, institution_id="unknown-uni"))
     result = await handle.result()
     assert result.stage == "REJECTED"
+    await keep_history(handle, "application_rejected")
