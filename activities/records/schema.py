@@ -1,0 +1,197 @@
+"""The records database: the event log, read models, people registry and outbox (SQLAlchemy Core).
+
+The migration scripts in ``migrations/versions`` create exactly this schema; a test compares them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Double,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+from activities.records.sqltypes import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+PID = 128
+"""Length of a partnership id column."""
+ID = 64
+"""Length of any other id column (see ``domain.people.Id``)."""
+
+
+# ---------------------------------------------------------------------------------------------- log
+
+events = Table(
+    "events",
+    metadata,
+    Column("partnership_id", String(PID), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("type", String(64), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+    Column("digest", String(64), nullable=False),
+    CheckConstraint("version >= 1", name="version_positive"),
+)
+
+# ---------------------------------------------------------------------------------------------- read models
+
+partnerships = Table(
+    "partnerships",
+    metadata,
+    Column("id", String(PID), primary_key=True),
+    Column("cohort_id", String(ID), nullable=True, index=True),
+    Column("stage", String(32), nullable=True, index=True),
+    Column("mentee_id", String(ID), nullable=True, index=True),
+    Column("mentor_id", String(ID), nullable=True, index=True),
+    Column("institution_id", String(ID), nullable=True),
+    Column("meetings_held", Integer, nullable=False),
+    Column("last_meeting_at", UTCDateTime(), nullable=True),
+    Column("next_meeting_due", UTCDateTime(), nullable=True),
+    Column("diary_entries", Integer, nullable=False),
+    Column("gatherings_attended", Integer, nullable=False),
+    Column("total_hours", Double, nullable=False),
+    Column("attention", String(32), nullable=True, index=True),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+    Column("state", JSON, nullable=False),
+)
+
+meetings = Table(
+    "meetings",
+    metadata,
+    Column("partnership_id", String(PID), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("held_on", UTCDateTime(), nullable=False),
+    Column("minutes", Integer, nullable=False),
+    Column("topics", JSON, nullable=False),
+    Column("notes", Text, nullable=True),
+    ForeignKeyConstraint(["partnership_id"], ["partnerships.id"], ondelete="CASCADE"),
+)
+
+diary_entries = Table(
+    "diary_entries",
+    metadata,
+    Column("partnership_id", String(PID), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Column("reflection", Text, nullable=False),
+    Column("goals", JSON, nullable=False),
+    Column("actions", JSON, nullable=False),
+    ForeignKeyConstraint(["partnership_id"], ["partnerships.id"], ondelete="CASCADE"),
+)
+
+agreements = Table(
+    "agreements",
+    metadata,
+    Column("partnership_id", String(PID), primary_key=True),
+    Column("mentor_id", String(ID), nullable=True),
+    Column("topics", JSON, nullable=False),
+    Column("meeting_cadence_seconds", Double, nullable=False),
+    Column("confidentiality", Boolean, nullable=False),
+    Column("signing_due", UTCDateTime(), nullable=False),
+    Column("mentee_signed_at", UTCDateTime(), nullable=True),
+    Column("mentor_signed_at", UTCDateTime(), nullable=True),
+    Column("starts_on", UTCDateTime(), nullable=True),
+    Column("ends_on", UTCDateTime(), nullable=True),
+    ForeignKeyConstraint(["partnership_id"], ["partnerships.id"], ondelete="CASCADE"),
+)
+
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("partnership_id", String(PID), primary_key=True),
+    Column("party", String(16), primary_key=True),
+    Column("rating", Integer, nullable=False),
+    Column("outcome", String(64), nullable=True),
+    Column("comments", Text, nullable=True),
+    Column("submitted_at", UTCDateTime(), nullable=False),
+    ForeignKeyConstraint(["partnership_id"], ["partnerships.id"], ondelete="CASCADE"),
+)
+
+gatherings_attended = Table(
+    "gatherings_attended",
+    metadata,
+    Column("partnership_id", String(PID), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("gathering_id", String(ID), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("hours", Double, nullable=False),
+    ForeignKeyConstraint(["partnership_id"], ["partnerships.id"], ondelete="CASCADE"),
+)
+
+READ_MODEL_CHILDREN = (meetings, diary_entries, agreements, reviews, gatherings_attended)
+"""Read-model tables that hang off ``partnerships`` (deleted before it, rebuilt after it)."""
+
+# ---------------------------------------------------------------------------------------------- people and places
+
+people = Table(
+    "people",
+    metadata,
+    Column("person_id", String(ID), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("name", String(200), nullable=True),
+    Column("email", String(320), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+    Column("updated_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+    Column("erased_at", UTCDateTime(), nullable=True),
+    CheckConstraint("role IN ('mentee', 'mentor', 'coordinator')", name="role"),
+)
+
+institutions = Table(
+    "institutions",
+    metadata,
+    Column("institution_id", String(ID), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("partner", Boolean, nullable=False),
+)
+
+cohorts = Table(
+    "cohorts",
+    metadata,
+    Column("cohort_id", String(ID), primary_key=True),
+    Column("coordinator_id", String(ID), nullable=True),
+)
+
+# ---------------------------------------------------------------------------------------------- outbox
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("idempotency_key", String(PID + 40), primary_key=True),
+    Column("partnership_id", String(PID), nullable=False, index=True),
+    Column("event_version", Integer, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("template", String(100), nullable=False),
+    Column("recipient_role", String(16), nullable=False),
+    Column("recipient_id", String(ID), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    Column("message_id", String(998), nullable=True),
+    ForeignKeyConstraint(["partnership_id", "event_version"], ["events.partnership_id", "events.version"]),
+    CheckConstraint("status IN ('pending', 'sent', 'undeliverable')", name="status"),
+    Index(None, "status", "created_at"),
+)

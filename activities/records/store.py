@@ -1,0 +1,135 @@
+"""``RecordStore``: the one object activities and commands use to reach the records database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+
+from activities.records import audit, log, outbox, registry
+from activities.records.audit import Progress
+from activities.records.engine import Database, create_engine
+from activities.records.models import (
+    AppendResult,
+    OutboxMessage,
+    OutboxStatus,
+    PersonRole,
+    StoredEvent,
+    VerifyReport,
+)
+from domain import Contact, Institution
+from domain.partnership import PartnershipState
+from domain.partnership.events import Event
+
+
+class RecordStore:
+    """Event logs, read models, the people registry and the outbox, on SQLite or PostgreSQL.
+
+    The schema must exist (``activities.records.migrate.upgrade``). Safe to share between tasks.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    @classmethod
+    def from_url(cls, url: str) -> RecordStore:
+        """``sqlite+aiosqlite:///path/to/file.db`` or ``postgresql+asyncpg://user@host/db``."""
+        return cls(Database(create_engine(url)))
+
+    @property
+    def dialect(self) -> str:
+        return self._db.dialect
+
+    @property
+    def database(self) -> Database:
+        return self._db
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def __aenter__(self) -> RecordStore:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------------------------------ event logs
+
+    async def append(self, partnership_id: str, expected_version: int, events: Sequence[Event]) -> AppendResult:
+        """Append ``events`` as versions ``expected_version + 1 ...``, with read models and outbox, atomically.
+
+        Appending the very same events again is a no-op (``duplicate=True``); anything else at a taken
+        version, or an ``expected_version`` beyond the log, raises ``VersionConflict``.
+        """
+        return await log.append(self._db, partnership_id, expected_version, events)
+
+    async def read_log(self, partnership_id: str) -> list[StoredEvent]:
+        """The partnership's events in version order (empty when there are none)."""
+        return await log.read_log(self._db, partnership_id)
+
+    async def load_state(self, partnership_id: str) -> PartnershipState | None:
+        """The state after the last event (from the read model), or None for an unknown partnership."""
+        return await log.load_state(self._db, partnership_id)
+
+    # ------------------------------------------------------------------------------------------ people and places
+
+    async def upsert_person(self, person_id: str, role: PersonRole | str, contact: Contact | None) -> None:
+        """Register or update a person; ``contact=None`` keeps stored contact data. Raises PersonErased."""
+        await registry.upsert_person(self._db, person_id, role, contact)
+
+    async def get_contact(self, person_id: str) -> Contact | None:
+        """The person's contact data; None when unknown, erased, or never given."""
+        return await registry.get_contact(self._db, person_id)
+
+    async def get_role(self, person_id: str) -> PersonRole | None:
+        return await registry.get_role(self._db, person_id)
+
+    async def erase_person(self, person_id: str) -> bool:
+        """Clear the person's name and e-mail (history keeps only ids). False when there is no such person."""
+        return await registry.erase_person(self._db, person_id)
+
+    async def upsert_institution(self, institution: Institution) -> None:
+        await registry.upsert_institution(self._db, institution)
+
+    async def get_institution(self, institution_id: str) -> Institution | None:
+        return await registry.get_institution(self._db, institution_id)
+
+    async def upsert_cohort(self, cohort_id: str, coordinator_id: str | None) -> None:
+        await registry.upsert_cohort(self._db, cohort_id, coordinator_id)
+
+    async def get_cohort_coordinator(self, cohort_id: str) -> str | None:
+        return await registry.get_cohort_coordinator(self._db, cohort_id)
+
+    # ------------------------------------------------------------------------------------------ outbox
+
+    async def pending_outbox(self, partnership_id: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+        """Messages still to deliver, oldest first."""
+        return await outbox.pending(self._db, partnership_id, limit)
+
+    async def mark_sent(self, key: str, message_id: str | None) -> None:
+        """Delivered. Counts an attempt; a message already sent is left alone. Raises UnknownOutboxMessage."""
+        await outbox.mark_sent(self._db, key, message_id)
+
+    async def mark_undeliverable(self, key: str, reason: str) -> None:
+        """Given up on (no address, recipient erased, rejected). Counts an attempt. Raises UnknownOutboxMessage."""
+        await outbox.mark_undeliverable(self._db, key, reason)
+
+    async def record_attempt(self, key: str, reason: str) -> None:
+        """A failed attempt that may succeed later: counted, the message stays pending."""
+        await outbox.record_attempt(self._db, key, reason)
+
+    async def list_outbox(
+        self, status: OutboxStatus | str | None = None, partnership_id: str | None = None
+    ) -> list[OutboxMessage]:
+        return await outbox.listing(self._db, status, partnership_id)
+
+    # ------------------------------------------------------------------------------------------ audit
+
+    async def verify(self) -> VerifyReport:
+        """Fold every log and compare with the read models; lists every disagreement."""
+        return await audit.verify(self._db)
+
+    async def rebuild(self, progress: Progress | None = None, batch_size: int = audit.REBUILD_BATCH) -> int:
+        """Rebuild all read models from the logs, in batches; returns the number of partnerships rebuilt."""
+        return await audit.rebuild(self._db, progress, batch_size)
