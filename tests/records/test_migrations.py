@@ -1,0 +1,72 @@
+"""Migrations: idempotent, reversible, and exactly the schema ``schema.py`` describes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Connection
+
+from activities.records import migrate
+from activities.records.engine import create_engine
+from activities.records.schema import metadata
+
+
+async def _diffs(url: str, target: sa.MetaData = metadata) -> list[Any]:
+    def compare(connection: Connection) -> list[Any]:
+        # Only our tables: other components may keep tables of their own in the same database.
+        def include_name(name: str | None, kind: str, parents: Any) -> bool:
+            return kind != "table" or name in target.tables
+
+        opts = {"compare_type": True, "compare_server_default": True, "include_name": include_name}
+        return list(compare_metadata(MigrationContext.configure(connection, opts=opts), target))
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(compare)
+    finally:
+        await engine.dispose()
+
+
+async def test_the_migrated_database_matches_schema_py(database_url: str) -> None:
+    assert await _diffs(database_url) == []
+
+
+async def test_the_comparison_would_notice_a_difference(database_url: str) -> None:
+    changed = sa.MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.tables.values():
+        table.to_metadata(changed)
+    changed.tables["events"].c["type"].type = sa.String(100)
+    changed.tables["outbox"].append_column(sa.Column("priority", sa.Integer))
+    kinds = sorted(diff[0][0] if isinstance(diff, list) else diff[0] for diff in await _diffs(database_url, changed))
+    assert kinds == ["add_column", "modify_type"]
+
+
+async def test_upgrading_again_changes_nothing(database_url: str) -> None:
+    result = await migrate.upgrade(database_url)
+    assert not result.changed and result.after == migrate.head() == "0001"
+    assert "nothing to do" in result.describe()
+    assert await migrate.current(database_url) == migrate.head()
+
+
+async def test_a_fresh_database_upgrades_downgrades_and_upgrades_again(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'dir' / 'records.db'}"  # the directory is created
+    assert await migrate.current(url) is None
+    first = await migrate.upgrade(url)
+    assert (first.before, first.after, first.changed) == (None, "0001", True)
+    assert first.steps and first.steps[0].startswith("0001: Initial schema")
+    assert (await migrate.upgrade(url)).changed is False
+    down = await migrate.downgrade(url, "base")
+    assert (down.before, down.after) == ("0001", None)
+    assert (await migrate.upgrade(url)).after == "0001"
+    assert await _diffs(url) == []
+
+
+def test_the_migration_scripts_ship_inside_the_package() -> None:
+    assert migrate.MIGRATIONS.is_dir()
+    assert (migrate.MIGRATIONS / "env.py").is_file() and (migrate.MIGRATIONS / "script.py.mako").is_file()
+    assert [script.revision for script in migrate.scripts().walk_revisions()] == ["0001"]
