@@ -48,7 +48,12 @@ def create_engine(url: str | URL) -> AsyncEngine:
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:" and not database.startswith("file:"):
+        if database in ("", ":memory:"):
+            raise ValueError(
+                "an in-memory SQLite database cannot be shared by the store's connections: "
+                "use a file, e.g. sqlite+aiosqlite:///var/records.db"
+            )
+        if not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(
             parsed, pool_size=5, max_overflow=5, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}

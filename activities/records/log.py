@@ -130,7 +130,7 @@ async def _replay(
             s.events.c.partnership_id == partnership_id, s.events.c.version.between(first, last)
         )
     )
-    stored = dict(result.tuples().all())
+    stored = {row.version: row.digest for row in result}
     for item in prepared:
         if item.version not in stored:
             raise VersionConflict(

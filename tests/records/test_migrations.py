@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
 from activities.records import migrate
-from activities.records.engine import create_engine
+from activities.records.engine import create_engine, display_url, normalise_url
 from activities.records.schema import metadata
 
 
@@ -70,3 +71,15 @@ def test_the_migration_scripts_ship_inside_the_package() -> None:
     assert migrate.MIGRATIONS.is_dir()
     assert (migrate.MIGRATIONS / "env.py").is_file() and (migrate.MIGRATIONS / "script.py.mako").is_file()
     assert [script.revision for script in migrate.scripts().walk_revisions()] == ["0001"]
+
+
+@pytest.mark.parametrize("url", ["sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:", "mysql+aiomysql://u@h/db"])
+def test_unsupported_urls_are_refused_with_a_reason(url: str) -> None:
+    with pytest.raises(ValueError, match=r"in-memory|unsupported database URL"):
+        create_engine(url)
+
+
+def test_plain_driver_names_get_the_async_driver() -> None:
+    assert normalise_url("postgresql://u:secret@h/db").drivername == "postgresql+asyncpg"
+    assert normalise_url("sqlite:///var/x.db").drivername == "sqlite+aiosqlite"
+    assert "secret" not in display_url("postgresql+asyncpg://u:secret@h/db")
