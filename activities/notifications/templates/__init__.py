@@ -1,0 +1,1 @@
+"""The notification templates, packaged as data: ``<template>[.<role>].txt`` (see ``rendering``)."""
