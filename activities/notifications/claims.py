@@ -1,0 +1,195 @@
+"""Claims on outbox messages, so that no message is ever sent twice by two deliveries at once.
+
+A delivery *claims* a pending message before sending it: one atomic upsert into ``outbox_claims``
+that succeeds only if nobody holds a live claim on it, followed (in the same transaction) by a look
+at the message's status, so a message another delivery has just sent is never claimed. A claim
+carries a random token and expires after a lease: if a worker dies between claim and send, the
+message is retaken once the lease has run out. A delivery that fails releases its claim at once.
+
+The table is this module's own (the outbox schema allows only pending, sent and undeliverable),
+created on first use on the records database. It holds ids and times only.
+
+Also here: the small read-only queries delivery needs that the records store does not offer
+(how many messages are pending; why a person has no usable contact).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, inspect, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from activities.records import schema as records
+from activities.records.engine import Database
+from activities.records.models import OutboxStatus
+from activities.records.sqltypes import UTCDateTime
+
+DEFAULT_LEASE = timedelta(minutes=5)
+"""How long a claim holds: far longer than one SMTP dialogue (each step times out after 20 s)."""
+RELEASED = datetime(1970, 1, 1, tzinfo=UTC)
+
+metadata = MetaData(naming_convention=records.NAMING_CONVENTION)
+
+outbox_claims = Table(
+    "outbox_claims",
+    metadata,
+    Column("idempotency_key", String(records.PID + 40), primary_key=True),
+    Column("token", String(32), nullable=False),
+    Column("claimed_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    # How many times the message has been claimed (first delivery, retries, stale claims retaken).
+    Column("claims", Integer, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    key: str
+    token: str
+    claims: int
+    """1 on the first claim; more means an earlier delivery failed or was interrupted."""
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+_ready: set[int] = set()
+_ready_lock = asyncio.Lock()
+
+
+async def ensure_table(engine: AsyncEngine) -> None:
+    """Create ``outbox_claims`` if it is not there yet (once per engine; safe when racing another process)."""
+    if id(engine) in _ready:
+        return
+    async with _ready_lock:
+        if id(engine) in _ready:
+            return
+        try:
+            async with engine.begin() as connection:
+                await connection.run_sync(metadata.create_all, checkfirst=True)
+        except DBAPIError:
+            # Another process created it between our check and our CREATE: fine if it is there now.
+            async with engine.connect() as connection:
+                exists = await connection.run_sync(lambda sync: inspect(sync).has_table(outbox_claims.name))
+            if not exists:
+                raise
+        _ready.add(id(engine))
+
+
+def _insert(connection: AsyncConnection) -> Any:
+    return (pg_insert if connection.dialect.name == "postgresql" else sqlite_insert)(outbox_claims)
+
+
+class Claims:
+    """Claim, release and count outbox messages on one records database."""
+
+    def __init__(self, db: Database, lease: timedelta = DEFAULT_LEASE) -> None:
+        if lease <= timedelta(0):
+            raise ValueError("the claim lease must be positive")
+        self.db = db
+        self.lease = lease
+
+    async def prepare(self) -> None:
+        await ensure_table(self.db.engine)
+
+    async def claim(self, key: str) -> Claim | None:
+        """Claim a pending message; None if it is no longer pending or someone else holds a live claim."""
+        await self.prepare()
+        token = secrets.token_hex(16)
+
+        async def work(connection: AsyncConnection) -> Claim | None:
+            at = now()
+            c = outbox_claims.c
+            statement = _insert(connection).values(
+                idempotency_key=key, token=token, claimed_at=at, expires_at=at + self.lease, claims=1
+            )
+            statement = statement.on_conflict_do_update(
+                index_elements=[c.idempotency_key],
+                set_={
+                    "token": statement.excluded.token,
+                    "claimed_at": statement.excluded.claimed_at,
+                    "expires_at": statement.excluded.expires_at,
+                    "claims": c.claims + 1,
+                },
+                where=c.expires_at < at,
+            ).returning(c.claims)
+            claims = (await connection.execute(statement)).scalar_one_or_none()
+            if claims is None:
+                return None  # a live claim: another delivery is sending it right now
+            # Looked at only after the claim is ours: a delivery that sent the message marked it
+            # sent before it could have given up its claim, so a sent message is never claimed.
+            status = await connection.scalar(
+                select(records.outbox.c.status).where(records.outbox.c.idempotency_key == key)
+            )
+            if status != OutboxStatus.PENDING.value:
+                await connection.execute(
+                    update(outbox_claims).where(c.idempotency_key == key).values(expires_at=RELEASED)
+                )
+                return None
+            return Claim(key=key, token=token, claims=claims)
+
+        return await self.db.write(work)
+
+    async def release(self, claim: Claim) -> None:
+        """Give the claim up (after a failure), so the next delivery need not wait for the lease."""
+        c = outbox_claims.c
+
+        async def work(connection: AsyncConnection) -> None:
+            await connection.execute(
+                update(outbox_claims)
+                .where(c.idempotency_key == claim.key, c.token == claim.token)
+                .values(expires_at=RELEASED)
+            )
+
+        await self.db.write(work)
+
+    async def holds(self, claim: Claim) -> bool:
+        """Whether ``claim`` is still live (not released, expired or retaken)."""
+        c = outbox_claims.c
+
+        async def work(connection: AsyncConnection) -> bool:
+            expires = await connection.scalar(
+                select(c.expires_at).where(c.idempotency_key == claim.key, c.token == claim.token)
+            )
+            return expires is not None and expires > now()
+
+        return await self.db.read(work)
+
+    async def pending_count(self, partnership_id: str | None = None) -> int:
+        o = records.outbox.c
+        query = select(func.count()).select_from(records.outbox).where(o.status == OutboxStatus.PENDING.value)
+        if partnership_id is not None:
+            query = query.where(o.partnership_id == partnership_id)
+
+        async def work(connection: AsyncConnection) -> int:
+            return int(await connection.scalar(query) or 0)
+
+        return await self.db.read(work)
+
+    async def contact_problem(self, person_id: str) -> str:
+        """Why ``person_id`` has no usable contact, in words that name the id only."""
+        p = records.people.c
+
+        async def work(connection: AsyncConnection) -> str:
+            query = select(p.erased_at, p.name, p.email).where(p.person_id == person_id)
+            row = (await connection.execute(query)).one_or_none()
+            if row is None:
+                return f"person {person_id} is not in the people registry"
+            if row.erased_at is not None:
+                return f"the contact data of person {person_id} has been erased"
+            if not row.name:
+                return f"person {person_id} has no name in the people registry"
+            if not row.email:
+                return f"person {person_id} has no e-mail address"
+            return f"person {person_id} has no usable contact"
+
+        return await self.db.read(work)

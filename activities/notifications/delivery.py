@@ -1,0 +1,256 @@
+"""Delivering the outbox: render each pending notice for its recipient and send it, exactly once.
+
+For every pending message: claim it (see ``claims``), resolve the recipient's contact, render the
+template with the partnership as it stood right after the event, send it with a ``Message-ID``
+derived from the idempotency key (so a receiver can drop a duplicate should a worker die between
+sending and recording), and mark it sent. A message with no recipient, or a recipient without a
+usable e-mail address, is marked undeliverable with the reason, and delivery goes on. A mail server
+that is down raises :class:`DeliveryFailed`, after the message has been put back: it stays pending
+for the next try.
+
+Logs carry ids, template names and counts only: never names, addresses or message text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.errors import MessageError
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+import structlog
+
+from activities.models import Delivered
+from activities.notifications.claims import DEFAULT_LEASE, Claim, Claims
+from activities.notifications.rendering import RenderedMessage, TemplateMissing, render
+from activities.notifications.smtp import Mailer, MailServerError, RecipientRefused, SmtpMailer
+from activities.records import OutboxMessage, RecordStore
+from domain import Contact
+from domain.partnership import PartnershipState, Recipient, evolve, initial_state
+from domain.partnership.events import Event
+
+__all__ = [
+    "DeliveryFailed",
+    "Mailer",
+    "SmtpMailer",
+    "build_email",
+    "deliver_pending",
+    "message_id_for",
+]
+
+log = structlog.get_logger("entrypoint.notifications")
+
+BATCH = 100
+MESSAGE_ID_DOMAIN = "entrypoint.invalid"
+"""Used when the sender address has no domain part."""
+
+
+class DeliveryFailed(Exception):
+    """Sending failed for now (the mail server is down or busy); the messages stay pending."""
+
+
+def message_id_for(key: str, sender: str) -> str:
+    """The Message-ID of the notice with idempotency key ``key``: the same key always gives the same id."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    address = parseaddr(sender)[1]
+    domain = address.rpartition("@")[2] if "@" in address else ""
+    return f"<{digest}.notice@{domain or MESSAGE_ID_DOMAIN}>"
+
+
+def build_email(rendered: RenderedMessage, contact: Contact, *, sender: str, key: str) -> EmailMessage:
+    assert contact.email is not None
+    local, _, domain = str(contact.email).rpartition("@")
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = Address(display_name=contact.name, username=local, domain=domain)
+    message["Subject"] = rendered.subject
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = message_id_for(key, sender)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-EntryPoint-Notice"] = key
+    message.set_content(rendered.body)
+    return message
+
+
+@dataclass
+class _Run:
+    """One delivery pass: the counts, and each partnership's log read at most once."""
+
+    store: RecordStore
+    mailer: Mailer
+    claims: Claims
+    sent: int = 0
+    undeliverable: int = 0
+    logs: dict[str, list[Event]] = field(default_factory=dict)
+
+    async def situation(self, message: OutboxMessage) -> tuple[PartnershipState | None, Event | None]:
+        """The state right after the event that caused ``message``, and that event."""
+        if message.partnership_id not in self.logs:
+            stored = await self.store.read_log(message.partnership_id)
+            self.logs[message.partnership_id] = [item.event for item in stored]
+        events = self.logs[message.partnership_id]
+        if len(events) < message.event_version:
+            return await self.store.load_state(message.partnership_id), None
+        state = initial_state(message.partnership_id)
+        for event in events[: message.event_version]:
+            state = evolve(state, event)
+        return state, events[message.event_version - 1]
+
+    async def contact(self, person_id: str | None) -> Contact | None:
+        return await self.store.get_contact(person_id) if person_id else None
+
+    async def deliver(self, message: OutboxMessage) -> None:
+        claim = await self.claims.claim(message.key)
+        if claim is None:
+            log.info("notification.skipped", key=message.key, why="claimed elsewhere or no longer pending")
+            return
+        try:
+            email = await self._prepare(message, claim)
+        except Exception:
+            await self.claims.release(claim)  # nothing was sent: the next delivery may take it at once
+            raise
+        if email is not None:
+            await self._send(message, claim, email)
+
+    async def _prepare(self, message: OutboxMessage, claim: Claim) -> EmailMessage | None:
+        """The e-mail to send; None when the message was settled without sending (undeliverable, bug)."""
+        contact, problem = await self._resolve(message)
+        if contact is None:
+            await self._undeliverable(message, problem)
+            return None
+        try:
+            rendered = await self._render(message, contact)
+        except (TemplateMissing, KeyError, ValueError) as error:
+            # A bug, not the recipient's fault: keep the message pending for when the templates are fixed.
+            reason = f"cannot render template {message.template}: {type(error).__name__}"
+            log.error(
+                "notification.render_failed", key=message.key, template=message.template, error=type(error).__name__
+            )
+            await self.store.record_attempt(message.key, reason)
+            await self.claims.release(claim)
+            return None
+        try:
+            return build_email(rendered, contact, sender=self.mailer.sender, key=message.key)
+        except (ValueError, MessageError):
+            # A line break in the name, an address the mail format cannot carry: no retry will help.
+            assert message.recipient_id is not None
+            await self._undeliverable(
+                message, f"the contact data of person {message.recipient_id} cannot be used in an e-mail"
+            )
+            return None
+
+    async def _send(self, message: OutboxMessage, claim: Claim, email: EmailMessage) -> None:
+        key = message.key
+        try:
+            await self.mailer.send(email)
+        except RecipientRefused as refused:
+            await self._undeliverable(message, str(refused))
+            return
+        except Exception as error:
+            # Not sent: count the attempt and give the claim back. (A cancellation while sending is not
+            # caught: the message may have gone out, so the claim is kept until its lease runs out.)
+            reason = str(error) if isinstance(error, MailServerError) else f"sending failed ({type(error).__name__})"
+            log.warning("notification.send_failed", key=key, attempt=claim.claims, reason=reason)
+            await self.claims.release(claim)
+            await self.store.record_attempt(key, reason)
+            raise DeliveryFailed(f"could not send notification {key}: {reason}") from None
+        # Sent. Should recording it fail, the claim is kept (not released), so no other delivery resends
+        # the message before the lease runs out.
+        await self.store.mark_sent(key, email["Message-ID"])
+        self.sent += 1
+        log.info(
+            "notification.sent",
+            key=key,
+            template=message.template,
+            recipient_role=message.recipient_role.value,
+            recipient_id=message.recipient_id,
+            attempt=claim.claims,
+        )
+
+    async def _resolve(self, message: OutboxMessage) -> tuple[Contact | None, str]:
+        """The recipient's contact, or None and why there is none usable (in words naming ids only)."""
+        if message.recipient_id is None:
+            if message.recipient_role == Recipient.COORDINATOR:
+                return None, "no coordinator to send to: the cohort has no coordinator assigned"
+            return None, f"no {message.recipient_role.value} to send to: the partnership has none"
+        contact = await self.contact(message.recipient_id)
+        if contact is None or contact.email is None:
+            return None, await self.claims.contact_problem(message.recipient_id)
+        return contact, ""
+
+    async def _render(self, message: OutboxMessage, contact: Contact) -> RenderedMessage:
+        state, event = await self.situation(message)
+        if state is None:
+            raise ValueError(f"partnership {message.partnership_id} has no recorded state")
+        counterpart = {
+            Recipient.MENTEE: state.mentor_id,
+            Recipient.MENTOR: state.mentee_id,
+        }.get(message.recipient_role)
+        other = await self.contact(counterpart)
+        return render(
+            message.template,
+            message.recipient_role,
+            name=contact.name,
+            state=state,
+            event=event,
+            counterpart_name=other.name if other else None,
+        )
+
+    async def _undeliverable(self, message: OutboxMessage, reason: str) -> None:
+        await self.store.mark_undeliverable(message.key, reason)
+        self.undeliverable += 1
+        log.warning(
+            "notification.undeliverable",
+            key=message.key,
+            template=message.template,
+            recipient_role=message.recipient_role.value,
+            recipient_id=message.recipient_id,
+            reason=reason,
+        )
+
+
+async def deliver_pending(
+    store: RecordStore,
+    mailer: Mailer | None,
+    partnership_id: str | None = None,
+    *,
+    lease: timedelta = DEFAULT_LEASE,
+    batch: int = BATCH,
+) -> Delivered:
+    """Deliver the pending outbox messages (of one partnership, or all), oldest first.
+
+    With no mailer (ENTRYPOINT_SMTP_URL unset) nothing is sent and every message stays pending.
+    Raises DeliveryFailed when the mail server fails; what was sent before stays sent.
+    """
+    claims = Claims(store.database, lease)
+    if mailer is None:
+        pending = await claims.pending_count(partnership_id)
+        log.info("notifications.no_mailer", partnership_id=partnership_id, pending=pending)
+        return Delivered(sent=0, undeliverable=0, pending=pending)
+    await claims.prepare()
+    run = _Run(store=store, mailer=mailer, claims=claims)
+    seen: set[str] = set()
+    limit = batch
+    while True:
+        messages = await store.pending_outbox(partnership_id, limit=limit)
+        fresh = [message for message in messages if message.key not in seen]
+        if not fresh:
+            if len(messages) < limit:
+                break
+            limit += batch  # the first rows are held by other deliveries: look past them
+            continue
+        for message in fresh:
+            seen.add(message.key)
+            await run.deliver(message)
+    pending = await claims.pending_count(partnership_id)
+    log.info(
+        "notifications.delivered",
+        partnership_id=partnership_id,
+        sent=run.sent,
+        undeliverable=run.undeliverable,
+        pending=pending,
+    )
+    return Delivered(sent=run.sent, undeliverable=run.undeliverable, pending=pending)

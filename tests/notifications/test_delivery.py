@@ -1,0 +1,280 @@
+"""Delivering the outbox through a real SMTP server on loopback, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from email.message import EmailMessage
+
+import pytest
+import structlog
+from temporalio.testing import ActivityEnvironment
+
+from activities.models import Delivered, DeliverNotifications
+from activities.notifications.activity import NotificationActivities
+from activities.notifications.claims import Claims
+from activities.notifications.delivery import DeliveryFailed, deliver_pending, message_id_for
+from activities.notifications.smtp import SmtpMailer
+from activities.records.models import OutboxMessage, OutboxStatus
+from activities.records.store import RecordStore
+from domain import Contact
+from tests.notifications.conftest import MailServer
+from tests.notifications.seed import COORDINATOR, MENTEE, MENTOR, PERSONAL, Cast, record, seed_people
+from tests.smtp import free_port
+
+SENDER = "entrypoint@example.org"
+
+
+def mailer(server: MailServer) -> SmtpMailer:
+    return SmtpMailer.from_url(server.url)
+
+
+def subject(message: EmailMessage) -> str:
+    """The subject as a reader sees it (unfolded)."""
+    return " ".join(str(message["Subject"]).split())
+
+
+async def outbox(store: RecordStore, cast: Cast) -> dict[str, OutboxMessage]:
+    return {m.key: m for m in await store.list_outbox(partnership_id=cast.pid)}
+
+
+async def test_delivers_each_notice_to_its_recipient(store: RecordStore, mail_server: MailServer) -> None:
+    cast = Cast.new()
+    await seed_people(store, cast)
+    recorded = await record(store, cast.started())
+    assert len(recorded.outbox_keys) == 5
+
+    result = await deliver_pending(store, mailer(mail_server), cast.pid)
+
+    assert result == Delivered(sent=5, undeliverable=0, pending=0)
+    assert sorted(rcpts[0] for _, rcpts in mail_server.envelopes) == sorted(
+        [str(MENTEE.email)] * 3 + [str(MENTOR.email)] * 2
+    )
+    subjects = {(m["To"], subject(m)) for m in mail_server.messages}
+    assert (f"{MENTEE.name} <{MENTEE.email}>", "EntryPoint: your application has been accepted") in subjects
+    assert (
+        f"{MENTOR.name} <{MENTOR.email}>",
+        "EntryPoint: your partnership has started - your Mentoring Toolkit",
+    ) in subjects
+    sent = await outbox(store, cast)
+    assert {m.status for m in sent.values()} == {OutboxStatus.SENT}
+    by_id = {m["Message-ID"]: m for m in mail_server.messages}
+    for key, row in sent.items():
+        assert row.message_id == message_id_for(key, SENDER)
+        email = by_id[row.message_id]
+        assert email["X-EntryPoint-Notice"] == key
+        assert email["From"] == SENDER
+        assert email["Auto-Submitted"] == "auto-generated"
+    toolkit = by_id[sent[cast.key(6, "mentee")].message_id]
+    body = toolkit.get_content()
+    assert body.startswith(f"Dear {MENTEE.name},")
+    assert f"your partnership with {MENTOR.name} (your mentor)" in " ".join(body.split())
+    assert "PLANNING TEMPLATE" in body and "WORKING ACROSS CULTURES" in body
+
+
+async def test_message_ids_are_deterministic_and_distinct() -> None:
+    assert message_id_for("p-1:3:mentee", SENDER) == message_id_for("p-1:3:mentee", "Other <x@example.org>")
+    assert message_id_for("p-1:3:mentee", SENDER) != message_id_for("p-1:3:mentor", SENDER)
+    assert message_id_for("p-1:3:mentee", SENDER).endswith("@example.org>")
+    assert message_id_for("p-1:3:mentee", "no-domain").endswith("@entrypoint.invalid>")
+
+
+async def test_a_retried_delivery_sends_nothing_twice(store: RecordStore, mail_server: MailServer) -> None:
+    cast = Cast.new()
+    await seed_people(store, cast)
+    await record(store, cast.started())
+    first = await deliver_pending(store, mailer(mail_server), cast.pid)
+    second = await deliver_pending(store, mailer(mail_server), cast.pid)
+    assert (first.sent, second.sent) == (5, 0)
+    assert len(mail_server.messages) == 5
+    # Even a delivery handed a stale list (read before the first one marked them sent) sends nothing.
+    claims = Claims(store.database)
+    assert [await claims.claim(key) for key in (await outbox(store, cast))] == [None] * 5
+
+
+async def test_concurrent_deliveries_send_each_notice_exactly_once(database_url: str, mail_server: MailServer) -> None:
+    """Four deliveries at once, on two engines (as two workers would be), with a slow mail server."""
+    mail_server.delay = 0.05
+    cast = Cast.new()
+    stores = [RecordStore.from_url(database_url) for _ in range(2)]
+    try:
+        await seed_people(stores[0], cast)
+        await record(stores[0], cast.started())
+        results = await asyncio.gather(
+            *(deliver_pending(stores[i % 2], mailer(mail_server), cast.pid) for i in range(4))
+        )
+        assert sum(r.sent for r in results) == 5
+        ids = [m["Message-ID"] for m in mail_server.messages]
+        assert len(ids) == 5 and len(set(ids)) == 5
+        assert {m.status for m in (await outbox(stores[1], cast)).values()} == {OutboxStatus.SENT}
+    finally:
+        for records in stores:
+            await records.close()
+
+
+async def test_unusable_recipients_are_marked_undeliverable_with_the_reason(
+    store: RecordStore, mail_server: MailServer
+) -> None:
+    cast = Cast.new()
+    await seed_people(store, cast, mentee=Contact(name="No Mail"), coordinator=False)
+    await record(store, cast.signature_overdue())  # no coordinator in the cohort: the escalation has no recipient
+
+    result = await deliver_pending(store, mailer(mail_server), cast.pid)
+
+    rows = await outbox(store, cast)
+    reasons = {key: row.reason for key, row in rows.items() if row.status == OutboxStatus.UNDELIVERABLE}
+    no_mail = f"person {cast.mentee_id} has no e-mail address"
+    assert reasons == {
+        cast.key(2, "mentee"): no_mail,
+        cast.key(3, "mentee"): no_mail,
+        cast.key(4, "mentee"): no_mail,
+        cast.key(5, "coordinator"): "no coordinator to send to: the cohort has no coordinator assigned",
+    }
+    assert result == Delivered(sent=2, undeliverable=4, pending=0)  # the mentor's match and reminder went out
+    assert all(rcpts == [str(MENTOR.email)] for _, rcpts in mail_server.envelopes)
+
+
+async def test_erased_and_unknown_people_are_undeliverable(store: RecordStore, mail_server: MailServer) -> None:
+    cast = Cast.new()
+    await seed_people(store, cast)
+    await store.erase_person(cast.mentee_id)
+    await record(store, cast.matched(mentor_id=f"{cast.mentor_id}-unknown"))
+
+    result = await deliver_pending(store, mailer(mail_server), cast.pid)
+
+    reasons = {key: m.reason for key, m in (await outbox(store, cast)).items()}
+    assert reasons[cast.key(2, "mentee")] == f"the contact data of person {cast.mentee_id} has been erased"
+    assert reasons[cast.key(3, "mentor")] == f"person {cast.mentor_id}-unknown is not in the people registry"
+    assert result == Delivered(sent=0, undeliverable=3, pending=0)
+    assert mail_server.messages == []
+
+
+async def test_a_refused_address_is_undeliverable(store: RecordStore, mail_server: MailServer) -> None:
+    cast = Cast.new()
+    await seed_people(store, cast)
+    await record(store, cast.started())
+    mail_server.refuse.add(str(MENTOR.email))
+
+    result = await deliver_pending(store, mailer(mail_server), cast.pid)
+
+    assert result == Delivered(sent=3, undeliverable=2, pending=0)
+    refused = [m for m in (await outbox(store, cast)).values() if m.recipient_role == "mentor"]
+    assert {m.reason for m in refused} == {"the mail server refused the recipient address (SMTP 550)"}
+
+
+async def test_without_a_mailer_everything_stays_pending(store: RecordStore) -> None:
+    cast = Cast.new()
+    await seed_people(store, cast)
+    await record(store, cast.started())
+    result = await deliver_pending(store, None, cast.pid)
+    assert result == Delivered(sent=0, undeliverable=0, pending=5)
+    assert {m.status for m in (await outbox(store, cast)).values()} == {OutboxStatus.PENDING}
+    assert (await deliver_pending(store, None, Cast.new().pid)).pending == 0
+
+
+async def test_mail_server_down_raises_keeps_pending_then_delivers_once(store: RecordStore) -> None:
+    cast = Cast.new()
+    await seed_people(store, cast)
+    await record(store, cast.started())
+    server = MailServer(port=free_port())  # nothing listens there yet
+    with pytest.raises(DeliveryFailed, match="cannot talk to the mail server"):
+        await deliver_pending(store, mailer(server), cast.pid)
+    rows = (await outbox(store, cast)).values()
+    assert {m.status for m in rows} == {OutboxStatus.PENDING}
+    assert sorted(m.attempts for m in rows) == [0, 0, 0, 0, 1]  # the first one was tried, and put back
+
+    server.start()
+    try:
+        server.busy = True  # up, but answering 451
+        with pytest.raises(DeliveryFailed, match="451"):
+            await deliver_pending(store, mailer(server), cast.pid)
+        assert {m.status for m in (await outbox(store, cast)).values()} == {OutboxStatus.PENDING}
+        server.busy = False
+        result = await deliver_pending(store, mailer(server), cast.pid)
+        assert result == Delivered(sent=5, undeliverable=0, pending=0)
+        assert len(server.messages) == 5
+        assert len({m["Message-ID"] for m in server.messages}) == 5
+    finally:
+        server.stop()
+
+
+async def test_a_live_claim_blocks_and_a_stale_one_is_retaken(store: RecordStore, mail_server: MailServer) -> None:
+    """A worker that died after claiming: its message waits for the lease, then goes out once."""
+    cast = Cast.new()
+    await seed_people(store, cast)
+    await record(store, cast.accepted())
+    key = cast.key(2, "mentee")
+    lease = timedelta(milliseconds=300)
+    dead_worker = await Claims(store.database, lease).claim(key)
+    assert dead_worker is not None and dead_worker.claims == 1
+    assert await Claims(store.database, lease).claim(key) is None
+
+    blocked = await deliver_pending(store, mailer(mail_server), cast.pid, lease=lease)
+    assert blocked == Delivered(sent=0, undeliverable=0, pending=1)
+    assert mail_server.messages == []
+
+    await asyncio.sleep(0.4)
+    assert not await Claims(store.database, lease).holds(dead_worker)
+    taken = await deliver_pending(store, mailer(mail_server), cast.pid, lease=lease)
+    assert taken == Delivered(sent=1, undeliverable=0, pending=0)
+    assert len(mail_server.messages) == 1
+    assert await Claims(store.database, lease).claim(key) is None  # sent: never claimed again
+
+
+async def test_the_activity_delivers_and_raises_for_retry(store: RecordStore, mail_server: MailServer) -> None:
+    cast = Cast.new()
+    await seed_people(store, cast)
+    await record(store, cast.signature_overdue())
+    env = ActivityEnvironment()
+    request = DeliverNotifications(partnership_id=cast.pid)
+    down = SmtpMailer.from_url(f"smtp://127.0.0.1:{free_port()}?from={SENDER}")
+    with pytest.raises(DeliveryFailed):
+        await env.run(NotificationActivities(store, down).deliver_notifications, request)
+    assert {m.status for m in (await outbox(store, cast)).values()} == {OutboxStatus.PENDING}
+
+    result = await env.run(NotificationActivities(store, mailer(mail_server)).deliver_notifications, request)
+    assert result == Delivered(sent=6, undeliverable=0, pending=0)
+    [escalation] = mail_server.to(str(COORDINATOR.email))
+    assert subject(escalation) == f"[EntryPoint] Action needed: agreement unsigned, partnership {cast.pid}"
+    body = escalation.get_content()
+    assert f"entrypoint intervene {cast.pid} acknowledge --reason" in body
+    assert f"Mentor: {cast.mentor_id}" in body
+    assert (await outbox(store, cast))[cast.key(5, "coordinator")].recipient_id == cast.coordinator_id
+
+
+async def test_logs_carry_ids_and_counts_never_contact_data(store: RecordStore, mail_server: MailServer) -> None:
+    cast = Cast.new()
+    await seed_people(store, cast)
+    await record(store, cast.started())
+    mail_server.refuse.add(str(MENTOR.email))
+    with structlog.testing.capture_logs() as logs:
+        await deliver_pending(store, mailer(mail_server), cast.pid)
+        other = Cast.new()
+        await seed_people(store, other)
+        await record(store, other.accepted())
+        with pytest.raises(DeliveryFailed) as failed:
+            await deliver_pending(store, SmtpMailer.from_url(f"smtp://127.0.0.1:{free_port()}"), other.pid)
+    assert {entry["event"] for entry in logs} >= {"notification.sent", "notification.undeliverable"}
+    text = repr(logs) + str(failed.value)
+    for secret in PERSONAL:
+        assert secret not in text
+
+
+async def test_names_in_any_script_are_delivered_and_broken_ones_are_not(
+    store: RecordStore, mail_server: MailServer
+) -> None:
+    cast = Cast.new()
+    finnish = Contact(name="Jääskeläinen, Åsa", email="asa@example.fi")
+    await seed_people(store, cast, mentee=Contact(name="李小龍", email="li@example.cn"), mentor=finnish)
+    await record(store, cast.matched())
+    await store.upsert_person(cast.mentee_id, "mentee", Contact(name="Li\nBcc: all@example.org", email="li@example.cn"))
+
+    result = await deliver_pending(store, mailer(mail_server), cast.pid)
+
+    assert result == Delivered(sent=1, undeliverable=2, pending=0)
+    [message] = mail_server.messages
+    assert message["To"].addresses[0].display_name == "Jääskeläinen, Åsa"
+    assert message.get_content().startswith("Dear Jääskeläinen, Åsa,")
+    assert mail_server.envelopes[0][1] == ["asa@example.fi"]
+    reasons = {m.reason for m in (await outbox(store, cast)).values() if m.status == OutboxStatus.UNDELIVERABLE}
+    assert reasons == {f"the contact data of person {cast.mentee_id} cannot be used in an e-mail"}
