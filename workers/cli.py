@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "workers.commands.records",
     "workers.commands.worker",
     "workers.commands.partnerships",
+    "workers.commands.outbox",
 )
 
 Handler = Callable[[argparse.Namespace], Awaitable[int]]

@@ -11,6 +11,7 @@ import structlog
 from temporalio.testing import ActivityEnvironment
 
 from activities.models import Delivered, DeliverNotifications
+from activities.notifications import delivery
 from activities.notifications.activity import NotificationActivities
 from activities.notifications.claims import Claims
 from activities.notifications.delivery import DeliveryFailed, deliver_pending, message_id_for
@@ -242,12 +243,16 @@ async def test_the_activity_delivers_and_raises_for_retry(store: RecordStore, ma
     assert (await outbox(store, cast))[cast.key(5, "coordinator")].recipient_id == cast.coordinator_id
 
 
-async def test_logs_carry_ids_and_counts_never_contact_data(store: RecordStore, mail_server: MailServer) -> None:
+async def test_logs_carry_ids_and_counts_never_contact_data(
+    store: RecordStore, mail_server: MailServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     cast = Cast.new()
     await seed_people(store, cast)
     await record(store, cast.started())
     mail_server.refuse.add(str(MENTOR.email))
     with structlog.testing.capture_logs() as logs:
+        # A fresh logger: the module's own may be cached from an earlier structlog configuration.
+        monkeypatch.setattr(delivery, "log", structlog.get_logger("entrypoint.notifications"))
         await deliver_pending(store, mailer(mail_server), cast.pid)
         other = Cast.new()
         await seed_people(store, other)
