@@ -8,13 +8,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import structlog
-from activities.notifications.activity import NotificationActivities
-from activities.notifications.delivery import SmtpMailer
-from activities.records.store import RecordStore
 from temporalio.client import Client
 from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.notifications.activity import NotificationActivities
+from activities.notifications.delivery import SmtpMailer
 from activities.partnership import PartnershipActivities
+from activities.records.store import RecordStore
 from workers.settings import Settings
 from workers.temporal import connect
 from workflows.partnership import PartnershipWorkflow
@@ -22,6 +23,11 @@ from workflows.partnership import PartnershipWorkflow
 log = structlog.get_logger(__name__)
 
 WORKFLOWS: Sequence[type] = (PartnershipWorkflow,)
+
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("email_validator", "idna")
+)
+"""The sandbox, with the modules pydantic loads lazily (e-mail validation) passed through."""
 
 
 def activities_for(store: RecordStore, mailer: SmtpMailer | None) -> list[Any]:
@@ -39,6 +45,7 @@ def build_worker(client: Client, task_queue: str, store: RecordStore, mailer: Sm
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
+        workflow_runner=WORKFLOW_RUNNER,
         activities=activities_for(store, mailer),
     )
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -177,7 +177,13 @@ class PartnershipWorkflow:
 
     # --------------------------------------------------------------------------------- signals & updates
 
-    def _signal(self, name: str, payload: Any) -> None:
+    def _signal(self, name: str, raw: RawValue) -> None:
+        """Signals take the raw payload, so that even one that is not JSON is rejected and recorded, not dropped."""
+        try:
+            payload = workflow.payload_converter().from_payload(raw.payload)
+        except Exception:
+            self._inbox.append(_Pending(source=name, command=None, invalid=f"{name} takes one JSON object"))
+            return
         try:
             self._inbox.append(_Pending(source=name, command=_command(name, payload)))
         except ValueError as error:
@@ -201,35 +207,35 @@ class PartnershipWorkflow:
         decide(self._state, command, workflow.now())
 
     @workflow.signal(name="match_proposed")
-    def match_proposed(self, payload: dict[str, Any]) -> None:
+    def match_proposed(self, payload: RawValue) -> None:
         self._signal("match_proposed", payload)
 
     @workflow.signal(name="sign_agreement")
-    def sign_agreement(self, payload: dict[str, Any]) -> None:
+    def sign_agreement(self, payload: RawValue) -> None:
         self._signal("sign_agreement", payload)
 
     @workflow.signal(name="log_meeting")
-    def log_meeting(self, payload: dict[str, Any]) -> None:
+    def log_meeting(self, payload: RawValue) -> None:
         self._signal("log_meeting", payload)
 
     @workflow.signal(name="add_diary_entry")
-    def add_diary_entry(self, payload: dict[str, Any]) -> None:
+    def add_diary_entry(self, payload: RawValue) -> None:
         self._signal("add_diary_entry", payload)
 
     @workflow.signal(name="gathering_attended")
-    def gathering_attended(self, payload: dict[str, Any]) -> None:
+    def gathering_attended(self, payload: RawValue) -> None:
         self._signal("gathering_attended", payload)
 
     @workflow.signal(name="coordinator_action")
-    def coordinator_action(self, payload: dict[str, Any]) -> None:
+    def coordinator_action(self, payload: RawValue) -> None:
         self._signal("coordinator_action", payload)
 
     @workflow.signal(name="withdraw")
-    def withdraw(self, payload: dict[str, Any]) -> None:
+    def withdraw(self, payload: RawValue) -> None:
         self._signal("withdraw", payload)
 
     @workflow.signal(name="submit_closing_review")
-    def submit_closing_review(self, payload: dict[str, Any]) -> None:
+    def submit_closing_review(self, payload: RawValue) -> None:
         self._signal("submit_closing_review", payload)
 
     @workflow.update(name="match_proposed")

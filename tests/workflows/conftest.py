@@ -20,8 +20,9 @@ from workers.temporal import data_converter
 from workers.worker import build_worker
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server per test: skipped time is global to a server, so tests must not share one."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=binary("temporal-test-server"), data_converter=data_converter()
     )
