@@ -13,7 +13,7 @@ from typing import Any
 import structlog
 
 from activities.records.store import RecordStore
-from domain.people import Contact, Institution
+from domain.people import Contact, DegreeLevel, Institution
 from workers.partnerships import Partnerships, Rejected
 from workflows.contract import Application
 
@@ -65,7 +65,7 @@ async def run_demo(partnerships: Partnerships, cohort_id: str) -> list[str]:
             cohort_id=cohort_id,
             mentee_id=mentee_id,
             institution_id=institution,
-            degree_level=degree,  # type: ignore[arg-type]
+            degree_level=DegreeLevel(degree),
             field=field,
             interests=(field, "Finnish working life"),
             languages=("en", "fi"),
