@@ -8,6 +8,7 @@ until then and send :class:`Tick`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import singledispatch
@@ -114,6 +115,8 @@ def _(command: c.ProposeMatch, state: PartnershipState, now: datetime) -> list[e
     assert state.mentee is not None
     if command.mentor_id in state.previous_mentor_ids:
         raise DomainRejection(f"mentor {command.mentor_id} was already matched with this mentee before")
+    if command.score is not None and not math.isfinite(command.score):
+        raise DomainRejection(f"the match score must be a finite number, not {command.score}")
     topics = state.mentee.goals or state.mentee.interests or (state.mentee.field,)
     return [
         e.MatchProposed(
@@ -399,7 +402,7 @@ def next_due(state: PartnershipState) -> Due | None:
 
 def _require_stage(state: PartnershipState, what: str, *stages: Stage) -> None:
     if state.stage not in stages:
-        allowed = ", ".join(stages)
+        allowed = ", ".join(stage for stage in Stage if stage in stages)
         raise DomainRejection(f"cannot {what} while the partnership is {state.stage}; only in {allowed}")
 
 
@@ -547,7 +550,7 @@ def _(event: e.DiaryEntryAdded, state: PartnershipState) -> dict[str, object]:
 def _(event: e.GatheringAttended, state: PartnershipState) -> dict[str, object]:
     return {
         "gatherings_attended": state.gatherings_attended + 1,
-        "gathering_hours": round(state.gathering_hours + event.hours, 2),
+        "gathering_hours": state.gathering_hours + event.hours,
     }
 
 
