@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 
 import structlog
-from activities.records.migrate import upgrade
 
+from activities.records.migrate import upgrade
 from activities.records.store import RecordStore
 from workers.cli import CommandError
 from workers.demo import run_demo, seed

@@ -311,10 +311,13 @@ def _acknowledge(state: PartnershipState, now: datetime, reason: str) -> e.Event
     return e.AttentionAcknowledged(at=now, attention=attention, reason=reason, rearmed_until=rearmed)
 
 
-def _resume(state: PartnershipState, now: datetime, reason: str) -> e.PartnershipResumed:
+def _resume(
+    state: PartnershipState, now: datetime, reason: str, resumed_at: datetime | None = None
+) -> e.PartnershipResumed:
+    """Resume; the pause lasted until ``resumed_at`` (a timed pause ends when it said, even if the timer is late)."""
     agreement = state.agreement
     assert state.paused_at is not None and agreement is not None and agreement.ends_on is not None
-    paused_for = max(now - state.paused_at, timedelta(0))
+    paused_for = max((resumed_at or now) - state.paused_at, timedelta(0))
     next_due = (state.next_meeting_due or now) + paused_for
     return e.PartnershipResumed(
         at=now,
@@ -355,7 +358,7 @@ def _due_event(state: PartnershipState, due_at: datetime, now: datetime) -> e.Ev
             return e.MeetingNudgeDue(at=now, meeting_was_due=state.next_meeting_due)
         return e.MeetingLapsed(at=now, meeting_was_due=state.next_meeting_due)
     if state.stage == Stage.PAUSED:
-        return _resume(state, now, "the pause ended")
+        return _resume(state, now, "the pause ended", resumed_at=state.pause_until)
     if state.stage == Stage.CLOSING_REVIEW:
         missing = _missing(state.reviews)
         if not state.review_reminded:
@@ -682,7 +685,7 @@ def _(event: e.PartnershipEndedEarly, state: PartnershipState) -> dict[str, obje
 def _(event: e.ProgrammeEnded, state: PartnershipState) -> dict[str, object]:
     changes: dict[str, object] = {
         "stage": Stage.CLOSING_REVIEW,
-        "review_opened_at": event.at,
+        "review_opened_at": event.review_due - state.policy.review_window,  # the end date, even if the tick was late
         "review_due": event.review_due,
         "review_reminded": False,
         "review_overdue": False,

@@ -81,6 +81,15 @@ def test_pause_with_until_resumes_on_tick() -> None:
     assert run.state.agreement is not None and run.state.agreement.ends_on == ENDS + 15 * DAY
 
 
+def test_a_timed_pause_resumed_by_a_late_tick_lasts_only_until_its_end() -> None:
+    until = PAUSED_AT + 15 * DAY
+    run = paused(until=until)
+    [event] = run.tick(until + 3 * DAY)  # the worker was down for three days
+    assert isinstance(event, e.PartnershipResumed)
+    assert event.paused_for == 15 * DAY
+    assert run.state.agreement is not None and run.state.agreement.ends_on == ENDS + 15 * DAY
+
+
 def test_a_pause_clears_a_lapse() -> None:
     run = active()
     run.tick(FIRST_DUE + 21 * DAY)

@@ -49,9 +49,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "batches (one transaction each), with progress on stderr. The logs, people registry, institutions, "
         "cohorts and outbox are not touched. Safe while workers run.",
     )
-    rebuild.add_argument(
-        "--batch-size", type=int, default=100, help="partnerships per transaction (default: 100)"
-    )
+    rebuild.add_argument("--batch-size", type=int, default=100, help="partnerships per transaction (default: 100)")
     rebuild.set_defaults(handler=run_rebuild)
 
 
