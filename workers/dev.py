@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
@@ -20,6 +21,7 @@ from activities.records.migrate import upgrade
 from activities.records.store import RecordStore
 from workers.cli import CommandError
 from workers.demo import run_demo, seed
+from workers.logging import configure
 from workers.partnerships import Partnerships
 from workers.settings import Settings
 from workers.setup import register_search_attributes
@@ -77,10 +79,28 @@ async def start_dev_server(var: Path, port: int, ui_port: int) -> asyncio.subpro
     raise CommandError(f"the Temporal dev server did not start; see {var / 'temporal-server.log'}")
 
 
+async def watch(partnerships: Partnerships, cohort_id: str, every: float = 2.0) -> None:
+    """Print each demo partnership's progress as it changes: stage, attention, meetings."""
+    seen: dict[str, tuple[object, ...]] = {}
+    while True:
+        async for row in partnerships.list(cohort=cohort_id):
+            now = (row.stage, row.attention, row.meetings_held, row.status)
+            if seen.get(row.workflow_id) != now:
+                seen[row.workflow_id] = now
+                attention = f"  ATTENTION {row.attention}" if row.attention else ""
+                print(
+                    f"{datetime.now(UTC):%H:%M:%S}  {row.workflow_id:<28} {row.stage or '-':<20} "
+                    f"meetings {row.meetings_held or 0}{attention}",
+                    flush=True,
+                )
+        await asyncio.sleep(every)
+
+
 async def run_dev(settings: Settings, cohort_id: str, demo: bool, ui_port: int) -> int:
     var = Path("var")
     _, _, port_text = settings.temporal_address.rpartition(":")
     port = int(port_text or 7233)
+    configure(settings.log_level, file=var / "entrypoint.log")
     print("Starting the Temporal dev server ...", flush=True)
     server = await start_dev_server(var, port, ui_port)
     store: RecordStore | None = None
@@ -111,8 +131,12 @@ async def run_dev(settings: Settings, cohort_id: str, demo: bool, ui_port: int) 
             print(f"Worklist:           .venv/bin/entrypoint partnerships list --cohort {cohort_id} --attention")
             print(f"One partnership:    .venv/bin/entrypoint partnerships show partnership-{cohort_id}-demo-04")
             print("Notifications:      .venv/bin/entrypoint outbox   (ENTRYPOINT_SMTP_URL unset: kept in the outbox)")
+            print(f"Logs:               {var / 'entrypoint.log'} (JSON lines), {var / 'temporal-server.log'}")
             print("Press Ctrl-C to stop everything.\n", flush=True)
+            watcher = asyncio.create_task(watch(Partnerships(client, settings.task_queue), cohort_id)) if demo else None
             await stop.wait()
+            if watcher is not None:
+                watcher.cancel()
             print("\nStopping ...", flush=True)
             if demo_task is not None:
                 demo_task.cancel()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -37,8 +38,8 @@ def _temporal_context(logger: WrappedLogger, method: str, event: EventDict) -> E
     return event
 
 
-def configure(level: str = "INFO") -> None:
-    """JSON lines on stderr, for structlog and stdlib loggers alike."""
+def configure(level: str = "INFO", file: Path | None = None) -> None:
+    """JSON lines on stderr (or appended to ``file``), for structlog and stdlib loggers alike."""
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -51,7 +52,7 @@ def configure(level: str = "INFO") -> None:
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
@@ -61,7 +62,12 @@ def configure(level: str = "INFO") -> None:
             structlog.processors.JSONRenderer(sort_keys=True),
         ],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler: logging.Handler
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(file, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -34,7 +34,6 @@ async def _worker(args: argparse.Namespace) -> int:
 
 async def _setup(args: argparse.Namespace) -> int:
     from activities.records.migrate import upgrade
-
     from workers.setup import register_search_attributes
     from workers.temporal import connect
 
