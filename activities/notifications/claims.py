@@ -32,8 +32,9 @@ from activities.records.engine import Database
 from activities.records.models import OutboxStatus
 from activities.records.sqltypes import UTCDateTime
 
-DEFAULT_LEASE = timedelta(minutes=5)
-"""How long a claim holds: far longer than one SMTP dialogue (each step times out after 20 s)."""
+DEFAULT_LEASE = timedelta(minutes=2)
+"""How long a claim holds. It must outlast any one send: an SMTP send is cut off after 80 s by default
+(``SmtpMailer.max_send_seconds``), and ``deliver_pending`` lengthens the lease for a slower mailer."""
 RELEASED = datetime(1970, 1, 1, tzinfo=UTC)
 
 metadata = MetaData(naming_convention=records.NAMING_CONVENTION)

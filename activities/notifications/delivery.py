@@ -212,20 +212,29 @@ class _Run:
         )
 
 
+def lease_for(mailer: Mailer | None) -> timedelta:
+    """The claim lease: the default, or longer when one send through ``mailer`` may take longer."""
+    longest = getattr(mailer, "max_send_seconds", None)
+    if isinstance(longest, int | float):
+        return max(DEFAULT_LEASE, timedelta(seconds=1.5 * longest))
+    return DEFAULT_LEASE
+
+
 async def deliver_pending(
     store: RecordStore,
     mailer: Mailer | None,
     partnership_id: str | None = None,
     *,
-    lease: timedelta = DEFAULT_LEASE,
+    lease: timedelta | None = None,
     batch: int = BATCH,
 ) -> Delivered:
     """Deliver the pending outbox messages (of one partnership, or all), oldest first.
 
     With no mailer (ENTRYPOINT_SMTP_URL unset) nothing is sent and every message stays pending.
+    ``lease`` (default :func:`lease_for` the mailer) is how long a claim holds if this process dies.
     Raises DeliveryFailed when the mail server fails; what was sent before stays sent.
     """
-    claims = Claims(store.database, lease)
+    claims = Claims(store.database, lease or lease_for(mailer))
     if mailer is None:
         pending = await claims.pending_count(partnership_id)
         log.info("notifications.no_mailer", partnership_id=partnership_id, pending=pending)

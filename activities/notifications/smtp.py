@@ -8,8 +8,11 @@ dialogue over from a failure. ``smtps://`` connects with TLS from the start (por
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import smtplib
+import socket
 import ssl
+import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -18,7 +21,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_FROM = "EntryPoint <entrypoint@localhost>"
 DEFAULT_TIMEOUT = 20.0
-"""Seconds for connecting and for each SMTP reply: well inside the delivery claim's lease."""
+"""Seconds for connecting and for each SMTP reply (``?timeout=`` in the URL, at most 60)."""
+DEADLINE_FACTOR = 3
+"""A whole dialogue after connecting is cut off after this many timeouts (60 s by default)."""
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -65,6 +70,13 @@ class SmtpConfig:
     starttls: bool = False
     implicit_tls: bool = False
     timeout: float = DEFAULT_TIMEOUT
+    dialogue_deadline: float | None = None
+    """Seconds a dialogue may last after connecting; None: ``DEADLINE_FACTOR`` timeouts."""
+
+    @property
+    def deadline(self) -> float:
+        """Seconds a dialogue may last after connecting before it is cut off."""
+        return self.dialogue_deadline or self.timeout * DEADLINE_FACTOR
 
     @property
     def display(self) -> str:
@@ -122,8 +134,8 @@ def parse_smtp_url(url: str) -> SmtpConfig:
         timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
     except ValueError:
         raise SmtpUrlError("bad SMTP URL: timeout= must be a number of seconds") from None
-    if not 0 < timeout <= 300:
-        raise SmtpUrlError("bad SMTP URL: timeout= must be between 0 and 300 seconds")
+    if not 0 < timeout <= 60:
+        raise SmtpUrlError("bad SMTP URL: timeout= must be between 0 and 60 seconds")
     username = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password is not None else None
     if password is not None and not username:
@@ -154,6 +166,11 @@ class SmtpMailer:
     @property
     def sender(self) -> str:
         return self.config.sender
+
+    @property
+    def max_send_seconds(self) -> float:
+        """The longest one send can take: connecting, then the whole dialogue (cut off at the deadline)."""
+        return self.config.timeout + self.config.deadline
 
     def __repr__(self) -> str:
         return f"SmtpMailer({self.config.display})"
@@ -186,16 +203,38 @@ class SmtpMailer:
             client = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=context)
         else:
             client = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
-        with client:
-            client.ehlo_or_helo_if_needed()
-            if config.starttls:
-                client.starttls(context=context)
-                client.ehlo()
-            if config.username:
-                client.login(config.username, config.password or "")
-            refused = client.send_message(message)
-            if refused:  # some of several recipients refused; we always send to one
-                code = next(iter(refused.values()))[0]
-                if 500 <= code < 600:
-                    raise RecipientRefused(code)
-                raise MailServerError(f"the mail server refused the recipient for now (SMTP {code})")
+        # A server that answers every step just inside the timeout must not hold a send (and so the
+        # delivery's claim on the message) for ever: past the deadline, the connection is shut.
+        expired = threading.Event()
+
+        def cut_off() -> None:
+            expired.set()
+            if client.sock is not None:
+                with contextlib.suppress(OSError):
+                    client.sock.shutdown(socket.SHUT_RDWR)
+
+        watchdog = threading.Timer(config.deadline, cut_off)
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            with client:
+                client.ehlo_or_helo_if_needed()
+                if config.starttls:
+                    client.starttls(context=context)
+                    client.ehlo()
+                if config.username:
+                    client.login(config.username, config.password or "")
+                refused = client.send_message(message)
+        except (smtplib.SMTPException, OSError):
+            if expired.is_set():
+                raise MailServerError(
+                    f"the mail server at {config.display} did not finish within {config.deadline:g} s"
+                ) from None
+            raise
+        finally:
+            watchdog.cancel()
+        if refused:  # some of several recipients refused; we always send to one
+            code = next(iter(refused.values()))[0]
+            if 500 <= code < 600:
+                raise RecipientRefused(code)
+            raise MailServerError(f"the mail server refused the recipient for now (SMTP {code})")

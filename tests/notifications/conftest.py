@@ -31,7 +31,7 @@ class MailServer:
         self.busy = False
         """Answer every message with 451 (try again later)."""
         self.delay = 0.0
-        """Seconds to wait before accepting a message: widens races between deliveries."""
+        """Seconds to wait before answering RCPT and DATA: widens races, or outlasts a deadline."""
         self._controller: Controller | None = None
 
     @property
@@ -39,6 +39,8 @@ class MailServer:
         return f"smtp://127.0.0.1:{self.port}?from=entrypoint@example.org"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if address in self.refuse:
             return "550 5.1.1 no such user here"
         envelope.rcpt_tos.append(address)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import time
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -14,8 +16,8 @@ from activities.models import Delivered, DeliverNotifications
 from activities.notifications import delivery
 from activities.notifications.activity import NotificationActivities
 from activities.notifications.claims import Claims
-from activities.notifications.delivery import DeliveryFailed, deliver_pending, message_id_for
-from activities.notifications.smtp import SmtpMailer
+from activities.notifications.delivery import DeliveryFailed, deliver_pending, lease_for, message_id_for
+from activities.notifications.smtp import SmtpMailer, parse_smtp_url
 from activities.records.models import OutboxMessage, OutboxStatus
 from activities.records.store import RecordStore
 from domain import Contact
@@ -283,3 +285,31 @@ async def test_names_in_any_script_are_delivered_and_broken_ones_are_not(
     assert mail_server.envelopes[0][1] == ["asa@example.fi"]
     reasons = {m.reason for m in (await outbox(store, cast)).values() if m.status == OutboxStatus.UNDELIVERABLE}
     assert reasons == {f"the contact data of person {cast.mentee_id} cannot be used in an e-mail"}
+
+
+async def test_a_send_is_cut_off_at_its_deadline_so_the_claim_never_outlives_it(
+    store: RecordStore, mail_server: MailServer
+) -> None:
+    """A server that answers each step in time but never finishes: the send is cut off, the message
+    stays pending, and the lease is always longer than the longest send."""
+    cast = Cast.new()
+    await seed_people(store, cast)
+    await record(store, cast.accepted())
+    mail_server.delay = 0.25  # per step: well inside the 1 s timeout, but RCPT + DATA outlast 0.3 s
+    slow = SmtpMailer(dataclasses.replace(parse_smtp_url(mail_server.url + "&timeout=1"), dialogue_deadline=0.3))
+    assert slow.max_send_seconds == pytest.approx(1.3)
+    assert lease_for(slow) == timedelta(minutes=2)
+    assert lease_for(SmtpMailer.from_url("smtp://mail.example.org?timeout=60")) == timedelta(seconds=360)
+
+    started = time.monotonic()
+    with pytest.raises(DeliveryFailed, match=r"did not finish within 0\.3 s"):
+        await deliver_pending(store, slow, cast.pid)
+    assert time.monotonic() - started < 0.5
+    assert [m.status for m in (await outbox(store, cast)).values()] == [OutboxStatus.PENDING]
+
+    mail_server.delay = 0
+    assert (await deliver_pending(store, mailer(mail_server), cast.pid)).sent == 1
+    await asyncio.sleep(0.3)
+    # The server did take the first message after all (its reply never came): the receiver sees the
+    # same Message-ID twice and can drop the copy.
+    assert len({m["Message-ID"] for m in mail_server.messages}) == 1

@@ -38,6 +38,7 @@ def test_credentials_options_and_defaults() -> None:
         ("smtp://mail.example.org?starttls=maybe", "starttls='maybe' must be 1 or 0"),
         ("smtps://mail.example.org?starttls=1", "makes no sense with smtps"),
         ("smtp://mail.example.org?timeout=soon", "timeout= must be a number"),
+        ("smtp://mail.example.org?timeout=120", "timeout= must be between 0 and 60 seconds"),
         ("smtp://:secret@mail.example.org", "a password needs a user name"),
     ],
 )
