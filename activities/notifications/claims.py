@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -63,16 +64,16 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-_ready: set[int] = set()
+_ready: weakref.WeakSet[AsyncEngine] = weakref.WeakSet()
 _ready_lock = asyncio.Lock()
 
 
-async def ensure_table(engine: AsyncEngine) -> None:
+async def ensure_table(engine: AsyncEngine, *, again: bool = False) -> None:
     """Create ``outbox_claims`` if it is not there yet (once per engine; safe when racing another process)."""
-    if id(engine) in _ready:
+    if engine in _ready and not again:
         return
     async with _ready_lock:
-        if id(engine) in _ready:
+        if engine in _ready and not again:
             return
         try:
             async with engine.begin() as connection:
@@ -83,7 +84,7 @@ async def ensure_table(engine: AsyncEngine) -> None:
                 exists = await connection.run_sync(lambda sync: inspect(sync).has_table(outbox_claims.name))
             if not exists:
                 raise
-        _ready.add(id(engine))
+        _ready.add(engine)
 
 
 def _insert(connection: AsyncConnection) -> Any:
@@ -138,7 +139,13 @@ class Claims:
                 return None
             return Claim(key=key, token=token, claims=claims)
 
-        return await self.db.write(work)
+        try:
+            return await self.db.write(work)
+        except DBAPIError as error:
+            if outbox_claims.name not in str(error.orig):
+                raise
+            await ensure_table(self.db.engine, again=True)  # the database was reset under this engine
+            return await self.db.write(work)
 
     async def release(self, claim: Claim) -> None:
         """Give the claim up (after a failure), so the next delivery need not wait for the lease."""

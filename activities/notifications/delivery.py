@@ -38,6 +38,7 @@ __all__ = [
     "SmtpMailer",
     "build_email",
     "deliver_pending",
+    "lease_for",
     "message_id_for",
 ]
 

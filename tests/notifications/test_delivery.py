@@ -7,6 +7,7 @@ import dataclasses
 import time
 from datetime import timedelta
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 import structlog
@@ -18,6 +19,7 @@ from activities.notifications.activity import NotificationActivities
 from activities.notifications.claims import Claims
 from activities.notifications.delivery import DeliveryFailed, deliver_pending, lease_for, message_id_for
 from activities.notifications.smtp import SmtpMailer, parse_smtp_url
+from activities.records.migrate import upgrade
 from activities.records.models import OutboxMessage, OutboxStatus
 from activities.records.store import RecordStore
 from domain import Contact
@@ -313,3 +315,19 @@ async def test_a_send_is_cut_off_at_its_deadline_so_the_claim_never_outlives_it(
     # The server did take the first message after all (its reply never came): the receiver sees the
     # same Message-ID twice and can drop the copy.
     assert len({m["Message-ID"] for m in mail_server.messages}) == 1
+
+
+async def test_the_claims_table_comes_back_if_the_database_is_reset(tmp_path: Path, mail_server: MailServer) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
+    await upgrade(url)
+    async with RecordStore.from_url(url) as records:
+        cast = Cast.new()
+        await seed_people(records, cast)
+        await record(records, cast.accepted())
+        assert (await deliver_pending(records, mailer(mail_server), cast.pid)).sent == 1
+        async with records.database.engine.begin() as connection:
+            await connection.exec_driver_sql("DROP TABLE outbox_claims")
+        other = Cast.new()
+        await seed_people(records, other)
+        await record(records, other.accepted())
+        assert (await deliver_pending(records, mailer(mail_server), other.pid)).sent == 1
