@@ -1,0 +1,60 @@
+"""Subject groups: participants grouped by a shared interest, at most ``max_size`` a group (20 in EntryPoint)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Group(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    subject: str
+    members: tuple[str, ...]
+
+
+def _key(interest: str) -> str:
+    return " ".join(interest.lower().split())
+
+
+def plan_groups(interests: Mapping[str, Sequence[str]], max_size: int = 20, min_size: int = 3) -> list[Group]:
+    """Put every participant in one group on an interest they share with others; deterministic.
+
+    The most widely shared interests become subjects first; a subject with more takers than ``max_size``
+    is split into parts of even size. Participants with no interest shared by ``min_size`` people go to
+    an "open topics" group (split the same way).
+    """
+    if max_size < 1 or min_size < 1:
+        raise ValueError("group sizes must be positive")
+    labels: dict[str, str] = {}
+    for person in sorted(interests):
+        for interest in interests[person]:
+            labels.setdefault(_key(interest), interest.strip())
+    remaining = {p: {_key(i) for i in interests[p] if i.strip()} for p in sorted(interests)}
+    groups: list[Group] = []
+    while True:
+        counts = Counter(i for wanted in remaining.values() for i in wanted)
+        candidates = [(n, i) for i, n in counts.items() if n >= min_size]
+        if not candidates:
+            break
+        _count, subject = min(candidates, key=lambda item: (-item[0], item[1]))
+        members = sorted(p for p, wanted in remaining.items() if subject in wanted)
+        groups.extend(_split(labels[subject], members, max_size))
+        for p in members:
+            del remaining[p]
+    rest = sorted(remaining)
+    if rest:
+        groups.extend(_split("open topics", rest, max_size))
+    return groups
+
+
+def _split(subject: str, members: list[str], max_size: int) -> list[Group]:
+    parts = -(-len(members) // max_size)
+    if parts == 1:
+        return [Group(subject=subject, members=tuple(members))]
+    size = -(-len(members) // parts)
+    return [
+        Group(subject=f"{subject} ({n + 1}/{parts})", members=tuple(members[n * size : (n + 1) * size]))
+        for n in range(parts)
+    ]

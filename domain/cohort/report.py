@@ -1,0 +1,89 @@
+"""The cohort report: what a cohort achieved, computed from its partnerships' states. Pure."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from statistics import fmean, median
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.partnership.state import PartnershipState, Stage
+
+
+class HoursReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    target_min: float
+    target_max: float
+    mean_total: float
+    below_target: int
+    within_target: int
+    above_target: int
+
+
+class CohortReport(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    cohort_id: str
+    partnerships: int
+    by_stage: dict[str, int]
+    started_pairs: int
+    """Pairs that signed their agreement (the denominators below are these)."""
+    meetings_mean: float
+    meetings_median: float
+    meetings_distribution: dict[str, int]
+    hours: HoursReport
+    lapses: int
+    pairs_with_lapses: int
+    interventions: int
+    open_attention: dict[str, int]
+    diary_entries_mean: float
+    gatherings_attended_mean: float
+    mentee_rating_mean: float | None
+    mentor_rating_mean: float | None
+    reviews_received: int
+    outcomes: dict[str, int]
+    rematches: int
+
+
+def _mean(values: Sequence[float]) -> float:
+    return round(fmean(values), 2) if values else 0.0
+
+
+def build_report(cohort_id: str, states: Sequence[PartnershipState]) -> CohortReport:
+    started = [s for s in states if s.agreement is not None and s.agreement.starts_on is not None]
+    meetings = [s.meetings_held for s in started]
+    distribution = Counter(str(n) if n < 6 else "6+" for n in meetings)
+    target_min = states[0].policy.target_hours_min if states else 16.0
+    target_max = states[0].policy.target_hours_max if states else 24.0
+    hours = [s.total_hours for s in started]
+    mentee_ratings = [s.reviews["mentee"].rating for s in states if "mentee" in s.reviews]
+    mentor_ratings = [s.reviews["mentor"].rating for s in states if "mentor" in s.reviews]
+    outcomes = Counter(s.reviews["mentee"].outcome or "not reported" for s in states if "mentee" in s.reviews)
+    return CohortReport(
+        cohort_id=cohort_id,
+        partnerships=len(states),
+        by_stage={stage.value: n for stage in Stage if (n := sum(1 for s in states if s.stage == stage))},
+        started_pairs=len(started),
+        meetings_mean=_mean(meetings),
+        meetings_median=float(median(meetings)) if meetings else 0.0,
+        meetings_distribution={k: distribution[k] for k in ["0", "1", "2", "3", "4", "5", "6+"] if distribution[k]},
+        hours=HoursReport(
+            target_min=target_min,
+            target_max=target_max,
+            mean_total=_mean(hours),
+            below_target=sum(1 for h in hours if h < target_min),
+            within_target=sum(1 for h in hours if target_min <= h <= target_max),
+            above_target=sum(1 for h in hours if h > target_max),
+        ),
+        lapses=sum(s.lapses for s in states),
+        pairs_with_lapses=sum(1 for s in states if s.lapses),
+        interventions=sum(s.interventions for s in states),
+        open_attention=dict(sorted(Counter(s.attention.value for s in states if s.attention).items())),
+        diary_entries_mean=_mean([s.diary_entries for s in started]),
+        gatherings_attended_mean=_mean([s.gatherings_attended for s in started]),
+        mentee_rating_mean=_mean(mentee_ratings) if mentee_ratings else None,
+        mentor_rating_mean=_mean(mentor_ratings) if mentor_ratings else None,
+        reviews_received=len(mentee_ratings) + len(mentor_ratings),
+        outcomes=dict(sorted(outcomes.items())),
+        rematches=sum(len(s.previous_mentor_ids) for s in states),
+    )
