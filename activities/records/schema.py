@@ -195,3 +195,33 @@ outbox = Table(
     CheckConstraint("status IN ('pending', 'sent', 'undeliverable')", name="status"),
     Index(None, "status", "created_at"),
 )
+
+# ---------------------------------------------------------------------------------------------- mentor pool
+
+mentors = Table(
+    "mentors",
+    metadata,
+    Column("mentor_id", String(ID), primary_key=True),
+    Column("organisation_id", String(ID), nullable=False),
+    Column("sector", String(16), nullable=False),
+    Column("expertise", JSON, nullable=False),
+    Column("interests", JSON, nullable=False),
+    Column("languages", JSON, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("conflicts", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+    Column("updated_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+    Column("withdrawn_at", UTCDateTime(), nullable=True),
+    CheckConstraint("capacity BETWEEN 1 AND 3", name="capacity"),
+    CheckConstraint("sector IN ('private', 'public', 'third')", name="sector"),
+)
+"""The mentor pool: profiles only (names and e-mail addresses are in ``people``)."""
+
+mentor_availability = Table(
+    "mentor_availability",
+    metadata,
+    Column("mentor_id", String(ID), primary_key=True),
+    Column("cohort_id", String(ID), primary_key=True, index=True),
+    ForeignKeyConstraint(["mentor_id"], ["mentors.mentor_id"], ondelete="CASCADE"),
+)
+"""Which cohorts a mentor is available for."""
