@@ -103,16 +103,21 @@ class Claims:
     async def prepare(self) -> None:
         await ensure_table(self.db.engine)
 
-    async def claim(self, key: str) -> Claim | None:
-        """Claim a pending message; None if it is no longer pending or someone else holds a live claim."""
+    async def claim(self, key: str, expires_at: datetime | None = None) -> Claim | None:
+        """Claim a pending message; None if it is no longer pending or someone else holds a live claim.
+
+        The claim holds for the lease, or until ``expires_at`` if that is sooner (the end of the
+        Temporal activity attempt that claims it: a retried attempt may then take it over at once).
+        """
         await self.prepare()
         token = secrets.token_hex(16)
 
         async def work(connection: AsyncConnection) -> Claim | None:
             at = now()
+            expires = at + self.lease if expires_at is None else min(at + self.lease, expires_at)
             c = outbox_claims.c
             statement = _insert(connection).values(
-                idempotency_key=key, token=token, claimed_at=at, expires_at=at + self.lease, claims=1
+                idempotency_key=key, token=token, claimed_at=at, expires_at=expires, claims=1
             )
             statement = statement.on_conflict_do_update(
                 index_elements=[c.idempotency_key],

@@ -45,6 +45,10 @@ __all__ = [
 log = structlog.get_logger("entrypoint.notifications")
 
 BATCH = 100
+SEND_MARGIN = 2.0
+"""Seconds kept free before ``until``: a send is cut off this long before it, to record the outcome."""
+MIN_SEND = 1.0
+"""A send is not started with less time than this left before ``until``."""
 MESSAGE_ID_DOMAIN = "entrypoint.invalid"
 """Used when the sender address has no domain part."""
 
@@ -83,6 +87,7 @@ class _Run:
     store: RecordStore
     mailer: Mailer
     claims: Claims
+    until: datetime | None = None
     sent: int = 0
     undeliverable: int = 0
     logs: dict[str, list[Event]] = field(default_factory=dict)
@@ -103,8 +108,18 @@ class _Run:
     async def contact(self, person_id: str | None) -> Contact | None:
         return await self.store.get_contact(person_id) if person_id else None
 
+    def time_left(self) -> float | None:
+        """Seconds a send may still take (None: no limit); raises DeliveryFailed when too few are left."""
+        if self.until is None:
+            return None
+        left = (self.until - datetime.now(UTC)).total_seconds() - SEND_MARGIN
+        if left < MIN_SEND:
+            raise DeliveryFailed("out of time for this attempt; the rest stays pending for the next one")
+        return left
+
     async def deliver(self, message: OutboxMessage) -> None:
-        claim = await self.claims.claim(message.key)
+        self.time_left()
+        claim = await self.claims.claim(message.key, expires_at=self.until)
         if claim is None:
             log.info("notification.skipped", key=message.key, why="claimed elsewhere or no longer pending")
             return
@@ -113,8 +128,14 @@ class _Run:
         except Exception:
             await self.claims.release(claim)  # nothing was sent: the next delivery may take it at once
             raise
-        if email is not None:
-            await self._send(message, claim, email)
+        if email is None:
+            return
+        try:
+            within = self.time_left()
+        except DeliveryFailed:
+            await self.claims.release(claim)
+            raise
+        await self._send(message, claim, email, within)
 
     async def _prepare(self, message: OutboxMessage, claim: Claim) -> EmailMessage | None:
         """The e-mail to send; None when the message was settled without sending (undeliverable, bug)."""
@@ -143,10 +164,10 @@ class _Run:
             )
             return None
 
-    async def _send(self, message: OutboxMessage, claim: Claim, email: EmailMessage) -> None:
+    async def _send(self, message: OutboxMessage, claim: Claim, email: EmailMessage, within: float | None) -> None:
         key = message.key
         try:
-            await self.mailer.send(email)
+            await self.mailer.send(email, within=within)
         except RecipientRefused as refused:
             await self._undeliverable(message, str(refused))
             return
@@ -227,12 +248,15 @@ async def deliver_pending(
     partnership_id: str | None = None,
     *,
     lease: timedelta | None = None,
+    until: datetime | None = None,
     batch: int = BATCH,
 ) -> Delivered:
     """Deliver the pending outbox messages (of one partnership, or all), oldest first.
 
     With no mailer (ENTRYPOINT_SMTP_URL unset) nothing is sent and every message stays pending.
     ``lease`` (default :func:`lease_for` the mailer) is how long a claim holds if this process dies.
+    ``until`` bounds the whole delivery (the end of a Temporal activity attempt): every send ends
+    before it, and claims expire at it, so a retried attempt takes over a dead one's messages at once.
     Raises DeliveryFailed when the mail server fails; what was sent before stays sent.
     """
     claims = Claims(store.database, lease or lease_for(mailer))
@@ -241,7 +265,7 @@ async def deliver_pending(
         log.info("notifications.no_mailer", partnership_id=partnership_id, pending=pending)
         return Delivered(sent=0, undeliverable=0, pending=pending)
     await claims.prepare()
-    run = _Run(store=store, mailer=mailer, claims=claims)
+    run = _Run(store=store, mailer=mailer, claims=claims, until=until)
     seen: set[str] = set()
     limit = batch
     while True:

@@ -13,6 +13,7 @@ import smtplib
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import parseaddr
@@ -54,9 +55,10 @@ class Mailer(Protocol):
     @property
     def sender(self) -> str: ...
 
-    async def send(self, message: EmailMessage) -> None:
-        """Send ``message`` (To, From and Message-ID already set). Raises RecipientRefused for a
-        permanently refused address; any other exception means "try again later"."""
+    async def send(self, message: EmailMessage, *, within: float | None = None) -> None:
+        """Send ``message`` (To, From and Message-ID already set), finishing (or giving up) within
+        ``within`` seconds when given. Raises RecipientRefused for a permanently refused address; any
+        other exception means "not sent, try again later"."""
         ...
 
 
@@ -175,12 +177,12 @@ class SmtpMailer:
     def __repr__(self) -> str:
         return f"SmtpMailer({self.config.display})"
 
-    async def send(self, message: EmailMessage) -> None:
-        await asyncio.to_thread(self._send, message)
+    async def send(self, message: EmailMessage, *, within: float | None = None) -> None:
+        await asyncio.to_thread(self._send, message, within)
 
-    def _send(self, message: EmailMessage) -> None:
+    def _send(self, message: EmailMessage, within: float | None) -> None:
         try:
-            self._dialogue(message)
+            self._dialogue(message, within)
         except RecipientRefused:
             raise
         except smtplib.SMTPRecipientsRefused as error:
@@ -195,14 +197,20 @@ class SmtpMailer:
             detail = f"errno {error.errno}" if isinstance(error, OSError) and error.errno else type(error).__name__
             raise MailServerError(f"cannot talk to the mail server at {self.config.display} ({detail})") from None
 
-    def _dialogue(self, message: EmailMessage) -> None:
+    def _dialogue(self, message: EmailMessage, within: float | None) -> None:
         config = self.config
+        started = time.monotonic()
+        timeout = config.timeout if within is None else max(min(config.timeout, within), 0.001)
         context = self._tls_context or ssl.create_default_context()
         client: smtplib.SMTP
         if config.implicit_tls:
-            client = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=context)
+            client = smtplib.SMTP_SSL(config.host, config.port, timeout=timeout, context=context)
         else:
-            client = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+            client = smtplib.SMTP(config.host, config.port, timeout=timeout)
+        deadline = config.deadline if within is None else min(config.deadline, within - (time.monotonic() - started))
+        if deadline <= 0:
+            client.close()
+            raise MailServerError(f"no time was left to send through {config.display}")
         # A server that answers every step just inside the timeout must not hold a send (and so the
         # delivery's claim on the message) for ever: past the deadline, the connection is shut.
         expired = threading.Event()
@@ -213,7 +221,7 @@ class SmtpMailer:
                 with contextlib.suppress(OSError):
                     client.sock.shutdown(socket.SHUT_RDWR)
 
-        watchdog = threading.Timer(config.deadline, cut_off)
+        watchdog = threading.Timer(deadline, cut_off)
         watchdog.daemon = True
         watchdog.start()
         try:
@@ -228,7 +236,7 @@ class SmtpMailer:
         except (smtplib.SMTPException, OSError):
             if expired.is_set():
                 raise MailServerError(
-                    f"the mail server at {config.display} did not finish within {config.deadline:g} s"
+                    f"the mail server at {config.display} did not finish within {round(deadline, 1):g} s"
                 ) from None
             raise
         finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -28,6 +28,18 @@ from tests.notifications.seed import COORDINATOR, MENTEE, MENTOR, PERSONAL, Cast
 from tests.smtp import free_port
 
 SENDER = "entrypoint@example.org"
+
+
+def activity_environment(start_to_close: float = 30, attempt: int = 1) -> ActivityEnvironment:
+    """An activity context as a worker would give it: this attempt started now."""
+    env = ActivityEnvironment()
+    env.info = dataclasses.replace(
+        env.info,
+        started_time=datetime.now(UTC),
+        start_to_close_timeout=timedelta(seconds=start_to_close),
+        attempt=attempt,
+    )
+    return env
 
 
 def mailer(server: MailServer) -> SmtpMailer:
@@ -230,7 +242,7 @@ async def test_the_activity_delivers_and_raises_for_retry(store: RecordStore, ma
     cast = Cast.new()
     await seed_people(store, cast)
     await record(store, cast.signature_overdue())
-    env = ActivityEnvironment()
+    env = activity_environment()
     request = DeliverNotifications(partnership_id=cast.pid)
     down = SmtpMailer.from_url(f"smtp://127.0.0.1:{free_port()}?from={SENDER}")
     with pytest.raises(DeliveryFailed):
@@ -331,3 +343,41 @@ async def test_the_claims_table_comes_back_if_the_database_is_reset(tmp_path: Pa
         await seed_people(records, other)
         await record(records, other.accepted())
         assert (await deliver_pending(records, mailer(mail_server), other.pid)).sent == 1
+
+
+async def test_a_retried_attempt_takes_over_at_once_what_a_killed_attempt_had_claimed(
+    store: RecordStore, mail_server: MailServer
+) -> None:
+    """Attempt 1 claimed a message and died. Its claim ended with the attempt's start-to-close, so
+    attempt 2 (Temporal retries only after that) sends it straight away, not after a lease."""
+    cast = Cast.new()
+    await seed_people(store, cast)
+    await record(store, cast.matched())
+    attempt_ends = datetime.now(UTC) + timedelta(milliseconds=300)
+    killed = await Claims(store.database).claim(cast.key(2, "mentee"), expires_at=attempt_ends)
+    assert killed is not None
+    cli = await Claims(store.database).claim(cast.key(3, "mentee"))  # a live `outbox deliver`, mid-send
+    assert cli is not None
+
+    await asyncio.sleep(0.4)
+    request = DeliverNotifications(partnership_id=cast.pid)
+    activities = NotificationActivities(store, mailer(mail_server))
+    result = await activity_environment(attempt=2).run(activities.deliver_notifications, request)
+
+    assert result == Delivered(sent=2, undeliverable=0, pending=1)
+    assert {rcpts[0] for _, rcpts in mail_server.envelopes} == {str(MENTEE.email), str(MENTOR.email)}
+    assert (await outbox(store, cast))[cast.key(3, "mentee")].status == OutboxStatus.PENDING
+
+
+async def test_an_attempt_about_to_time_out_leaves_the_rest_to_the_next_one(
+    store: RecordStore, mail_server: MailServer
+) -> None:
+    cast = Cast.new()
+    await seed_people(store, cast)
+    await record(store, cast.accepted())
+    request = DeliverNotifications(partnership_id=cast.pid)
+    activities = NotificationActivities(store, mailer(mail_server))
+    with pytest.raises(DeliveryFailed, match="out of time for this attempt"):
+        await activity_environment(start_to_close=3.5).run(activities.deliver_notifications, request)
+    assert mail_server.messages == []
+    assert await Claims(store.database).claim(cast.key(2, "mentee")) is not None  # nothing left claimed
