@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import TracebackType
 
-from activities.records import audit, log, outbox, registry
+from activities.records import audit, log, mentors, outbox, registry
 from activities.records.audit import Progress
 from activities.records.engine import Database, create_engine
+from activities.records.mentors import MentorRecord
 from activities.records.models import (
     AppendResult,
     OutboxMessage,
@@ -16,7 +17,7 @@ from activities.records.models import (
     StoredEvent,
     VerifyReport,
 )
-from domain import Contact, Institution
+from domain import Contact, Institution, MenteeProfile, MentorProfile
 from domain.partnership import PartnershipState
 from domain.partnership.events import Event
 
@@ -100,6 +101,57 @@ class RecordStore:
 
     async def get_cohort_coordinator(self, cohort_id: str) -> str | None:
         return await registry.get_cohort_coordinator(self._db, cohort_id)
+
+    # ------------------------------------------------------------------------------------------ mentor pool
+
+    async def upsert_mentor(
+        self,
+        profile: MentorProfile,
+        contact: Contact | None = None,
+        cohorts: Sequence[str] = (),
+        *,
+        reinstate: bool = False,
+    ) -> None:
+        """Add or update a mentor, available for ``cohorts`` (added to those recorded); the contact goes to the
+        people registry (None keeps it). A withdrawn mentor stays withdrawn unless ``reinstate``."""
+        await mentors.upsert_mentor(self._db, profile, contact, cohorts, reinstate=reinstate)
+
+    async def get_mentor(self, mentor_id: str) -> MentorProfile | None:
+        """The mentor's profile (withdrawn or not); None for an unknown id."""
+        return await mentors.get_mentor(self._db, mentor_id)
+
+    async def get_mentor_record(self, mentor_id: str) -> MentorRecord | None:
+        """The profile with cohorts, withdrawal and timestamps; None for an unknown id."""
+        return await mentors.get_mentor_record(self._db, mentor_id)
+
+    async def list_mentors(self, cohort_id: str | None = None, include_withdrawn: bool = False) -> list[MentorProfile]:
+        """Mentors by id: all, or those available for ``cohort_id``; withdrawn ones only when asked."""
+        return await mentors.list_mentors(self._db, cohort_id, include_withdrawn)
+
+    async def list_mentor_records(
+        self, cohort_id: str | None = None, include_withdrawn: bool = False
+    ) -> list[MentorRecord]:
+        return await mentors.list_mentor_records(self._db, cohort_id, include_withdrawn)
+
+    async def withdraw_mentor(self, mentor_id: str) -> bool:
+        """Take a mentor out of the pool (kept, marked withdrawn). False when there is no such mentor."""
+        return await mentors.withdraw_mentor(self._db, mentor_id)
+
+    async def set_availability(self, mentor_id: str, cohort_id: str, available: bool) -> None:
+        """Make a mentor available for a cohort, or not. Raises UnknownMentor."""
+        await mentors.set_availability(self._db, mentor_id, cohort_id, available)
+
+    async def list_awaiting_match(self, cohort_id: str, limit: int | None = None) -> list[MenteeProfile]:
+        """Mentee profiles of the cohort's partnerships in AWAITING_MATCH, by partnership id."""
+        return await mentors.list_awaiting_match(self._db, cohort_id, limit)
+
+    async def mentor_load(self, cohort_id: str) -> dict[str, int]:
+        """Slots in use per mentor: the cohort's partnerships awaiting signatures, active or paused."""
+        return await mentors.mentor_load(self._db, cohort_id)
+
+    async def previous_mentors(self, cohort_id: str) -> dict[str, tuple[str, ...]]:
+        """Mentees awaiting a rematch in the cohort → the mentors they had before (exclusions for a round)."""
+        return await mentors.previous_mentors(self._db, cohort_id)
 
     # ------------------------------------------------------------------------------------------ outbox
 
