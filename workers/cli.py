@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "workers.commands.worker",
     "workers.commands.partnerships",
     "workers.commands.outbox",
+    "workers.commands.matching",
+    "workers.commands.pool",
 )
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]

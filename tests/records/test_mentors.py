@@ -5,16 +5,23 @@ On SQLite and PostgreSQL. Partnerships are built through ``store.append`` with r
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from activities.records import PersonErased, RecordStore
 from activities.records.mentors import UnknownMentor
-from domain import Contact, MentorProfile, Sector
+from domain import Contact, Institution, MentorProfile, Sector
 from domain.partnership import Stage
 from domain.partnership import commands as c
 from tests.records.helpers import UNIVERSITY, Pair, day, unique
+from workers.cli import main
+from workers.settings import settings
 
 
 def profile(mentor_id: str, **overrides: object) -> MentorProfile:
@@ -177,3 +184,134 @@ async def test_awaiting_match_and_mentor_load_follow_the_partnerships(store: Rec
     assert await store.mentor_load(cohort) == {mentor_a: 2, mentor_b: 1}
     assert await store.mentor_load(other_cohort) == {mentor_a: 1}
     assert await store.previous_mentors(cohort) == {rematched.mentee_id: (mentor_c,)}
+
+
+# ---------------------------------------------------------------------------------------------- the CLI
+
+
+@pytest.fixture
+def cli_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """``entrypoint`` commands against the session's migrated database (SQLite, then PostgreSQL)."""
+    monkeypatch.setenv("ENTRYPOINT_DATABASE_URL", database_url)
+    settings.cache_clear()
+    yield database_url
+    settings.cache_clear()
+
+
+async def test_mentors_import_keeps_good_rows_and_reports_bad_ones_by_line(
+    cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cohort, a, b, c_ = unique("cohort"), unique("m-a"), unique("m-b"), unique("m-c")
+    path = tmp_path / "mentors.csv"
+    path.write_text(
+        "mentor_id,organisation_id,sector,expertise,interests,languages,capacity,conflicts,cohorts,name,email\n"
+        f"{a},org-nokia,private,data science;R&D,start-ups,fi;en,2,uni-helsinki,,Aino Virtanen,aino@example.org\n"
+        f"{b},org-kela,public,social policy,,fi;sv,9,,,Bo Lind,bo@example.org\n"
+        f"{c_},org-sitra,third,climate,,en,1,,extra-cohort,Cai,not-an-address\n"
+        "\n"
+        f"{unique('m-d')},org-x,military,law,,fi,1,,,,\n"
+        f"{a},org-nokia,private,law,,fi,1,,,,\n"
+        f"{c_.upper()}-2,org-sitra,third,climate,,en,1,,extra-cohort,,\n",
+        encoding="utf-8",
+    )
+    assert await asyncio.to_thread(main, ["mentors", "import", str(path), "--cohort", cohort]) == 1
+    captured = capsys.readouterr()
+    assert "imported 2, rejected 4" in captured.out
+    assert "line 3: capacity: Input should be less than or equal to 3" in captured.err
+    assert "line 4: contact: email: value is not a valid email address" in captured.err
+    assert "line 6: sector: Input should be 'private', 'public' or 'third'" in captured.err
+    assert f"line 7: mentor_id {a} already given on line 2" in captured.err
+    assert "aino@example.org" not in captured.out + captured.err and "Aino" not in captured.out + captured.err
+
+    store = RecordStore.from_url(cli_database)
+    try:
+        assert [m.mentor_id for m in await store.list_mentors(cohort)] == sorted([a, f"{c_.upper()}-2"])
+        assert await store.get_mentor(a) == profile(a, interests=("start-ups",))
+        assert await store.get_contact(a) == Contact(name="Aino Virtanen", email="aino@example.org")
+        assert await store.get_mentor(b) is None
+        record = await store.get_mentor_record(f"{c_.upper()}-2")
+        assert record is not None and record.cohorts == tuple(sorted([cohort, "extra-cohort"]))
+    finally:
+        await store.close()
+
+
+async def test_mentors_import_json_and_an_all_good_file_exits_zero(
+    cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mentor_id = unique("m-json")
+    rows = [
+        {
+            "mentor_id": mentor_id,
+            "organisation_id": "org-nokia",
+            "sector": "private",
+            "expertise": ["data science"],
+            "languages": ["fi"],
+            "contact": {"name": "Aino Virtanen", "email": "aino@example.org"},
+        }
+    ]
+    path = tmp_path / "mentors.json"
+    path.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    assert await asyncio.to_thread(main, ["mentors", "import", str(path)]) == 0
+    assert "imported 1, rejected 0" in capsys.readouterr().out
+
+    path.write_text(json.dumps([rows[0] | {"capacity": 0}, {"mentor_id": "x"}], indent=2), encoding="utf-8")
+    assert await asyncio.to_thread(main, ["mentors", "import", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "line 2: capacity: Input should be greater than or equal to 1" in err
+    second = next(n for n, line in enumerate(path.read_text().splitlines(), 1) if '"mentor_id": "x"' in line) - 1
+    assert f"line {second}: organisation_id: Field required; sector: Field required" in err
+
+
+async def test_mentors_list_and_withdraw(cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cohort, a, b = unique("cohort"), unique("m-a"), unique("m-b")
+    store = RecordStore.from_url(cli_database)
+    try:
+        await store.upsert_mentor(profile(a), Contact(name="Aino Virtanen", email="aino@example.org"), [cohort])
+        await store.upsert_mentor(profile(b, capacity=1), None, [cohort])
+        active = Pair(store, cohort)
+        active.mentor_id = a
+        await active.start()
+    finally:
+        await store.close()
+
+    assert await asyncio.to_thread(main, ["mentors", "list", "--cohort", cohort]) == 0
+    out = capsys.readouterr().out
+    assert "MENTOR" in out and "USED" in out and a in out and b in out and "2 mentor(s)" in out
+    assert "Aino" not in out and "aino@example.org" not in out
+
+    assert await asyncio.to_thread(main, ["mentors", "withdraw", b]) == 0
+    assert f"mentor {b} withdrawn from the pool" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["mentors", "withdraw", b]) == 0
+    assert "was already withdrawn" in capsys.readouterr().out
+    assert await asyncio.to_thread(main, ["mentors", "withdraw", unique("nobody")]) == 2
+    assert "no mentor" in capsys.readouterr().err
+
+    assert await asyncio.to_thread(main, ["mentors", "list", "--cohort", cohort, "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line["mentor_id"], line["used"]) for line in lines] == [(a, 1)]
+    assert "contact" not in lines[0] and "email" not in lines[0]
+    assert await asyncio.to_thread(main, ["mentors", "list", "--cohort", cohort, "--withdrawn"]) == 0
+    assert "1 withdrawn" in capsys.readouterr().out
+
+
+async def test_institutions_import(cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ok, closed = unique("uni"), unique("uni")
+    path = tmp_path / "institutions.csv"
+    path.write_text(
+        f"institution_id,name,partner\n{ok},University of Helsinki,\n{closed},Old College,no\n"
+        "not an id!,Bad,yes\n,Nameless,\n",
+        encoding="utf-8",
+    )
+    assert await asyncio.to_thread(main, ["institutions", "import", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "imported 2, rejected 2" in captured.out
+    assert "line 4: institution_id: String should match pattern" in captured.err
+    assert "line 5: institution_id: Field required" in captured.err
+    store = RecordStore.from_url(cli_database)
+    try:
+        assert await store.get_institution(ok) == Institution(institution_id=ok, name="University of Helsinki")
+        assert await store.get_institution(closed) == Institution(
+            institution_id=closed, name="Old College", partner=False
+        )
+    finally:
+        await store.close()
