@@ -225,3 +225,26 @@ mentor_availability = Table(
     ForeignKeyConstraint(["mentor_id"], ["mentors.mentor_id"], ondelete="CASCADE"),
 )
 """Which cohorts a mentor is available for."""
+
+# ---------------------------------------------------------------------------------------------- cohorts
+
+matching_rounds = Table(
+    "matching_rounds",
+    metadata,
+    Column("round_id", String(PID), primary_key=True),
+    Column("cohort_id", String(ID), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("result", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+    Column("updated_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+)
+"""Each matching round's proposals and unmatched mentees (kept here, not in the cohort's history)."""
+
+cohort_reports = Table(
+    "cohort_reports",
+    metadata,
+    Column("cohort_id", String(ID), primary_key=True),
+    Column("report", JSON, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+)
+"""The closing report of each cohort, as the Cohort workflow wrote it."""

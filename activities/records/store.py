@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import TracebackType
 
-from activities.records import audit, log, mentors, outbox, registry
+from activities.records import audit, cohorts, log, mentors, outbox, registry
 from activities.records.audit import Progress
 from activities.records.engine import Database, create_engine
 from activities.records.mentors import MentorRecord
@@ -18,6 +18,8 @@ from activities.records.models import (
     VerifyReport,
 )
 from domain import Contact, Institution, MenteeProfile, MentorProfile
+from domain.cohort import CohortReport
+from domain.matching import MatchingResult
 from domain.partnership import PartnershipState
 from domain.partnership.events import Event
 
@@ -152,6 +154,24 @@ class RecordStore:
     async def previous_mentors(self, cohort_id: str) -> dict[str, tuple[str, ...]]:
         """Mentees awaiting a rematch in the cohort → the mentors they had before (exclusions for a round)."""
         return await mentors.previous_mentors(self._db, cohort_id)
+
+    # ------------------------------------------------------------------------------------------ cohorts
+
+    async def list_states(self, cohort_id: str) -> list[PartnershipState]:
+        """Every partnership of the cohort as its read model holds it, ordered by id."""
+        return await cohorts.list_states(self._db, cohort_id)
+
+    async def save_round(self, round_id: str, cohort_id: str, number: int, result: MatchingResult) -> None:
+        await cohorts.save_round(self._db, round_id, cohort_id, number, result)
+
+    async def load_round(self, round_id: str) -> MatchingResult | None:
+        return await cohorts.load_round(self._db, round_id)
+
+    async def save_report(self, cohort_id: str, report: CohortReport) -> None:
+        await cohorts.save_report(self._db, cohort_id, report)
+
+    async def load_report(self, cohort_id: str) -> CohortReport | None:
+        return await cohorts.load_report(self._db, cohort_id)
 
     # ------------------------------------------------------------------------------------------ outbox
 

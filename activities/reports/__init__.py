@@ -1,0 +1,1 @@
+"""Rendering of reports for people: text tables and a self-contained HTML page with simple charts."""

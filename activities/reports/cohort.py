@@ -1,0 +1,101 @@
+"""The cohort report as a text table (for the terminal) and as an HTML page with inline SVG bar charts."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+
+from domain.cohort import CohortReport
+
+
+def _rows(report: CohortReport) -> list[tuple[str, str]]:
+    h = report.hours
+    rows = [
+        ("partnerships", str(report.partnerships)),
+        ("pairs that started (signed)", str(report.started_pairs)),
+    ]
+    rows += [(f"  stage {stage}", str(n)) for stage, n in report.by_stage.items()]
+    rows += [
+        ("meetings per pair (mean / median)", f"{report.meetings_mean:.1f} / {report.meetings_median:.1f}"),
+        (
+            f"hours vs the {h.target_min:.0f}-{h.target_max:.0f} h target",
+            f"mean {h.mean_total:.1f} h; below {h.below_target}, within {h.within_target}, above {h.above_target}",
+        ),
+        ("lapses escalated (pairs with a lapse)", f"{report.lapses} ({report.pairs_with_lapses})"),
+        ("coordinator interventions", str(report.interventions)),
+        ("rematches", str(report.rematches)),
+        ("still needing a coordinator", ", ".join(f"{k} {v}" for k, v in report.open_attention.items()) or "none"),
+        ("diary entries per pair (mean)", f"{report.diary_entries_mean:.1f}"),
+        ("gatherings attended per pair (mean)", f"{report.gatherings_attended_mean:.1f}"),
+        ("closing reviews received", str(report.reviews_received)),
+        ("rating by mentees (mean, 1-5)", _maybe(report.mentee_rating_mean)),
+        ("rating by mentors (mean, 1-5)", _maybe(report.mentor_rating_mean)),
+    ]
+    rows += [(f"  outcome {outcome}", str(n)) for outcome, n in report.outcomes.items()]
+    return rows
+
+
+def _maybe(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def render_text(report: CohortReport) -> str:
+    rows = _rows(report)
+    width = max(len(k) for k, _ in rows)
+    lines = [f"Cohort {report.cohort_id}", "=" * (8 + len(report.cohort_id))]
+    lines += [f"{k.ljust(width)}  {v}" for k, v in rows]
+    return "\n".join(lines)
+
+
+def _bars(title: str, data: Mapping[str, float], unit: str = "") -> str:
+    """A horizontal bar chart as inline SVG."""
+    if not data:
+        return f"<h2>{html.escape(title)}</h2><p>No data yet.</p>"
+    top = max(data.values()) or 1
+    row, label_w, bar_w = 26, 190, 360
+    height = row * len(data) + 10
+    parts = [
+        f'<h2>{html.escape(title)}</h2><svg role="img" aria-label="{html.escape(title)}" '
+        f'width="{label_w + bar_w + 80}" height="{height}" xmlns="http://www.w3.org/2000/svg">'
+    ]
+    for i, (label, value) in enumerate(data.items()):
+        y = 5 + i * row
+        width = max(1, round(bar_w * value / top))
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + 17}" text-anchor="end">{html.escape(label)}</text>'
+            f'<rect x="{label_w}" y="{y + 3}" width="{width}" height="{row - 8}" fill="#2b6cb0"></rect>'
+            f'<text x="{label_w + width + 6}" y="{y + 17}">{value:g}{unit}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def render_html(report: CohortReport) -> str:
+    h = report.hours
+    table = "".join(f"<tr><th>{html.escape(k.strip())}</th><td>{html.escape(v)}</td></tr>" for k, v in _rows(report))
+    charts = [
+        _bars("Partnerships by stage", report.by_stage),
+        _bars("Pair meetings per pair", report.meetings_distribution),
+        _bars(
+            f"Hours against the {h.target_min:.0f}-{h.target_max:.0f} h target",
+            {"below": h.below_target, "within": h.within_target, "above": h.above_target},
+        ),
+        _bars("Mentee outcomes", report.outcomes),
+        _bars(
+            "Closing review ratings (mean, 1-5)",
+            {
+                k: v
+                for k, v in {"mentees": report.mentee_rating_mean, "mentors": report.mentor_rating_mean}.items()
+                if v is not None
+            },
+        ),
+    ]
+    title = f"Cohort report: {html.escape(report.cohort_id)}"
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>{title}</title><style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}}"
+        "table{border-collapse:collapse}th,td{border-bottom:1px solid #ddd;padding:.3rem .8rem;text-align:left}"
+        "svg text{font-size:13px}</style></head><body>"
+        f"<h1>{title}</h1><table>{table}</table>{''.join(charts)}"
+        "<p><small>EntryPoint Engine. Counts only: no personal data.</small></p></body></html>"
+    )
