@@ -206,6 +206,8 @@ def _(command: c.AddDiaryEntry, state: PartnershipState, now: datetime) -> list[
 @_decide.register
 def _(command: c.RecordGathering, state: PartnershipState, now: datetime) -> list[e.Event]:
     _require_stage(state, "record gathering attendance", *ACCEPTED_STAGES)
+    if command.gathering_id in state.attended_gathering_ids:
+        raise DomainRejection(f"attendance at gathering {command.gathering_id} is already recorded")
     return [e.GatheringAttended(at=now, gathering_id=command.gathering_id, kind=command.kind, hours=command.hours)]
 
 
@@ -551,10 +553,13 @@ def _(event: e.DiaryEntryAdded, state: PartnershipState) -> dict[str, object]:
 
 @_evolve.register
 def _(event: e.GatheringAttended, state: PartnershipState) -> dict[str, object]:
-    return {
+    changes: dict[str, object] = {
         "gatherings_attended": state.gatherings_attended + 1,
         "gathering_hours": state.gathering_hours + event.hours,
     }
+    if event.gathering_id not in state.attended_gathering_ids:  # logs from before the rule may repeat one
+        changes["attended_gathering_ids"] = (*state.attended_gathering_ids, event.gathering_id)
+    return changes
 
 
 @_evolve.register

@@ -115,6 +115,8 @@ class PartnershipState(_Frozen):
     diary_entries: int = 0
     gatherings_attended: int = 0
     gathering_hours: float = 0.0
+    attended_gathering_ids: tuple[str, ...] = ()
+    """The gatherings counted, in the order attended: a gathering counts once (retried deliveries included)."""
     attention: Attention | None = None
     mentor_withdrawn: bool = False
     paused_at: datetime | None = None

@@ -180,8 +180,8 @@ def test_gathering_hours_add_up() -> None:
 
 def test_gathering_hours_are_rounded_only_when_reported() -> None:
     run = awaiting_match()
-    for _ in range(3):
-        run.do(gathering(1 / 3))
+    for n in range(3):
+        run.do(gathering(1 / 3, gid=f"g-{n}"))
     assert run.state.total_hours == 1.0, "three 20-minute sessions make an hour, not 0.99"
     summary = run.state.summarise(Stage.COMPLETED)
     assert (summary.gathering_hours, summary.total_hours) == (1.0, 1.0)

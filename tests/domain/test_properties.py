@@ -161,7 +161,8 @@ def command(data: st.DataObject, now: datetime, state: PartnershipState) -> c.Co
         return c.AddDiaryEntry(reflection="Learnt something.")
     if kind == "gathering":
         hours = draw(st.floats(min_value=0.01, max_value=12))
-        return c.RecordGathering(gathering_id="g-1", kind=draw(st.sampled_from(c.GatheringKind)), hours=hours)
+        gathering_id = draw(st.sampled_from(["g-1", "g-2", "g-3"]))  # repeats are rejected: a gathering counts once
+        return c.RecordGathering(gathering_id=gathering_id, kind=draw(st.sampled_from(c.GatheringKind)), hours=hours)
     if kind == "review":
         outcome = draw(st.none() | st.sampled_from(c.MenteeOutcome))
         return c.SubmitClosingReview(party=draw(parties), rating=draw(st.integers(1, 5)), outcome=outcome)
