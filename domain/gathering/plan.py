@@ -1,0 +1,107 @@
+"""The plan of one gathering: a subject group meeting (up to 20) or a collective meeting (about 100).
+
+Durations accept ISO 8601 (``"P2D"``, ``"PT12H"``) or a number of seconds, as the policy does.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from domain.partnership.commands import GatheringKind
+from domain.people import Id
+
+RegistrantId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=160, pattern=r"^[A-Za-z0-9_.:-]+$")
+]
+"""Who registers: an opaque id, typically a partnership's workflow id (``partnership-{cohort}-{mentee}``).
+
+A partnership's mentor may register separately as ``{partnership_id}:mentor``. Never a name or an e-mail.
+"""
+
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+MAX_HOURS = 12.0
+"""The longest a gathering (and the hours it counts) can be: a partnership accepts at most 12 per gathering."""
+
+DEFAULT_CAPACITY = {GatheringKind.GROUP: 20, GatheringKind.COLLECTIVE: 100}
+MAX_CAPACITY = {GatheringKind.GROUP: 20, GatheringKind.COLLECTIVE: 500}
+"""Subject group meetings are for up to 20 participants; collective meetings for about 100 (room for 500)."""
+
+
+class GatheringPlan(BaseModel):
+    """What the coordinator plans: the Gathering workflow's input."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cohort_id: Id
+    gathering_id: Id
+    kind: GatheringKind
+    subject: Label
+    starts_at: AwareDatetime
+    duration_hours: float = Field(gt=0, le=MAX_HOURS)
+    place: Label
+    capacity: int = Field(ge=1)
+    """Defaults to 20 for a group meeting (at most 20) and 100 for a collective one (at most 500)."""
+    reminder_before: timedelta = timedelta(days=2)
+    """Registrants are reminded this long before the start (if the gathering was planned that early)."""
+    attendance_grace: timedelta = timedelta(days=7)
+    """After the end, the coordinator has this long to record attendance; then the gathering closes."""
+    invitees: tuple[RegistrantId, ...] | None = None
+    """Only these may register (a partnership id also admits its ``:mentor``); None: open to the cohort."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_capacity(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("capacity") is None:
+            try:
+                kind = GatheringKind(str(data.get("kind")))
+            except ValueError:
+                return data  # the kind's own error says why
+            return {**data, "capacity": DEFAULT_CAPACITY[kind]}
+        return data
+
+    @field_validator("reminder_before", "attendance_grace")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be a positive duration (ISO 8601 such as P2D, or seconds)")
+        return value
+
+    @field_validator("invitees")
+    @classmethod
+    def _unique(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("invitees must not repeat")
+        return value
+
+    @model_validator(mode="after")
+    def _capacity_fits_the_kind(self) -> Self:
+        most = MAX_CAPACITY[self.kind]
+        if self.capacity > most:
+            raise ValueError(f"a {self.kind} gathering takes at most {most} participants, not {self.capacity}")
+        return self
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(hours=self.duration_hours)
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + self.duration
+
+    @property
+    def reminder_at(self) -> datetime:
+        return self.starts_at - self.reminder_before
+
+    @property
+    def closes_at(self) -> datetime:
+        """The end of the attendance window: the gathering closes then, attendance recorded or not."""
+        return self.ends_at + self.attendance_grace
+
+    def invites(self, registrant_id: str) -> bool:
+        if self.invitees is None:
+            return True
+        return registrant_id in self.invitees or registrant_id.split(":", 1)[0] in self.invitees
