@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.gathering.events import Event as GatheringEvent
+from domain.partnership.commands import GatheringKind
 from domain.partnership.events import Event
 from domain.people import Contact, Institution
 
@@ -46,3 +48,48 @@ class Delivered(_Model):
     sent: int
     undeliverable: int
     pending: int
+
+
+# ------------------------------------------------------------------------------------------------- gathering
+
+
+class RecordGatheringEvents(_Model):
+    """A gathering's new events, to keep (and the notices they cause, to send)."""
+
+    gathering_key: str
+    """The Gathering workflow id."""
+    cohort_id: str
+    expected_version: int
+    events: list[GatheringEvent]
+
+
+class GatheringRecorded(_Model):
+    version: int
+    notices: int
+
+
+class AttendeeHours(_Model):
+    registrant_id: str
+    hours: float
+
+
+class DeliverAttendance(_Model):
+    """Tell each attendee's partnership of the hours: ``gathering_attended`` to ``partnership-…``."""
+
+    gathering_key: str
+    gathering_id: str
+    kind: GatheringKind
+    attendees: list[AttendeeHours]
+
+
+class AttendanceDeliveryReport(_Model):
+    signalled: list[str]
+    """Attendees whose partnership was sent ``gathering_attended`` (it counts a gathering once)."""
+    skipped: dict[str, str]
+    """Attendees whose partnership could not be told, with the reason."""
+
+    def reasons(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for reason in self.skipped.values():
+            counts[reason] = counts.get(reason, 0) + 1
+        return counts

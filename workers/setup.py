@@ -8,7 +8,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.contract import SearchAttributes
+from workflows.contract import GatheringSearchAttributes, SearchAttributes
 
 _INDEXED = {
     SearchAttributeIndexedValueType.KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
@@ -28,7 +28,8 @@ async def register_search_attributes(client: Client, namespace: str) -> list[str
         if error.status != RPCStatusCode.UNIMPLEMENTED:  # the time-skipping test server cannot list them
             raise
         known = set()
-    wanted = {key.name: _INDEXED[key.indexed_value_type] for key in SearchAttributes.all() if key.name not in known}
+    keys = [*SearchAttributes.all(), *GatheringSearchAttributes.all()]
+    wanted = {key.name: _INDEXED[key.indexed_value_type] for key in keys if key.name not in known}
     if wanted:
         await client.operator_service.add_search_attributes(
             AddSearchAttributesRequest(namespace=namespace, search_attributes=wanted)

@@ -12,17 +12,19 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.gathering import GatheringActivities
 from activities.notifications.activity import NotificationActivities
 from activities.notifications.delivery import SmtpMailer
 from activities.partnership import PartnershipActivities
 from activities.records.store import RecordStore
 from workers.settings import Settings
 from workers.temporal import connect
+from workflows.gathering import GatheringWorkflow
 from workflows.partnership import PartnershipWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS: Sequence[type] = (PartnershipWorkflow,)
+WORKFLOWS: Sequence[type] = (PartnershipWorkflow, GatheringWorkflow)
 
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("email_validator", "idna")
@@ -30,13 +32,17 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
 """The sandbox, with the modules pydantic loads lazily (e-mail validation) passed through."""
 
 
-def activities_for(store: RecordStore, mailer: SmtpMailer | None) -> list[Any]:
+def activities_for(store: RecordStore, mailer: SmtpMailer | None, client: Client | None = None) -> list[Any]:
+    """The activities; ``client`` lets the Gathering's ``deliver_attendance`` signal partnerships."""
     partnership = PartnershipActivities(store)
     notifications = NotificationActivities(store, mailer)
+    gathering = GatheringActivities(store, client)
     return [
         partnership.register_application,
         partnership.record_events,
         notifications.deliver_notifications,
+        gathering.record_gathering_events,
+        gathering.deliver_attendance,
     ]
 
 
@@ -46,7 +52,7 @@ def build_worker(client: Client, task_queue: str, store: RecordStore, mailer: Sm
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
         workflow_runner=WORKFLOW_RUNNER,
-        activities=activities_for(store, mailer),
+        activities=activities_for(store, mailer, client),
     )
 
 

@@ -133,3 +133,58 @@ class PartnershipStatus(BaseModel):
     last_rejection: dict[str, Any] | None
     summary: dict[str, Any] | None
     version: int
+
+
+# ---------------------------------------------------------------------------------------------- Gathering
+# The Gathering workflow: one subject group meeting (up to 20) or collective meeting (about 100).
+
+GATHERING_WORKFLOW_TYPE = "Gathering"
+GATHERING_UPDATES = ("register", "cancel_registration", "record_attendance", "cancel_gathering")
+"""Updates, each with one JSON object; each returns the new ``GatheringStatus`` or is rejected with the reason."""
+
+
+def gathering_workflow_id(cohort_id: str, gathering_id: str) -> str:
+    """The workflow ID: ``gathering-{cohort_id}-{gathering_id}``."""
+    return f"gathering-{cohort_id}-{gathering_id}"
+
+
+class GatheringSearchAttributes:
+    """The Gathering workflow keeps ``EpCohort``, ``EpStage`` and (when closed unrecorded) ``EpAttention``
+    current, plus ``EpGatheringKind`` (``group`` | ``collective``)."""
+
+    KIND = SearchAttributeKey.for_keyword("EpGatheringKind")
+
+    @classmethod
+    def all(cls) -> list[SearchAttributeKey[Any]]:
+        return [cls.KIND]
+
+
+class GatheringStatus(BaseModel):
+    """What the ``status`` query and every update of a gathering return. Ids only, no personal data."""
+
+    gathering_key: str
+    gathering_id: str | None
+    cohort_id: str | None
+    kind: str | None
+    subject: str | None
+    place: str | None
+    stage: str | None
+    starts_at: datetime | None
+    ends_at: datetime | None
+    capacity: int
+    registered: list[str]
+    waitlist: list[str]
+    reminded_at: datetime | None
+    reminded: int
+    attendance: dict[str, float]
+    """Registrant id -> hours credited."""
+    delivery: dict[str, Any]
+    """``signalled`` (ids whose partnership was told), ``skipped`` (id -> reason), ``pending`` (ids)."""
+    attendance_closes_at: datetime | None
+    next_deadline: Deadline | None
+    waiting_for: str
+    """The one line shown as the current details in the Temporal UI."""
+    cancelled_reason: str | None
+    note: str | None
+    attention: str | None
+    version: int
