@@ -50,6 +50,41 @@ class Delivered(_Model):
     pending: int
 
 
+# ------------------------------------------------------------------------------------------------- cohort
+
+
+class RegisterCohort(_Model):
+    cohort_id: str
+    coordinator_id: str | None = None
+
+
+class PinSpec(_Model):
+    mentee_id: str
+    mentor_id: str
+
+
+class MatchingRoundRequest(_Model):
+    cohort_id: str
+    number: int
+    pins: tuple[PinSpec, ...] = ()
+    exclusions: tuple[PinSpec, ...] = ()
+
+
+class DeliverMatches(_Model):
+    cohort_id: str
+    round_id: str
+
+
+class MatchesDelivered(_Model):
+    delivered: int
+    already: int
+    skipped: int
+
+
+class CohortReportRequest(_Model):
+    cohort_id: str
+
+
 # ------------------------------------------------------------------------------------------------- gathering
 
 

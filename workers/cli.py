@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "workers.commands.records",
     "workers.commands.worker",
     "workers.commands.partnerships",
+    "workers.commands.cohort",
     "workers.commands.outbox",
     "workers.commands.matching",
     "workers.commands.pool",

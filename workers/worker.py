@@ -12,6 +12,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.cohort import CohortActivities
 from activities.gathering import GatheringActivities
 from activities.notifications.activity import NotificationActivities
 from activities.notifications.delivery import SmtpMailer
@@ -19,12 +20,13 @@ from activities.partnership import PartnershipActivities
 from activities.records.store import RecordStore
 from workers.settings import Settings
 from workers.temporal import connect
+from workflows.cohort import CohortWorkflow
 from workflows.gathering import GatheringWorkflow
 from workflows.partnership import PartnershipWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS: Sequence[type] = (PartnershipWorkflow, GatheringWorkflow)
+WORKFLOWS: Sequence[type] = (PartnershipWorkflow, GatheringWorkflow, CohortWorkflow)
 
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("email_validator", "idna")
@@ -43,6 +45,7 @@ def activities_for(store: RecordStore, mailer: SmtpMailer | None, client: Client
         notifications.deliver_notifications,
         gathering.record_gathering_events,
         gathering.deliver_attendance,
+        *(CohortActivities(store, client).all() if client is not None else ()),
     ]
 
 

@@ -137,9 +137,7 @@ async def _replay(
                 partnership_id, expected, current, f"only part of the batch is stored: version {item.version} is not"
             )
         if stored[item.version] != item.digest:
-            raise VersionConflict(
-                partnership_id, expected, current, f"version {item.version} holds a different event"
-            )
+            raise VersionConflict(partnership_id, expected, current, f"version {item.version} holds a different event")
     keys = await outbox.keys_for_versions(connection, partnership_id, first, last)
     return AppendResult(partnership_id=partnership_id, version=last, duplicate=True, outbox_keys=keys)
 

@@ -45,9 +45,7 @@ async def upsert_person(db: Database, person_id: str, role: PersonRole | str, co
 
 async def get_contact(db: Database, person_id: str) -> Contact | None:
     async def work(connection: AsyncConnection) -> Contact | None:
-        query = select(s.people.c.name, s.people.c.email, s.people.c.erased_at).where(
-            s.people.c.person_id == person_id
-        )
+        query = select(s.people.c.name, s.people.c.email, s.people.c.erased_at).where(s.people.c.person_id == person_id)
         row = (await connection.execute(query)).one_or_none()
         if row is None or row.erased_at is not None or not row.name:
             return None

@@ -1,0 +1,175 @@
+"""``entrypoint cohort start|status|approve|run-matching|report``: a coordinator runs an intake."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from workers.cli import CommandError
+from workers.settings import settings
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = subparsers.add_parser("cohort", help="run a cohort: matching rounds, approval, report")
+    sub = group.add_subparsers(dest="cohort_command", metavar="COMMAND", required=True)
+
+    start = sub.add_parser(
+        "start",
+        help="start the Cohort workflow from a plan (JSON)",
+        description="Start the Cohort workflow (id cohort-{cohort_id}) from a plan: cohort_id, coordinator_id, "
+        "applications_close, matching_at, kickoff_at, programme_end (ISO 8601 with a time zone), auto_approve, "
+        "gatherings [{gathering_id, kind, subject, starts_at, hours, place, capacity}], group_subjects_at.",
+    )
+    start.add_argument("file", type=Path, metavar="FILE")
+    start.set_defaults(handler=_start)
+
+    status = sub.add_parser("status", help="the cohort's stage and matching rounds")
+    status.add_argument("cohort_id", metavar="COHORT_ID")
+    status.set_defaults(handler=_status)
+
+    approve = sub.add_parser(
+        "approve",
+        help="approve the matching round awaiting approval (optionally with pins and exclusions)",
+        description="Approve the current matching round. With --pins or --exclusions (JSON lists of "
+        '{"mentee_id": ..., "mentor_id": ...}) the round is first recomputed with them, then approved.',
+    )
+    approve.add_argument("cohort_id", metavar="COHORT_ID")
+    approve.add_argument("--round", dest="round_id", help="the round id (default: the one awaiting approval)")
+    approve.add_argument("--pins", type=Path, help="JSON file: pairs to match whatever the score")
+    approve.add_argument("--exclusions", type=Path, help="JSON file: pairs never to match")
+    approve.set_defaults(handler=_approve)
+
+    rerun = sub.add_parser("run-matching", help="run another matching round (late applicants, rematches)")
+    rerun.add_argument("cohort_id", metavar="COHORT_ID")
+    rerun.add_argument("--reason", default="requested by a coordinator")
+    rerun.set_defaults(handler=_run_matching)
+
+    report = sub.add_parser(
+        "report",
+        help="the cohort report from the records: a table, plus JSON and HTML files",
+        description="Compute the cohort report from the records database (stages, meetings per pair, hours "
+        "against the 16-24 h target, lapses and interventions, ratings and outcomes); print it and write "
+        "OUT_DIR/cohort-ID.json and OUT_DIR/cohort-ID.html.",
+    )
+    report.add_argument("cohort_id", metavar="COHORT_ID")
+    report.add_argument("--out-dir", type=Path, default=Path("var") / "reports", help="default: var/reports")
+    report.set_defaults(handler=_report)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise CommandError(f"{path} is not JSON: {error.msg} (line {error.lineno})") from None
+
+
+async def _client() -> Any:
+    from workers.temporal import connect
+
+    config = settings()
+    try:
+        return await connect(config)
+    except Exception as error:
+        raise CommandError(f"cannot reach Temporal at {config.temporal_address}: {error}") from None
+
+
+async def _start(args: argparse.Namespace) -> int:
+    from domain.cohort import CohortPlan
+    from workflows.cohort import cohort_workflow_id
+
+    try:
+        plan = CohortPlan.model_validate(_read_json(args.file))
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_input=False))
+        raise CommandError(f"{args.file} is not a valid cohort plan: {problems}") from None
+    client = await _client()
+    handle = await client.start_workflow(
+        "Cohort",
+        plan,
+        id=cohort_workflow_id(plan.cohort_id),
+        task_queue=settings().task_queue,
+        static_summary=f"Cohort {plan.cohort_id}",
+        static_details=f"Matching at {plan.matching_at:%Y-%m-%d}, kickoff {plan.kickoff_at:%Y-%m-%d}, "
+        f"programme end {plan.programme_end:%Y-%m-%d}; {len(plan.gatherings)} planned gatherings.",
+    )
+    print(f"started {handle.id}")
+    return 0
+
+
+async def _status(args: argparse.Namespace) -> int:
+    from workflows.cohort import CohortStatus, cohort_workflow_id
+
+    client = await _client()
+    status = await client.get_workflow_handle(cohort_workflow_id(args.cohort_id)).query(
+        "status", result_type=CohortStatus
+    )
+    print(f"Cohort {status.cohort_id}: {status.stage} ({status.waiting_for})")
+    for r in status.rounds:
+        print(
+            f"  round {r.number} ({r.round_id}): {r.matched} matched, {r.unmatched} unmatched, "
+            f"mean score {r.mean_score:.2f}, top-3 {r.top3_share:.0%}, "
+            f"{'approved' if r.approved else 'awaiting approval'}, {r.delivered} delivered"
+        )
+    print(f"  kicked off: {'yes' if status.kicked_off else 'no'}; gatherings started: {status.gatherings_started}")
+    return 0
+
+
+async def _approve(args: argparse.Namespace) -> int:
+    from temporalio.client import WorkflowUpdateFailedError
+
+    from workflows.cohort import CohortStatus, MatchingApproval, cohort_workflow_id
+
+    try:
+        approval = MatchingApproval(
+            round_id=args.round_id,
+            pins=_read_json(args.pins) if args.pins else (),
+            exclusions=_read_json(args.exclusions) if args.exclusions else (),
+        )
+    except ValidationError as error:
+        raise CommandError(f"invalid pins or exclusions: {error.errors(include_input=False)[0]['msg']}") from None
+    client = await _client()
+    handle = client.get_workflow_handle(cohort_workflow_id(args.cohort_id))
+    try:
+        status = await handle.execute_update("approve_matching", approval, result_type=CohortStatus)
+    except WorkflowUpdateFailedError as failure:
+        print(f"refused: {getattr(failure.cause, 'message', failure.cause)}")
+        return 1
+    current = status.rounds[-1]
+    print(f"approved round {current.number}: {current.matched} matches are being delivered")
+    return 0
+
+
+async def _run_matching(args: argparse.Namespace) -> int:
+    from workflows.cohort import RunMatching, cohort_workflow_id
+
+    client = await _client()
+    await client.get_workflow_handle(cohort_workflow_id(args.cohort_id)).signal(
+        "run_matching", RunMatching(reason=args.reason)
+    )
+    print("a new matching round was requested")
+    return 0
+
+
+async def _report(args: argparse.Namespace) -> int:
+    from activities.records.store import RecordStore
+    from activities.reports.cohort import render_html, render_text
+    from domain.cohort import build_report
+
+    async with RecordStore.from_url(settings().database_url) as store:
+        states = await store.list_states(args.cohort_id)
+    if not states:
+        raise CommandError(f"no partnerships recorded for cohort {args.cohort_id}")
+    report = build_report(args.cohort_id, states)
+    print(render_text(report))
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    stem = args.out_dir / f"cohort-{args.cohort_id}"
+    stem.with_suffix(".json").write_text(report.model_dump_json(indent=2))
+    stem.with_suffix(".html").write_text(render_html(report))
+    print(f"\nwritten: {stem.with_suffix('.json')}, {stem.with_suffix('.html')}")
+    return 0
