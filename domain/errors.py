@@ -1,4 +1,10 @@
-"""Domain errors. A rejection carries a message a person can act on."""
+"""Domain errors. A rejection carries a message a person can act on; malformed input is described without its values."""
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class DomainRejection(Exception):
@@ -7,3 +13,25 @@ class DomainRejection(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+def problems(error: ValidationError) -> str:
+    """A validation error as one line, ``field: message; ...``, without the input values (personal data)."""
+    found = []
+    for problem in error.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in problem["loc"]) or "payload"
+        found.append(f"{where}: {problem['msg']}")
+    return "; ".join(found)
+
+
+def from_payload(model: type[M], name: str, payload: Any) -> M:
+    """The command a signal or update named ``name`` carries (its ``type`` is the name).
+
+    Raises ValueError with a readable reason, never the input values, when the payload is malformed.
+    """
+    if not isinstance(payload, dict):
+        raise ValueError(f"{name} takes one JSON object")
+    try:
+        return model.model_validate({**payload, "type": name})
+    except ValidationError as error:
+        raise ValueError(f"invalid {name}: {problems(error)}") from None

@@ -10,11 +10,12 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from domain.errors import from_payload
 from workflows.contract import (
     SIGNAL_COMMANDS,
     STATUS_QUERY,
@@ -97,13 +98,7 @@ class Partnerships:
         """Validate a signal or update payload against the contract; ValueError with a readable reason."""
         if name not in SIGNAL_COMMANDS:
             raise ValueError(f"unknown signal {name!r}; one of: {', '.join(SIGNAL_COMMANDS)}")
-        try:
-            SIGNAL_COMMANDS[name].model_validate({**payload, "type": name})
-        except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors(include_input=False)
-            )
-            raise ValueError(f"invalid {name}: {problems}") from None
+        from_payload(SIGNAL_COMMANDS[name], name, payload)
 
     async def signal(self, partnership_id: str, name: str, payload: dict[str, Any]) -> None:
         self.check(name, payload)

@@ -24,8 +24,6 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
-
     from activities.models import (
         AttendanceDeliveryReport,
         AttendeeHours,
@@ -33,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
         GatheringRecorded,
         RecordGatheringEvents,
     )
-    from domain.errors import DomainRejection
+    from domain.errors import DomainRejection, from_payload
     from domain.gathering import GatheringPlan, GatheringStage, GatheringState, decide, fold, initial_state, next_due
     from domain.gathering import commands as c
     from domain.gathering.events import Event
@@ -243,16 +241,7 @@ class GatheringWorkflow:
 
 def _command(name: str, payload: Any) -> c.Command:
     """The command an update carries; ValueError with a readable reason (no input values) when malformed."""
-    if not isinstance(payload, dict):
-        raise ValueError(f"{name} takes one JSON object")
-    try:
-        return UPDATE_COMMANDS[name].model_validate({**payload, "type": name})  # type: ignore[return-value]
-    except ValidationError as error:
-        problems = []
-        for problem in error.errors(include_input=False, include_url=False):
-            where = ".".join(str(part) for part in problem["loc"]) or "payload"
-            problems.append(f"{where}: {problem['msg']}")
-        raise ValueError(f"invalid {name}: " + "; ".join(problems)) from None
+    return from_payload(UPDATE_COMMANDS[name], name, payload)  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------------------------- publishing

@@ -18,8 +18,6 @@ from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
-
     from activities.models import (
         ApplicationFacts,
         Delivered,
@@ -28,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
         RecordEvents,
         RegisterApplication,
     )
-    from domain.errors import DomainRejection
+    from domain.errors import DomainRejection, from_payload
     from domain.partnership import PartnershipState, decide, fold, initial_state, next_due
     from domain.partnership import commands as c
     from domain.partnership.events import CommandRejected, Event
@@ -309,22 +307,7 @@ class PartnershipWorkflow:
 
 def _command(name: str, payload: Any) -> c.Command:
     """The domain command a signal or update carries; ValueError with a readable reason when malformed."""
-    model = SIGNAL_COMMANDS[name]
-    if not isinstance(payload, dict):
-        raise ValueError(f"{name} takes one JSON object")
-    try:
-        return model.model_validate({**payload, "type": name})  # type: ignore[return-value]
-    except ValidationError as error:
-        raise ValueError(_readable(name, error)) from None
-
-
-def _readable(name: str, error: ValidationError) -> str:
-    """A validation error without the input values (which may be personal data)."""
-    problems = []
-    for problem in error.errors(include_input=False, include_url=False):
-        where = ".".join(str(part) for part in problem["loc"]) or "payload"
-        problems.append(f"{where}: {problem['msg']}")
-    return f"invalid {name}: " + "; ".join(problems)
+    return from_payload(SIGNAL_COMMANDS[name], name, payload)  # type: ignore[return-value]
 
 
 __all__ = ["PartnershipWorkflow"]

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from domain.errors import problems
 from workers.cli import CommandError
 from workers.settings import settings
 
@@ -86,8 +87,7 @@ async def _start(args: argparse.Namespace) -> int:
     try:
         plan = CohortPlan.model_validate(_read_json(args.file))
     except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_input=False))
-        raise CommandError(f"{args.file} is not a valid cohort plan: {problems}") from None
+        raise CommandError(f"{args.file} is not a valid cohort plan: {problems(error)}") from None
     client = await _client()
     handle = await client.start_workflow(
         "Cohort",
@@ -132,7 +132,7 @@ async def _approve(args: argparse.Namespace) -> int:
             exclusions=_read_json(args.exclusions) if args.exclusions else (),
         )
     except ValidationError as error:
-        raise CommandError(f"invalid pins or exclusions: {error.errors(include_input=False)[0]['msg']}") from None
+        raise CommandError(f"invalid pins or exclusions: {problems(error)}") from None
     client = await _client()
     handle = client.get_workflow_handle(cohort_workflow_id(args.cohort_id))
     try:

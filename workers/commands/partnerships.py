@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from domain.errors import problems
 from domain.partnership.commands import CoordinatorActionKind
 from domain.partnership.state import Stage
 from workers.cli import CommandError
@@ -169,10 +170,7 @@ async def _start(args: argparse.Namespace) -> int:
     except OSError as error:
         raise CommandError(f"cannot read {args.file}: {error.strerror}") from None
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors(include_input=False)
-        )
-        raise CommandError(f"{args.file} is not a valid application: {problems}") from None
+        raise CommandError(f"{args.file} is not a valid application: {problems(error)}") from None
     facade = await _facade()
     handle = await facade.start(app)
     print(f"started {handle.id}")
