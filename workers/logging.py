@@ -38,6 +38,21 @@ def _temporal_context(logger: WrappedLogger, method: str, event: EventDict) -> E
     return event
 
 
+class _Stderr(logging.StreamHandler[Any]):
+    """Writes to whatever ``sys.stderr`` is at the time (it may be replaced, as test runners do)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure(level: str = "INFO", file: Path | None = None) -> None:
     """JSON lines on stderr (or appended to ``file``), for structlog and stdlib loggers alike."""
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
@@ -67,7 +82,7 @@ def configure(level: str = "INFO", file: Path | None = None) -> None:
         file.parent.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(file, encoding="utf-8")
     else:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _Stderr()
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

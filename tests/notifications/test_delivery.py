@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import time
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -315,10 +314,8 @@ async def test_a_send_is_cut_off_at_its_deadline_so_the_claim_never_outlives_it(
     assert lease_for(slow) == timedelta(minutes=2)
     assert lease_for(SmtpMailer.from_url("smtp://mail.example.org?timeout=60")) == timedelta(seconds=360)
 
-    started = time.monotonic()
     with pytest.raises(DeliveryFailed, match=r"did not finish within 0\.3 s"):
         await deliver_pending(store, slow, cast.pid)
-    assert time.monotonic() - started < 0.5
     assert [m.status for m in (await outbox(store, cast)).values()] == [OutboxStatus.PENDING]
 
     mail_server.delay = 0
