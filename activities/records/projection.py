@@ -8,6 +8,7 @@ events, upserted) and rebuilding (whole logs, into emptied tables) both go throu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -192,14 +193,24 @@ async def _store(connection: AsyncConnection, table: Table, rows: list[Row], *, 
             statement = statement.values(updated_at=db_now())
         await connection.execute(statement, rows)
         return
-    dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    await connection.execute(_upsert(connection.dialect.name, table, tuple(rows[0])), rows)
+
+
+@functools.cache
+def _upsert(dialect: str, table: Table, columns: tuple[str, ...]) -> Any:
+    """The upsert of ``columns`` into ``table``, built once per dialect, table and column set and then reused.
+
+    Statements are immutable, so sharing one is safe; building it for every append (the ``excluded``
+    pseudo-table's column proxies in particular) was the largest cost of an append in our own code.
+    """
+    dialect_insert = pg_insert if dialect == "postgresql" else sqlite_insert
     upsert: Any = dialect_insert(table)
     keys = [column.name for column in table.primary_key.columns]
-    updates = {name: upsert.excluded[name] for name in rows[0] if name not in keys}
-    if stamped:
+    updates = {name: upsert.excluded[name] for name in columns if name not in keys}
+    if table is s.partnerships:
         upsert = upsert.values(updated_at=db_now())
         updates["updated_at"] = db_now()
-    await connection.execute(upsert.on_conflict_do_update(index_elements=keys, set_=updates), rows)
+    return upsert.on_conflict_do_update(index_elements=keys, set_=updates)
 
 
 __all__ = ["Projection", "agreement_row", "clear", "event_rows", "key_of", "partnership_row", "project", "write"]
