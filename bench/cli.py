@@ -43,7 +43,7 @@ FULL = Sizes(
 def _overhead(sizes: Sizes, args: argparse.Namespace) -> Awaitable[Any]:
     from bench import overhead
 
-    return overhead.run(sizes.overhead, args.concurrency, args.db)
+    return overhead.run(sizes.overhead, args.concurrency, args.db, with_bare=not args.engine_only)
 
 
 def _memory(sizes: Sizes, args: argparse.Namespace) -> Awaitable[Any]:
@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--full", action="store_true", help="the published sizes; writes bench/results/latest.json")
     parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), metavar="NAME", help="run only these")
     parser.add_argument("--concurrency", type=int, default=100, help="partnerships driven at once (default: 100)")
+    parser.add_argument(
+        "--engine-only", action="store_true", help="engine_overhead without the bare floor (to profile the engine)"
+    )
     parser.add_argument(
         "--db", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"], help="records databases"
     )

@@ -207,6 +207,24 @@ async def seed(store: RecordStore, cohort_id: str) -> None:
     await store.upsert_cohort(cohort_id, COORDINATOR_ID)
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU seconds used so far by this process and by its Temporal server children (user + system)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    own = os.times()
+    servers = 0.0
+    me = str(os.getpid())
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            name = fields[0].split("(", 1)[1]
+            rest = fields[1].split()
+        except (OSError, IndexError):
+            continue
+        if rest[1] == me and name.startswith("temporal"):
+            servers += (int(rest[11]) + int(rest[12])) / tick
+    return {"worker": own.user + own.system, "server": servers}
+
+
 def rss_kib(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM (peak) of a process, in KiB, from /proc."""
     values: dict[str, int] = {}

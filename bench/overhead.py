@@ -16,14 +16,14 @@ from temporalio.worker import Worker
 
 from activities.records.store import RecordStore
 from bench.bare import BareLifecycle, bare_noop
-from bench.common import Result, dev_server, emit, postgres_unavailable, progress, records_database, seed
+from bench.common import Result, cpu_seconds, dev_server, emit, postgres_unavailable, progress, records_database, seed
 from bench.lifecycle import SIGNALS_PER_PARTNERSHIP, Outcome, drive_bare, drive_engine, drive_many
 from workers.worker import WORKFLOW_RUNNER, build_worker
 
 WARM_UP = 3
 
 
-async def _bare(client: Client, n: int, concurrency: int, timeout: float) -> tuple[float, Outcome]:
+async def _bare(client: Client, n: int, concurrency: int, timeout: float) -> tuple[float, Outcome, dict[str, float]]:
     task_queue = f"bare-{uuid.uuid4().hex[:8]}"
     cohort = f"b{uuid.uuid4().hex[:6]}"
     worker = Worker(
@@ -35,10 +35,12 @@ async def _bare(client: Client, n: int, concurrency: int, timeout: float) -> tup
     )
     async with worker:
         await drive_many(drive_bare, client, task_queue, cohort + "w", WARM_UP, WARM_UP, timeout)
-        return await drive_many(drive_bare, client, task_queue, cohort, n, concurrency, timeout)
+        return await _measured(drive_many(drive_bare, client, task_queue, cohort, n, concurrency, timeout))
 
 
-async def _engine(client: Client, url: str, n: int, concurrency: int, timeout: float) -> tuple[float, Outcome]:
+async def _engine(
+    client: Client, url: str, n: int, concurrency: int, timeout: float
+) -> tuple[float, Outcome, dict[str, float]]:
     task_queue = f"engine-{uuid.uuid4().hex[:8]}"
     cohort = f"e{uuid.uuid4().hex[:6]}"
     store = RecordStore.from_url(url)
@@ -47,16 +49,24 @@ async def _engine(client: Client, url: str, n: int, concurrency: int, timeout: f
         await seed(store, cohort + "w")
         async with build_worker(client, task_queue, store, mailer=None):
             await drive_many(drive_engine, client, task_queue, cohort + "w", WARM_UP, WARM_UP, timeout)
-            return await drive_many(drive_engine, client, task_queue, cohort, n, concurrency, timeout)
+            return await _measured(drive_many(drive_engine, client, task_queue, cohort, n, concurrency, timeout))
     finally:
         await store.close()
+
+
+async def _measured(work: Any) -> tuple[float, Outcome, dict[str, float]]:
+    """Run ``work`` (a drive_many coroutine); also the CPU seconds this process and the server spent on it."""
+    before = cpu_seconds()
+    wall, outcome = await work
+    after = cpu_seconds()
+    return wall, outcome, {side: after[side] - before[side] for side in after}
 
 
 def _rate(n: int, wall: float, outcome: Outcome) -> float:
     return outcome.ok * SIGNALS_PER_PARTNERSHIP / wall
 
 
-async def run(sizes: list[int], concurrency: int, databases: list[str]) -> list[Result]:
+async def run(sizes: list[int], concurrency: int, databases: list[str], with_bare: bool = True) -> list[Result]:
     results: list[Result] = []
     unavailable = await postgres_unavailable() if "postgres" in databases else None
     async with dev_server() as env:
@@ -67,11 +77,14 @@ async def run(sizes: list[int], concurrency: int, databases: list[str]) -> list[
                 if db == "postgres" and unavailable:
                     results.append(emit(Result("engine_overhead", params, skipped=unavailable)))
                     continue
-                progress(f"engine_overhead n={n} db={db}: bare floor")
-                bare_wall, bare = await _bare(env.client, n, concurrency, timeout)
-                progress(f"engine_overhead n={n} db={db}: bare {bare_wall:.1f}s; now the engine")
+                if with_bare:
+                    progress(f"engine_overhead n={n} db={db}: bare floor")
+                    bare_wall, bare, bare_cpu = await _bare(env.client, n, concurrency, timeout)
+                    progress(f"engine_overhead n={n} db={db}: bare {bare_wall:.1f}s; now the engine")
+                else:
+                    bare_wall, bare, bare_cpu = float("inf"), Outcome(ok=n), {"worker": 0.0, "server": 0.0}
                 async with records_database(db) as url:
-                    engine_wall, engine = await _engine(env.client, url, n, concurrency, timeout)
+                    engine_wall, engine, engine_cpu = await _engine(env.client, url, n, concurrency, timeout)
                 progress(f"engine_overhead n={n} db={db}: engine {engine_wall:.1f}s")
                 engine_rate, bare_rate = _rate(n, engine_wall, engine), _rate(n, bare_wall, bare)
                 result = Result(
@@ -81,6 +94,13 @@ async def run(sizes: list[int], concurrency: int, databases: list[str]) -> list[
                         "engine": f"{engine_rate:.1f} cmd/s",
                         "bare": f"{bare_rate:.1f} cmd/s",
                         "ratio": f"{bare_rate / engine_rate:.2f}x" if engine_rate else "n/a",
+                        "cpu_ms_per_cmd": "engine {:.0f}+{:.0f} bare {:.0f}+{:.0f}".format(
+                            *(
+                                1000 * cpu[side] / (n * SIGNALS_PER_PARTNERSHIP)
+                                for cpu in (engine_cpu, bare_cpu)
+                                for side in ("worker", "server")
+                            )
+                        ),
                     },
                 )
                 result.data = {
@@ -89,6 +109,8 @@ async def run(sizes: list[int], concurrency: int, databases: list[str]) -> list[
                     "engine_wall_s": engine_wall,
                     "bare_wall_s": bare_wall,
                     "signals_per_partnership": SIGNALS_PER_PARTNERSHIP,
+                    "engine_cpu_s": engine_cpu,
+                    "bare_cpu_s": bare_cpu,
                 }
                 for side, outcome in (("engine", engine), ("bare", bare)):
                     if outcome.failures:
