@@ -91,29 +91,17 @@ class CohortWorkflow:
         await self._until(plan.matching_at, lambda: self._rounds_requested > 0, "first matching round")
         await self._matching_round()
 
-        if not self._state.kicked_off:
-            self._publish("kickoff at " + _at(plan.kickoff_at))
-            await self._until(plan.kickoff_at, None, "kickoff")
-            started = await workflow.execute_activity(
-                "schedule_gatherings",
-                plan,
-                result_type=int,
-                start_to_close_timeout=timedelta(minutes=5),
-                heartbeat_timeout=timedelta(seconds=30),
-                retry_policy=RETRY,
-                summary="start the cohort's gatherings",
-            )
-            self._state = kickoff_done(self._state, started)
-
         closing_at = plan.programme_end + plan.review_window
-        while True:
-            self._publish("programme running; closing report at " + _at(closing_at))
-            requested = await self._until(
-                closing_at, lambda: self._rounds_requested > len(self._state.rounds), "closing report"
-            )
-            if not requested:
+        while True:  # kickoff, then the programme; a coordinator may ask for a further round at any time
+            kicked_off = self._state.kicked_off
+            target, what = (closing_at, "closing report") if kicked_off else (plan.kickoff_at, "kickoff")
+            self._publish(("programme running; " if kicked_off else "") + f"{what} at {_at(target)}")
+            if await self._until(target, lambda: self._rounds_requested > len(self._state.rounds), what):
+                await self._matching_round()
+            elif not kicked_off:
+                await self._kickoff(plan)
+            else:
                 break
-            await self._matching_round()
 
         self._state = close(self._state, final=False)
         self._publish("writing the cohort report")
@@ -129,6 +117,18 @@ class CohortWorkflow:
         self._state = close(self._state, final=True)
         self._publish("closed; the report is ready")
         return self._report
+
+    async def _kickoff(self, plan: CohortPlan) -> None:
+        started = await workflow.execute_activity(
+            "schedule_gatherings",
+            plan,
+            result_type=int,
+            start_to_close_timeout=timedelta(minutes=5),
+            heartbeat_timeout=timedelta(seconds=30),
+            retry_policy=RETRY,
+            summary="start the cohort's gatherings",
+        )
+        self._state = kickoff_done(self._state, started)
 
     async def _matching_round(self) -> None:
         self._state = begin_round(self._state)

@@ -17,8 +17,8 @@ from activities.records.store import RecordStore
 from domain.cohort import CohortPlan, CohortReport, PlannedGathering
 from domain.partnership.commands import GatheringKind
 from domain.people import Contact, MentorProfile, Sector
-from tests.workflows.harness import application, start, status, update
-from workflows.cohort import CohortStatus, MatchingApproval, cohort_workflow_id
+from tests.workflows.harness import application, keep_history, start, status, update
+from workflows.cohort import CohortStatus, MatchingApproval, RunMatching, cohort_workflow_id
 from workflows.contract import GatheringStatus, PartnershipStatus, gathering_workflow_id
 
 pytestmark = pytest.mark.temporal
@@ -135,6 +135,25 @@ async def test_a_cohort_of_100_runs_from_applications_to_its_report(
             await update(handle, "sign_agreement", {"party": "mentee"})
             await update(handle, "sign_agreement", {"party": "mentor"})
 
+    # A late applicant and a rematch go to a second round on a coordinator's run_matching.
+    late = await start(client, worker.task_queue, application(cohort_id, "m100", languages=["en"]))
+    await wait_stage_quiet(late, "AWAITING_MATCH")
+    rematched = handles[10]
+    old_mentor = (await status(rematched)).mentor_id
+    await update(rematched, "coordinator_action", {"action": "rematch", "reason": "the pair did not click"})
+    await cohort.signal("run_matching", RunMatching(reason="late applicant and a rematch"))
+    second = await wait_cohort(cohort, lambda s: len(s.rounds) == 2 and s.stage == "AWAITING_APPROVAL", "round 2")
+    assert second.rounds[1].matched == 2
+    await cohort.execute_update("approve_matching", MatchingApproval(), result_type=CohortStatus)
+    await wait_cohort(cohort, lambda s: s.stage == "RUNNING" and s.rounds[1].delivered == 2, "round 2 delivery")
+    assert (await status(late)).mentor_id is not None
+    new_mentor = (await status(rematched)).mentor_id
+    assert new_mentor is not None and new_mentor != old_mentor
+    for handle in (late, rematched):
+        await update(handle, "sign_agreement", {"party": "mentee"})
+        await update(handle, "sign_agreement", {"party": "mentor"})
+    handles.append(late)
+
     # Kickoff: the orientation and the subject groups (formed from shared interests, at most 20 each).
     await ts_env.sleep(timedelta(days=9))
     kicked = await wait_cohort(cohort, lambda s: s.kicked_off, "kickoff")
@@ -160,12 +179,14 @@ async def test_a_cohort_of_100_runs_from_applications_to_its_report(
         if (await status(handle)).stage == "ACTIVE":
             await update(handle, "log_meeting", {"kind": "pair", "minutes": 120})
     report = await cohort.result()
-    assert report.partnerships == 100
-    assert report.started_pairs == 97
+    assert report.partnerships == 101
+    assert report.started_pairs == 98
+    assert report.rematches == 1
     assert report.by_stage.get("AWAITING_MATCH") == 3
-    assert sum(report.by_stage.values()) == 100
+    assert sum(report.by_stage.values()) == 101
     assert report.lapses > 0 and report.gatherings_attended_mean > 0
     assert (await records.load_report(cohort_id)) == report
+    await keep_history(cohort, "cohort_of_101")
 
 
 async def wait_stage_quiet(handle: WorkflowHandle[Any, Any], stage: str) -> None:
