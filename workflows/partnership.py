@@ -31,8 +31,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.partnership import commands as c
     from domain.partnership.events import CommandRejected, Event
     from workflows.contract import SIGNAL_COMMANDS, Application, PartnershipStatus
-    from workflows.status import describe, search_attribute_updates
+    from workflows.status import describe, search_attribute_updates, waiting_for
 
+PUBLISH_CHANGED_ONLY = "publish-changed-search-attributes"
+"""Patch: upsert only the search attributes that changed (histories from before it upsert all of them)."""
 RECORD_TIMEOUT = timedelta(seconds=15)
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 """Records are never dropped: record-keeping retries until the database is back."""
@@ -62,6 +64,8 @@ class PartnershipWorkflow:
         self._state: PartnershipState = initial_state(workflow.info().workflow_id)
         self._inbox: deque[_Pending] = deque()
         self._details = ""
+        self._published: dict[str, Any] = {}
+        """Search attribute values as last upserted (by name; None when unset)."""
 
     @workflow.run
     async def run(self, application: Application) -> PartnershipStatus:
@@ -169,9 +173,14 @@ class PartnershipWorkflow:
             workflow.logger.warning("notification delivery failed; messages stay in the outbox")
 
     def _publish(self) -> None:
-        workflow.upsert_search_attributes(search_attribute_updates(self._state))
-        status = self.status()
-        workflow.set_current_details(status.waiting_for)
+        updates = search_attribute_updates(self._state)
+        if workflow.patched(PUBLISH_CHANGED_ONLY):
+            # Only what changed: an unchanged upsert still costs a history event and a visibility write.
+            updates = [u for u in updates if self._published.get(u.key.name) != u.value]
+            self._published.update((u.key.name, u.value) for u in updates)
+        if updates:
+            workflow.upsert_search_attributes(updates)
+        workflow.set_current_details(waiting_for(self._state))
 
     # --------------------------------------------------------------------------------- signals & updates
 
