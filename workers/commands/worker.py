@@ -53,7 +53,9 @@ def register_dev(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         description="Start `temporal server start-dev` (UI on http://localhost:8233, state in ./var/), migrate, "
         "run the worker and start a demo cohort on a fast policy. Ctrl-C stops everything it started.",
     )
-    dev.add_argument("--cohort", default="demo", help="the demo cohort's id (default: demo)")
+    dev.add_argument(
+        "--cohort", help="the demo cohort's id (default: demo-HHMM, new on every run, so reruns start afresh)"
+    )
     dev.add_argument("--no-demo", action="store_true", help="do not start the demo cohort")
     dev.add_argument("--ui-port", type=int, default=8233, help="the Temporal UI's port (default: 8233)")
     dev.set_defaults(handler=_dev)
@@ -62,4 +64,7 @@ def register_dev(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 async def _dev(args: argparse.Namespace) -> int:
     from workers.dev import run_dev
 
-    return await run_dev(settings(), args.cohort, not args.no_demo, args.ui_port)
+    from datetime import datetime
+
+    cohort = args.cohort or f"demo-{datetime.now():%H%M}"
+    return await run_dev(settings(), cohort, not args.no_demo, args.ui_port)
