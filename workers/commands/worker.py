@@ -62,9 +62,9 @@ def register_dev(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 async def _dev(args: argparse.Namespace) -> int:
-    from workers.dev import run_dev
-
     from datetime import datetime
+
+    from workers.dev import run_dev
 
     cohort = args.cohort or f"demo-{datetime.now():%H%M}"
     return await run_dev(settings(), cohort, not args.no_demo, args.ui_port)
