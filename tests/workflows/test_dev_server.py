@@ -20,7 +20,9 @@ from tests.servers import binary
 from tests.smtp import SmtpSink
 from tests.workflows.conftest import seeded_store
 from tests.workflows.harness import application, start, status, update, wait_for, wait_stage
+from workers.cli import main
 from workers.partnerships import Partnerships
+from workers.settings import settings
 from workers.setup import register_search_attributes
 from workers.temporal import data_converter
 from workers.worker import build_worker
@@ -188,3 +190,55 @@ async def test_a_worker_killed_mid_lifecycle_loses_and_doubles_nothing(
             except subprocess.TimeoutExpired:
                 worker.kill()
         await store.close()
+
+
+async def test_setup_twice_and_the_coordinator_commands(
+    dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
+    monkeypatch.setenv("ENTRYPOINT_DATABASE_URL", url)
+    monkeypatch.setenv("ENTRYPOINT_TASK_QUEUE", task_queue)
+    settings.cache_clear()
+    try:
+        assert await asyncio.to_thread(main, ["setup"]) == 0
+        assert await asyncio.to_thread(main, ["setup"]) == 0  # safe to run twice
+        out = capsys.readouterr().out
+        assert "all registered already" in out and out.count("migrated to the latest revision") == 2
+
+        cohort = f"cli{uuid.uuid4().hex[:5]}"
+        store = await seeded_store(url, cohort)
+        async with build_worker(dev_env.client, task_queue, store, mailer=None):
+            facade = Partnerships(dev_env.client, task_queue)
+            handle = await facade.start(application(cohort, "clim", policy=FAST))
+            await wait_stage(handle, "AWAITING_MATCH")
+            await facade.update(handle.id, "match_proposed", {"mentor_id": "mr-c"})
+            await facade.update(handle.id, "sign_agreement", {"party": "mentee"})
+            await facade.update(handle.id, "sign_agreement", {"party": "mentor"})
+            await wait_for(handle, lambda s: s.attention == "MEETING_LAPSED", "lapse", timeout=30)
+            listing = ""
+            for _ in range(100):
+                assert await asyncio.to_thread(main, ["partnerships", "list", "--cohort", cohort, "--attention"]) == 0
+                listing = capsys.readouterr().out
+                if "MEETING_LAPSED" in listing:
+                    break
+                await asyncio.sleep(0.2)
+            assert handle.id in listing and "MEETING_LAPSED" in listing and "1 partnership(s)" in listing
+
+            assert await asyncio.to_thread(main, ["partnerships", "show", handle.id]) == 0
+            shown = capsys.readouterr().out
+            assert "ATTENTION: MEETING_LAPSED" in shown and "mentor mr-c" in shown
+
+            argv = ["intervene", handle.id, "reschedule", "--reason", "agreed by phone"]
+            assert await asyncio.to_thread(main, argv) == 1  # reschedule needs a date
+            assert "refused: reschedule needs a date" in capsys.readouterr().out
+            argv = ["intervene", handle.id, "pause", "--reason", "parental leave"]
+            assert await asyncio.to_thread(main, argv) == 0
+            assert "accepted: pause" in capsys.readouterr().out
+            assert (await status(handle)).stage == "PAUSED"
+            assert await asyncio.to_thread(main, ["partnerships", "show", "partnership-nobody-x"]) == 2
+            assert "no partnership partnership-nobody-x" in capsys.readouterr().err
+        await store.close()
+    finally:
+        settings.cache_clear()
