@@ -8,20 +8,25 @@ types in the largest cohort's shape (round summaries counting its partnerships, 
 the whole cohort's partnerships running, which is the cohort simulation's job. The workflow's history
 holds those payloads, never the partnerships.
 
-``cohort_simulation``: N partnerships through six months under their Cohort workflow. It needs the Cohort
-workflow *and* its activities (matching over the records, delivering matches to the partnerships, the
-report) in the worker; until then it prints why it is skipped.
+``cohort_simulation``: N applicants (partnership workflows) and N/2 mentors of capacity 2 (in the records,
+drawn like the matching benchmark's pool) through a whole programme under their Cohort workflow, on the
+time-skipping server with the real worker: applications screened, one matching round (auto-approved)
+delivered to every partnership, both parties sign, six monthly meetings with a diary entry each (updates),
+the programme ends, both closing reviews, the cohort's report. Wall time per phase. No gatherings.
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import activity
+from temporalio.client import WorkflowHandle
 from temporalio.worker import Worker
 
 from activities.models import (
@@ -31,11 +36,14 @@ from activities.models import (
     MatchingRoundRequest,
     RegisterCohort,
 )
-from bench.common import Result, emit, progress, time_skipping_server
+from activities.records.store import RecordStore
+from bench.common import COORDINATOR_ID, Result, emit, progress, records_database, seed, time_skipping_server
 from bench.domainlife import lifecycle
 from domain.cohort import CohortPlan, CohortReport, PlannedGathering, RoundSummary, build_report
 from domain.partnership.commands import GatheringKind
-from workers.worker import WORKFLOW_RUNNER
+from domain.people import Contact, Institution
+from workers.worker import WORKFLOW_RUNNER, build_worker
+from workflows.contract import WORKFLOW_TYPE, Application, PartnershipStatus
 
 COHORT_ACTIVITIES = ("register_cohort", "run_matching_round", "deliver_matches", "schedule_gatherings", "cohort_report")
 
@@ -165,6 +173,177 @@ async def history(partnerships: int) -> Result:
     return result
 
 
+async def _bounded(items: Sequence[Any], work: Any, concurrency: int) -> int:
+    """Run ``work(item)`` for every item, at most ``concurrency`` at once; how many failed."""
+    gate = asyncio.Semaphore(concurrency)
+    failed = 0
+
+    async def one(item: Any) -> None:
+        nonlocal failed
+        async with gate:
+            try:
+                await work(item)
+            except Exception:
+                failed += 1
+
+    await asyncio.gather(*(one(item) for item in items))
+    return failed
+
+
+async def _stage(handle: WorkflowHandle[Any, Any], stages: set[str], timeout: float = 120) -> PartnershipStatus:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            status = await handle.query("status", result_type=PartnershipStatus)
+            if status.stage in stages:
+                return status
+        except Exception:
+            if loop.time() > deadline:
+                raise
+        if loop.time() > deadline:
+            raise TimeoutError(f"{handle.id} never reached {stages}")
+        await asyncio.sleep(0.1)
+
+
+async def _cohort_stage(handle: WorkflowHandle[Any, Any], predicate: Any, timeout: float) -> Any:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        status = await handle.query("status", result_type=_cohort_module().CohortStatus)  # type: ignore[union-attr]
+        if predicate(status):
+            return status
+        await asyncio.sleep(0.2)
+    raise TimeoutError("the cohort did not get there in time")
+
+
+async def simulate(size: int, concurrency: int = 50) -> Result:
+    """``size`` applicants and ``size // 2`` mentors of capacity 2 through a whole programme under a Cohort."""
+    from bench.matching import pool
+
+    params: dict[str, Any] = {"partnerships": size, "mentors": size // 2}
+    phases: dict[str, float] = {}
+    loop = asyncio.get_running_loop()
+    mark = loop.time()
+
+    def phase(name: str) -> None:
+        nonlocal mark
+        now = loop.time()
+        phases[name] = now - mark
+        mark = now
+        progress(f"cohort_simulation {size}: {name} took {phases[name]:.1f}s")
+
+    cohort_id = f"cs{uuid.uuid4().hex[:6]}"
+    inp = pool(size, seed=size)
+    async with time_skipping_server() as env, records_database("sqlite") as url:
+        store = RecordStore.from_url(url)
+        try:
+            await seed(store, cohort_id)
+            for institution in {m.institution_id for m in inp.mentees}:
+                await store.upsert_institution(Institution(institution_id=institution, name=institution))
+            for profile in inp.mentors:
+                await store.upsert_mentor(profile, Contact(name=f"Mentor {profile.mentor_id}"), cohorts=[cohort_id])
+            client = env.client
+            task_queue = f"cs-{uuid.uuid4().hex[:8]}"
+            async with build_worker(client, task_queue, store, mailer=None):
+                began = loop.time()
+                mark = began
+                handles: dict[str, WorkflowHandle[Any, PartnershipStatus]] = {}
+
+                async def apply(mentee: Any) -> None:
+                    app = Application(
+                        cohort_id=cohort_id,
+                        mentee_id=mentee.mentee_id,
+                        institution_id=mentee.institution_id,
+                        degree_level=mentee.degree_level,
+                        field=mentee.field,
+                        interests=mentee.interests,
+                        languages=mentee.languages,
+                        goals=mentee.goals,
+                        preferred_sector=mentee.preferred_sector,
+                    )
+                    handle = await client.start_workflow(
+                        WORKFLOW_TYPE, app, id=app.workflow_id, task_queue=task_queue, result_type=PartnershipStatus
+                    )
+                    handles[app.workflow_id] = handle
+                    await _stage(handle, {"AWAITING_MATCH"})
+
+                failed = await _bounded(inp.mentees, apply, concurrency)
+                phase("applications")
+                now = await env.get_current_time()
+                plan = CohortPlan(
+                    cohort_id=cohort_id,
+                    coordinator_id=COORDINATOR_ID,
+                    applications_close=now,
+                    matching_at=now + timedelta(days=1),
+                    kickoff_at=now + timedelta(days=7),
+                    programme_end=now + timedelta(days=7 + 190),
+                    auto_approve=True,
+                )
+                cohort = await client.start_workflow(
+                    "Cohort", plan, id=f"cohort-{cohort_id}", task_queue=task_queue, result_type=CohortReport
+                )
+                await env.sleep(timedelta(days=2))
+                running = await _cohort_stage(cohort, lambda s: s.stage == "RUNNING", 60 + size * 0.5)
+                phase("matching")
+
+                async def sign(handle: WorkflowHandle[Any, PartnershipStatus]) -> None:
+                    if (await _stage(handle, {"AWAITING_SIGNATURES", "AWAITING_MATCH"})).stage != "AWAITING_SIGNATURES":
+                        return
+                    for party in ("mentee", "mentor"):
+                        await handle.execute_update("sign_agreement", {"party": party}, result_type=PartnershipStatus)
+
+                failed += await _bounded(list(handles.values()), sign, concurrency)
+                phase("signing")
+
+                async def meet(handle: WorkflowHandle[Any, PartnershipStatus]) -> None:
+                    if (await handle.query("status", result_type=PartnershipStatus)).stage != "ACTIVE":
+                        return
+                    meeting = {"kind": "pair", "minutes": 90, "topics": ["this month"]}
+                    await handle.execute_update("log_meeting", meeting, result_type=PartnershipStatus)
+                    diary = {"reflection": "What I learned this month"}
+                    await handle.execute_update("add_diary_entry", diary, result_type=PartnershipStatus)
+
+                for _month in range(6):
+                    await env.sleep(timedelta(days=27))
+                    failed += await _bounded(list(handles.values()), meet, concurrency)
+                phase("six_months")
+                await env.sleep(timedelta(days=24))  # past the end of every programme, before review reminders
+
+                async def review(handle: WorkflowHandle[Any, PartnershipStatus]) -> None:
+                    if (await handle.query("status", result_type=PartnershipStatus)).stage != "CLOSING_REVIEW":
+                        return
+                    mentee = {"party": "mentee", "rating": 5, "outcome": "employed_in_field"}
+                    await handle.execute_update("submit_closing_review", mentee, result_type=PartnershipStatus)
+                    mentor = {"party": "mentor", "rating": 4}
+                    await handle.execute_update("submit_closing_review", mentor, result_type=PartnershipStatus)
+
+                failed += await _bounded(list(handles.values()), review, concurrency)
+                phase("reviews")
+                report: CohortReport = await cohort.result()
+                phase("report")
+                total = loop.time() - began
+        finally:
+            await store.close()
+    matched = running.rounds[0].delivered if running.rounds else 0
+    result = Result(
+        "cohort_simulation",
+        params,
+        {
+            "seconds": round(total, 1),
+            "per_partnership_ms": round(1000 * total / size),
+            "matched": matched,
+            "completed": report.by_stage.get("COMPLETED", 0),
+            "meetings_mean": report.meetings_mean,
+            "phases": "/".join(f"{k}={v:.0f}s" for k, v in phases.items()),
+        },
+        data={"phases_s": phases, "report": report.model_dump(mode="json"), "failed": failed},
+    )
+    if failed:
+        result.notes.append(f"{failed} steps failed")
+    return result
+
+
 async def run(sizes: list[int]) -> list[Result]:
     if _cohort_module() is None:
         return [emit(Result("cohort_simulation", skipped="no Cohort workflow yet (workflows/cohort.py)"))]
@@ -179,12 +358,12 @@ async def run(sizes: list[int]) -> list[Result]:
                 )
             )
         ]
-    return [
-        emit(
-            Result(
-                "cohort_simulation",
-                {"partnerships": "/".join(str(s) for s in sizes)},
-                skipped="the Cohort is in the worker now: the simulation is still to be written against it",
-            )
-        )
-    ]
+    results = []
+    for size in sizes:
+        progress(f"cohort_simulation: {size} partnerships on the time-skipping server")
+        try:
+            results.append(emit(await simulate(size)))
+        except Exception as error:
+            why = f"the simulation of {size} failed ({type(error).__name__}: {str(error)[:200]})"
+            results.append(emit(Result("cohort_simulation", {"partnerships": size}, skipped=why)))
+    return results

@@ -88,7 +88,7 @@ async def partnership(env: WorkflowEnvironment, url: str) -> Result:
                 await _status_until(
                     handle, lambda s, m=month: s.meetings_held == m and s.diary_entries == m, f"month {month}"
                 )
-            await env.sleep(timedelta(days=30))  # past the 182-day end
+            await env.sleep(timedelta(days=24))  # past the 182-day end, before the review reminder
             await _status_until(handle, lambda s: s.stage == "CLOSING_REVIEW", "CLOSING_REVIEW")
             review = {"party": "mentee", "rating": 5, "outcome": "employed_in_field"}
             await handle.signal("submit_closing_review", review)

@@ -66,13 +66,22 @@ def _rate(n: int, wall: float, outcome: Outcome) -> float:
     return outcome.ok * SIGNALS_PER_PARTNERSHIP / wall
 
 
-async def run(sizes: list[int], concurrency: int, databases: list[str], with_bare: bool = True) -> list[Result]:
+async def run(
+    sizes: list[int],
+    concurrency: int,
+    databases: list[str],
+    with_bare: bool = True,
+    only_sqlite: set[int] | None = None,
+) -> list[Result]:
     results: list[Result] = []
     unavailable = await postgres_unavailable() if "postgres" in databases else None
     async with dev_server() as env:
         for n in sizes:
             timeout = max(300.0, n * 0.6)
             for db in databases:
+                if only_sqlite and n in only_sqlite and db != "sqlite":
+                    progress(f"engine_overhead n={n} db={db}: not run (this size runs with SQLite only)")
+                    continue
                 params: dict[str, Any] = {"n": n, "db": db, "concurrency": min(concurrency, n)}
                 if db == "postgres" and unavailable:
                     results.append(emit(Result("engine_overhead", params, skipped=unavailable)))
