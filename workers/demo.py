@@ -1,21 +1,27 @@
 """A small demo cohort on a fast policy (seconds instead of months), driven like integrations would.
 
-Six applicants: one completes, two meet regularly, one lapses and is escalated to the coordinator,
-one mentor never signs (signature overdue), one waits for a match. Names and e-mails are made up.
+The Cohort workflow matches six applicants against the mentor pool, kicks off with an orientation and
+subject groups, and closes with its report. Then, per pair: one completes, two meet regularly, one lapses
+and is escalated to the coordinator, one mentor never signs (signature overdue), and one applicant, who
+speaks no language any mentor speaks, waits for a match. Names and e-mail addresses are made up.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from temporalio.client import Client, WorkflowUpdateFailedError
 
 from activities.records.store import RecordStore
-from domain.people import Contact, DegreeLevel, Institution
+from domain.cohort import CohortPlan, PlannedGathering
+from domain.partnership.commands import GatheringKind
+from domain.people import Contact, DegreeLevel, Institution, MentorProfile, Sector
 from workers.partnerships import Partnerships, Rejected
-from workflows.contract import Application
+from workflows.cohort import cohort_workflow_id
+from workflows.contract import Application, gathering_workflow_id
 
 log = structlog.get_logger(__name__)
 
@@ -37,13 +43,35 @@ INSTITUTIONS = [
     Institution(institution_id="aalto", name="Aalto University"),
 ]
 MENTEES = [
-    # (mentee id, institution, degree, field, what happens)
-    ("demo-01", "aalto", "master", "data science", "completes"),
-    ("demo-02", "uni-helsinki", "phd", "molecular biology", "meets"),
-    ("demo-03", "aalto", "bachelor", "industrial design", "meets"),
-    ("demo-04", "uni-helsinki", "master", "economics", "lapses"),
-    ("demo-05", "aalto", "master", "software engineering", "unsigned"),
-    ("demo-06", "uni-helsinki", "bachelor", "social sciences", "unmatched"),
+    # (mentee id, institution, degree, field, languages, what happens)
+    ("demo-01", "aalto", "master", "data science", ("en", "fi"), "completes"),
+    ("demo-02", "uni-helsinki", "phd", "molecular biology", ("en",), "meets"),
+    ("demo-03", "aalto", "bachelor", "industrial design", ("en",), "meets"),
+    ("demo-04", "uni-helsinki", "master", "economics", ("en", "sv"), "lapses"),
+    ("demo-05", "aalto", "master", "software engineering", ("en",), "unsigned"),
+    ("demo-06", "uni-helsinki", "bachelor", "social sciences", ("ar",), "unmatched"),
+]
+MENTORS = [
+    MentorProfile(
+        mentor_id=f"mentor-{n:02d}",
+        organisation_id=organisation,
+        sector=sector,
+        expertise=(expertise,),
+        interests=("Finnish working life",),
+        languages=("fi", "en"),
+        capacity=1,
+    )
+    for n, (organisation, sector, expertise) in enumerate(
+        [
+            ("nokia", Sector.PRIVATE, "data science"),
+            ("hus", Sector.PUBLIC, "molecular biology"),
+            ("marimekko", Sector.PRIVATE, "industrial design"),
+            ("bank-of-finland", Sector.PUBLIC, "economics"),
+            ("reaktor", Sector.PRIVATE, "software engineering"),
+            ("red-cross", Sector.THIRD, "social work"),
+        ],
+        start=1,
+    )
 ]
 
 
@@ -52,15 +80,39 @@ async def seed(store: RecordStore, cohort_id: str) -> None:
         await store.upsert_institution(institution)
     await store.upsert_person(COORDINATOR[0], "coordinator", COORDINATOR[1])
     await store.upsert_cohort(cohort_id, COORDINATOR[0])
-    for index, (mentee_id, *_rest) in enumerate(MENTEES, start=1):
-        await store.upsert_person(f"mentor-{index:02d}", "mentor", Contact(name=f"Mentor {index}", email=None))
-        del mentee_id
+    for n, mentor in enumerate(MENTORS, start=1):
+        contact = Contact(name=f"Mentor {n}", email=f"mentor{n}@example.org")
+        await store.upsert_mentor(mentor, contact, cohorts=[cohort_id])
 
 
-async def run_demo(partnerships: Partnerships, cohort_id: str) -> list[str]:
-    """Start the cohort and drive each pair in the background; returns the workflow ids."""
-    ids = []
-    for index, (mentee_id, institution, degree, field, _plot) in enumerate(MENTEES, start=1):
+def plan(cohort_id: str, now: datetime) -> CohortPlan:
+    return CohortPlan(
+        cohort_id=cohort_id,
+        coordinator_id=COORDINATOR[0],
+        applications_close=now + timedelta(seconds=5),
+        matching_at=now + timedelta(seconds=10),
+        kickoff_at=now + timedelta(seconds=20),
+        programme_end=now + timedelta(seconds=200),
+        review_window=timedelta(seconds=60),
+        auto_approve=True,
+        group_subjects_at=now + timedelta(seconds=90),
+        group_hours=2,
+        gatherings=(
+            PlannedGathering(
+                gathering_id="orientation",
+                kind=GatheringKind.COLLECTIVE,
+                subject="Orientation and kickoff",
+                starts_at=now + timedelta(seconds=45),
+                hours=3,
+                place="Helsinki Region Chamber of Commerce",
+            ),
+        ),
+    )
+
+
+async def run_demo(client: Client, partnerships: Partnerships, cohort_id: str) -> None:
+    """Start the applications and the cohort, then drive each pair in the background."""
+    for index, (mentee_id, institution, degree, field, languages, _plot) in enumerate(MENTEES, start=1):
         app = Application(
             cohort_id=cohort_id,
             mentee_id=mentee_id,
@@ -68,50 +120,53 @@ async def run_demo(partnerships: Partnerships, cohort_id: str) -> list[str]:
             degree_level=DegreeLevel(degree),
             field=field,
             interests=(field, "Finnish working life"),
-            languages=("en", "fi"),
+            languages=languages,
             goals=(f"a first job in {field}",),
             contact=Contact(name=f"Mentee {index}", email=f"mentee{index}@example.org"),
             policy=DEMO_POLICY,
         )
-        try:
-            handle = await partnerships.start(app)
-        except Exception as error:  # already started in an earlier run of the demo
-            log.info("demo partnership not started", workflow_id=app.workflow_id, reason=type(error).__name__)
-        else:
-            ids.append(handle.id)
+        await partnerships.start(app)
+    cohort_plan = plan(cohort_id, datetime.now(UTC))
+    await client.start_workflow(
+        "Cohort",
+        cohort_plan,
+        id=cohort_workflow_id(cohort_id),
+        task_queue=partnerships.task_queue,
+        static_summary=f"Demo cohort {cohort_id}",
+    )
     await asyncio.gather(
         *(
-            _drive(partnerships, f"partnership-{cohort_id}-{mentee_id}", f"mentor-{index:02d}", plot)
-            for index, (mentee_id, *_x, plot) in enumerate(MENTEES, start=1)
+            _drive(client, partnerships, cohort_plan, f"partnership-{cohort_id}-{mentee_id}", plot)
+            for mentee_id, *_x, plot in MENTEES
         )
     )
-    return ids
 
 
-async def _drive(partnerships: Partnerships, pid: str, mentor_id: str, plot: str) -> None:
+async def _drive(client: Client, partnerships: Partnerships, plan: CohortPlan, pid: str, plot: str) -> None:
     async def send(name: str, payload: dict[str, Any]) -> None:
         try:
             await partnerships.update(pid, name, payload)
         except Rejected as rejection:
             log.info("demo step refused", workflow_id=pid, step=name, reason=rejection.message)
 
-    await _until_stage(partnerships, pid, {"AWAITING_MATCH"})
-    if plot == "unmatched":
-        return
-    await send("match_proposed", {"mentor_id": mentor_id, "score": 0.8, "reasons": ["shared field", "both speak en"]})
+    if plot == "unmatched" or not await _until_stage(partnerships, pid, {"AWAITING_SIGNATURES"}):
+        return  # the cohort's matching round found no mentor who shares a language
     await send("sign_agreement", {"party": "mentee", "signature_ref": f"esign-{pid}-mentee"})
     if plot == "unsigned":
         return
     await asyncio.sleep(3)
     await send("sign_agreement", {"party": "mentor", "signature_ref": f"esign-{pid}-mentor"})
-    await send("gathering_attended", {"gathering_id": "orientation", "kind": "collective", "hours": 3})
+    orientation = client.get_workflow_handle(gathering_workflow_id(plan.cohort_id, "orientation"))
+    await _gathering_update(orientation, "register", {"registrant_id": pid}, wait_for_start=True)
     if plot == "lapses":
         return
-    month = timedelta(seconds=25)
+    month = 25.0
     for meeting in range(1, 6):
-        await asyncio.sleep(month.total_seconds())
+        await asyncio.sleep(month)
         await send("log_meeting", {"kind": "pair", "minutes": 90, "topics": [f"plan step {meeting}"]})
         await send("add_diary_entry", {"reflection": f"Demo reflection {meeting}", "goals": ["network"]})
+        if meeting == 1:  # the orientation has been held: the coordinator records who came
+            await _gathering_update(orientation, "record_attendance", {"present": [pid]})
     if plot != "completes":
         return
     await _until_stage(partnerships, pid, {"CLOSING_REVIEW"}, timeout=120)
@@ -119,13 +174,28 @@ async def _drive(partnerships: Partnerships, pid: str, mentor_id: str, plot: str
     await send("submit_closing_review", {"party": "mentor", "rating": 5, "comments": "Demo"})
 
 
-async def _until_stage(partnerships: Partnerships, pid: str, stages: set[str], timeout: float = 60) -> None:
+async def _gathering_update(handle: Any, name: str, payload: dict[str, Any], wait_for_start: bool = False) -> None:
+    for _ in range(60):
+        try:
+            await handle.execute_update(name, payload)
+            return
+        except WorkflowUpdateFailedError as failure:
+            log.info("demo gathering step refused", step=name, reason=str(failure.cause))
+            return
+        except Exception:  # the gathering has not been started by the cohort yet
+            if not wait_for_start:
+                return
+            await asyncio.sleep(1)
+
+
+async def _until_stage(partnerships: Partnerships, pid: str, stages: set[str], timeout: float = 60) -> bool:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
         try:
             if (await partnerships.status(pid)).stage in stages:
-                return
+                return True
         except Exception:
             pass
         await asyncio.sleep(0.5)
+    return False

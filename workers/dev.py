@@ -27,6 +27,7 @@ from workers.settings import Settings
 from workers.setup import register_search_attributes
 from workers.temporal import connect
 from workers.worker import build_worker
+from workflows.cohort import CohortStatus, cohort_workflow_id
 
 log = structlog.get_logger(__name__)
 
@@ -82,14 +83,21 @@ async def start_dev_server(var: Path, port: int, ui_port: int) -> asyncio.subpro
 async def watch(partnerships: Partnerships, cohort_id: str, every: float = 2.0) -> None:
     """Print each demo partnership's progress as it changes: stage, attention, meetings."""
     seen: dict[str, tuple[object, ...]] = {}
+    cohort = partnerships.client.get_workflow_handle(cohort_workflow_id(cohort_id))
     while True:
+        with contextlib.suppress(Exception):  # the cohort may not have started yet
+            cohort_status = await cohort.query("status", result_type=CohortStatus)
+            line = f"{cohort_status.stage:<20} {cohort_status.waiting_for}"
+            if seen.get(cohort.id) != (line,):
+                seen[cohort.id] = (line,)
+                print(f"{datetime.now(UTC):%H:%M:%S}  {cohort.id:<32} {line}", flush=True)
         async for row in partnerships.list(cohort=cohort_id):
             now = (row.stage, row.attention, row.meetings_held, row.status)
             if seen.get(row.workflow_id) != now:
                 seen[row.workflow_id] = now
                 attention = f"  ATTENTION {row.attention}" if row.attention else ""
                 print(
-                    f"{datetime.now(UTC):%H:%M:%S}  {row.workflow_id:<28} {row.stage or '-':<20} "
+                    f"{datetime.now(UTC):%H:%M:%S}  {row.workflow_id:<32} {row.stage or '-':<20} "
                     f"meetings {row.meetings_held or 0}{attention}",
                     flush=True,
                 )
@@ -121,11 +129,12 @@ async def run_dev(settings: Settings, cohort_id: str, demo: bool, ui_port: int) 
             demo_task = None
             if demo:
                 await seed(store, cohort_id)
-                demo_task = asyncio.create_task(run_demo(Partnerships(client, settings.task_queue), cohort_id))
+                demo_task = asyncio.create_task(run_demo(client, Partnerships(client, settings.task_queue), cohort_id))
                 print(
-                    f"\nDemo cohort {cohort_id!r}: six partnerships on a fast policy (a programme month is about "
-                    "30 seconds).\nOne completes in about four minutes, one lapses and is escalated, one mentor "
-                    "never signs, one waits for a match.\n"
+                    f"\nDemo cohort {cohort_id!r} on a fast policy (a programme month is about 30 seconds): the "
+                    "Cohort workflow matches six\napplicants in 10 s and kicks off with an orientation and subject "
+                    "groups; one pair completes in about\nfour minutes, one lapses and is escalated, one mentor "
+                    "never signs, one applicant waits for a match.\n"
                 )
             print(f"Temporal UI:        http://localhost:{ui_port}/namespaces/{settings.temporal_namespace}/workflows")
             print(f"Worklist:           .venv/bin/entrypoint partnerships list --cohort {cohort_id} --attention")

@@ -90,6 +90,14 @@ class Partnerships:
             ),
         )
 
+    @property
+    def task_queue(self) -> str:
+        return self._task_queue
+
+    @property
+    def client(self) -> Client:
+        return self._client
+
     def handle(self, partnership_id: str) -> WorkflowHandle[Any, PartnershipStatus]:
         return self._client.get_workflow_handle(partnership_id, result_type=PartnershipStatus)
 
