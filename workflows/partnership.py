@@ -63,7 +63,6 @@ class PartnershipWorkflow:
     def __init__(self, application: Application) -> None:
         self._state: PartnershipState = initial_state(workflow.info().workflow_id)
         self._inbox: deque[_Pending] = deque()
-        self._details = ""
         self._published: dict[str, Any] = {}
         """Search attribute values as last upserted (by name; None when unset)."""
 
@@ -94,24 +93,10 @@ class PartnershipWorkflow:
         await self._apply(c.ScreenApplication(institution=facts.institution), "screening")
 
         while not self._state.is_terminal:
-            due = next_due(self._state)
-            if due is None:
-                await workflow.wait_condition(lambda: bool(self._inbox))
+            if await self._something_arrived():
+                await self._process(self._inbox.popleft())
             else:
-                timeout = math.ceil(max((due.at - workflow.now()).total_seconds(), 0) * 1000) / 1000
-                if timeout > 0:
-                    try:
-                        await workflow.wait_condition(
-                            lambda: bool(self._inbox), timeout=timeout, timeout_summary=due.waiting_for
-                        )
-                    except TimeoutError:
-                        await self._apply(c.Tick(), "timer")
-                        continue
-                else:
-                    await self._apply(c.Tick(), "timer")
-                    continue
-            pending = self._inbox.popleft()
-            await self._process(pending)
+                await self._apply(c.Tick(), "timer")
 
         # Let late updates see their answer, and signals that arrived on the way out be recorded as rejected.
         while self._inbox:
@@ -120,6 +105,21 @@ class PartnershipWorkflow:
         return self.status()
 
     # ------------------------------------------------------------------------------------------- the loop
+
+    async def _something_arrived(self) -> bool:
+        """Wait for a signal or update (True), or until the next timer is due (False)."""
+        due = next_due(self._state)
+        if due is None:
+            await workflow.wait_condition(lambda: bool(self._inbox))
+            return True
+        timeout = math.ceil(max((due.at - workflow.now()).total_seconds(), 0) * 1000) / 1000
+        if timeout <= 0:
+            return False
+        try:
+            await workflow.wait_condition(lambda: bool(self._inbox), timeout=timeout, timeout_summary=due.waiting_for)
+        except TimeoutError:
+            return False
+        return True
 
     async def _process(self, pending: _Pending) -> None:
         try:
