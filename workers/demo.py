@@ -19,8 +19,8 @@ from activities.records.store import RecordStore
 from domain.cohort import CohortPlan, PlannedGathering
 from domain.partnership.commands import GatheringKind
 from domain.people import Contact, DegreeLevel, Institution, MentorProfile, Sector
+from workers.cohorts import Cohorts
 from workers.partnerships import Partnerships, Rejected
-from workflows.cohort import cohort_workflow_id
 from workflows.contract import Application, gathering_workflow_id
 
 log = structlog.get_logger(__name__)
@@ -127,13 +127,7 @@ async def run_demo(client: Client, partnerships: Partnerships, cohort_id: str) -
         )
         await partnerships.start(app)
     cohort_plan = plan(cohort_id, datetime.now(UTC))
-    await client.start_workflow(
-        "Cohort",
-        cohort_plan,
-        id=cohort_workflow_id(cohort_id),
-        task_queue=partnerships.task_queue,
-        static_summary=f"Demo cohort {cohort_id}",
-    )
+    await Cohorts(client, partnerships.task_queue).start(cohort_plan)
     await asyncio.gather(
         *(
             _drive(client, partnerships, cohort_plan, f"partnership-{cohort_id}-{mentee_id}", plot)

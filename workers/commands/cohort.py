@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from domain.errors import problems
 from workers.cli import CommandError
+from workers.commands.common import temporal_client
 from workers.settings import settings
 
 
@@ -70,45 +71,26 @@ def _read_json(path: Path) -> Any:
         raise CommandError(f"{path} is not JSON: {error.msg} (line {error.lineno})") from None
 
 
-async def _client() -> Any:
-    from workers.temporal import connect
+async def _cohorts() -> Any:
+    from workers.cohorts import Cohorts
 
-    config = settings()
-    try:
-        return await connect(config)
-    except Exception as error:
-        raise CommandError(f"cannot reach Temporal at {config.temporal_address}: {error}") from None
+    return Cohorts(await temporal_client(), settings().task_queue)
 
 
 async def _start(args: argparse.Namespace) -> int:
     from domain.cohort import CohortPlan
-    from workflows.cohort import cohort_workflow_id
 
     try:
         plan = CohortPlan.model_validate(_read_json(args.file))
     except ValidationError as error:
         raise CommandError(f"{args.file} is not a valid cohort plan: {problems(error)}") from None
-    client = await _client()
-    handle = await client.start_workflow(
-        "Cohort",
-        plan,
-        id=cohort_workflow_id(plan.cohort_id),
-        task_queue=settings().task_queue,
-        static_summary=f"Cohort {plan.cohort_id}",
-        static_details=f"Matching at {plan.matching_at:%Y-%m-%d}, kickoff {plan.kickoff_at:%Y-%m-%d}, "
-        f"programme end {plan.programme_end:%Y-%m-%d}; {len(plan.gatherings)} planned gatherings.",
-    )
+    handle = await (await _cohorts()).start(plan)
     print(f"started {handle.id}")
     return 0
 
 
 async def _status(args: argparse.Namespace) -> int:
-    from workflows.cohort import CohortStatus, cohort_workflow_id
-
-    client = await _client()
-    status = await client.get_workflow_handle(cohort_workflow_id(args.cohort_id)).query(
-        "status", result_type=CohortStatus
-    )
+    status = await (await _cohorts()).status(args.cohort_id)
     print(f"Cohort {status.cohort_id}: {status.stage} ({status.waiting_for})")
     for r in status.rounds:
         print(
@@ -121,9 +103,8 @@ async def _status(args: argparse.Namespace) -> int:
 
 
 async def _approve(args: argparse.Namespace) -> int:
-    from temporalio.client import WorkflowUpdateFailedError
-
-    from workflows.cohort import CohortStatus, MatchingApproval, cohort_workflow_id
+    from workers.partnerships import Rejected
+    from workflows.cohort import MatchingApproval
 
     try:
         approval = MatchingApproval(
@@ -133,12 +114,10 @@ async def _approve(args: argparse.Namespace) -> int:
         )
     except ValidationError as error:
         raise CommandError(f"invalid pins or exclusions: {problems(error)}") from None
-    client = await _client()
-    handle = client.get_workflow_handle(cohort_workflow_id(args.cohort_id))
     try:
-        status = await handle.execute_update("approve_matching", approval, result_type=CohortStatus)
-    except WorkflowUpdateFailedError as failure:
-        print(f"refused: {getattr(failure.cause, 'message', failure.cause)}")
+        status = await (await _cohorts()).approve(args.cohort_id, approval)
+    except Rejected as rejection:
+        print(f"refused: {rejection.message}")
         return 1
     current = status.rounds[-1]
     print(f"approved round {current.number}: {current.matched} matches are being delivered")
@@ -146,12 +125,7 @@ async def _approve(args: argparse.Namespace) -> int:
 
 
 async def _run_matching(args: argparse.Namespace) -> int:
-    from workflows.cohort import RunMatching, cohort_workflow_id
-
-    client = await _client()
-    await client.get_workflow_handle(cohort_workflow_id(args.cohort_id)).signal(
-        "run_matching", RunMatching(reason=args.reason)
-    )
+    await (await _cohorts()).run_matching(args.cohort_id, args.reason)
     print("a new matching round was requested")
     return 0
 

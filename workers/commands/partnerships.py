@@ -14,6 +14,7 @@ from domain.errors import problems
 from domain.partnership.commands import CoordinatorActionKind
 from domain.partnership.state import Stage
 from workers.cli import CommandError
+from workers.commands.common import temporal_client
 from workers.settings import settings
 
 STAGES = [stage.value for stage in Stage]
@@ -66,14 +67,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 async def _facade() -> Any:
     from workers.partnerships import Partnerships
-    from workers.temporal import connect
 
-    config = settings()
-    try:
-        client = await connect(config)
-    except Exception as error:  # connection refused and friends
-        raise CommandError(f"cannot reach Temporal at {config.temporal_address}: {error}") from None
-    return Partnerships(client, config.task_queue)
+    return Partnerships(await temporal_client(), settings().task_queue)
 
 
 def _table(rows: list[list[str]], header: list[str]) -> str:
