@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.errors import DomainRejection
     from workflows.contract import SearchAttributes
+    from workflows.waiting import arrived_before
 
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 
@@ -175,15 +176,7 @@ class CohortWorkflow:
 
     async def _until(self, at: datetime, predicate: Callable[[], bool] | None, what: str) -> bool:
         """Wait until ``at`` or until ``predicate`` holds; True when the predicate ended the wait."""
-        check = predicate or (lambda: False)
-        seconds = (at - workflow.now()).total_seconds()
-        if seconds <= 0:
-            return check()
-        try:
-            await workflow.wait_condition(check, timeout=seconds, timeout_summary=what)
-        except TimeoutError:
-            return False
-        return True
+        return await arrived_before(at, predicate or (lambda: False), what)
 
     def _publish(self, waiting_for: str) -> None:
         self._waiting_for = waiting_for

@@ -13,7 +13,6 @@ waitlist, the cancellation, attendance due) are log lines too: the outbox takes 
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, timedelta
@@ -42,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         SearchAttributes,
         gathering_workflow_id,
     )
+    from workflows.waiting import arrived_before
 
 RECORD_TIMEOUT = timedelta(seconds=15)
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -99,20 +99,11 @@ class GatheringWorkflow:
                 await self._deliver()
                 continue
             due = next_due(self._state)
-            if due is None:  # pragma: no cover - an open gathering always has a timer
-                await workflow.wait_condition(lambda: bool(self._inbox))
-            else:
-                timeout = math.ceil(max((due.at - workflow.now()).total_seconds(), 0) * 1000) / 1000
-                if timeout <= 0:
-                    await self._apply(c.Tick())
-                    continue
-                try:
-                    await workflow.wait_condition(
-                        lambda: bool(self._inbox), timeout=timeout, timeout_summary=due.waiting_for
-                    )
-                except TimeoutError:
-                    await self._apply(c.Tick())
-                    continue
+            if not await arrived_before(
+                due.at if due else None, lambda: bool(self._inbox), due.waiting_for if due else None
+            ):
+                await self._apply(c.Tick())
+                continue
             await self._process(self._inbox.popleft())
 
         while self._inbox:  # updates that arrived on the way out get their answer (a rejection)

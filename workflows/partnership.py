@@ -7,7 +7,6 @@ search attributes and the current details in the Temporal UI. Nothing else happe
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.partnership.events import CommandRejected, Event
     from workflows.contract import SIGNAL_COMMANDS, Application, PartnershipStatus
     from workflows.status import describe, search_attribute_updates, waiting_for
+    from workflows.waiting import arrived_before
 
 PUBLISH_CHANGED_ONLY = "publish-changed-search-attributes"
 """Patch: upsert only the search attributes that changed (histories from before it upsert all of them)."""
@@ -109,17 +109,9 @@ class PartnershipWorkflow:
     async def _something_arrived(self) -> bool:
         """Wait for a signal or update (True), or until the next timer is due (False)."""
         due = next_due(self._state)
-        if due is None:
-            await workflow.wait_condition(lambda: bool(self._inbox))
-            return True
-        timeout = math.ceil(max((due.at - workflow.now()).total_seconds(), 0) * 1000) / 1000
-        if timeout <= 0:
-            return False
-        try:
-            await workflow.wait_condition(lambda: bool(self._inbox), timeout=timeout, timeout_summary=due.waiting_for)
-        except TimeoutError:
-            return False
-        return True
+        return await arrived_before(
+            due.at if due else None, lambda: bool(self._inbox), due.waiting_for if due else None
+        )
 
     async def _process(self, pending: _Pending) -> None:
         try:
