@@ -49,11 +49,15 @@ class GatheringActivities:
 
     @activity.defn(name="record_gathering_events")
     async def record_gathering_events(self, request: RecordGatheringEvents) -> GatheringRecorded:
-        """Keep the events and send their notices: both as log lines, for now (no table, no outbox rows).
+        """Keep the events in the records database (the gathering's permanent log; a retry writes nothing twice)
+        and send their notices, as log lines for now.
 
         The outbox belongs to partnerships (each row references a partnership's event), so a gathering's
         notices cannot go there without a schema change; each is logged, with its recipient's opaque id.
         """
+        await self._store.append_gathering_events(
+            request.gathering_key, request.cohort_id, request.expected_version, request.events
+        )
         version = request.expected_version
         notices = 0
         coordinator: str | None = None

@@ -248,3 +248,17 @@ cohort_reports = Table(
     Column("created_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
 )
 """The closing report of each cohort, as the Cohort workflow wrote it."""
+
+gathering_events = Table(
+    "gathering_events",
+    metadata,
+    Column("gathering_key", String(PID), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("cohort_id", String(ID), nullable=False, index=True),
+    Column("type", String(64), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("occurred_at", UTCDateTime(), nullable=False),
+    Column("recorded_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+)
+"""Each gathering's events (registrations, waitlist, attendance): its permanent record. Ids only."""

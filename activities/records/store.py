@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from types import TracebackType
 
-from activities.records import audit, cohorts, log, mentors, outbox, registry
+from activities.records import audit, cohorts, gatherings, log, mentors, outbox, registry
 from activities.records.audit import Progress
 from activities.records.engine import Database, create_engine
 from activities.records.mentors import MentorRecord
@@ -19,6 +19,7 @@ from activities.records.models import (
 )
 from domain import Contact, Institution, MenteeProfile, MentorProfile
 from domain.cohort import CohortReport
+from domain.gathering.events import Event as GatheringEvent
 from domain.matching import MatchingResult
 from domain.partnership import PartnershipState
 from domain.partnership.events import Event
@@ -172,6 +173,15 @@ class RecordStore:
 
     async def load_report(self, cohort_id: str) -> CohortReport | None:
         return await cohorts.load_report(self._db, cohort_id)
+
+    async def append_gathering_events(
+        self, gathering_key: str, cohort_id: str, expected_version: int, events: Sequence[GatheringEvent]
+    ) -> int:
+        """Append a gathering's events (idempotent, gap-free); returns the log's version after them."""
+        return await gatherings.append(self._db, gathering_key, cohort_id, expected_version, events)
+
+    async def read_gathering_log(self, gathering_key: str) -> list[GatheringEvent]:
+        return await gatherings.read(self._db, gathering_key)
 
     # ------------------------------------------------------------------------------------------ outbox
 

@@ -230,6 +230,9 @@ async def test_attendance_reaches_each_attendees_partnership_once(
     result = await handle.result()
     assert result.stage == "CLOSED" and result.attention is None
     assert result.note == "attendance recorded: 4 of 4 registered attended"
+    kept = await records.read_gathering_log(handle.id)  # the permanent record outlives Temporal's retention
+    assert [ev.type for ev in kept].count("registered") == 4
+    assert "attendance_recorded" in [ev.type for ev in kept]
     await keep_history(handle, "gathering_attendance_delivered")
 
 

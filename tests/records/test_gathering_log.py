@@ -1,0 +1,32 @@
+"""A gathering's event log in the records database, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from activities.records.gatherings import GatheringVersionConflict
+from activities.records.store import RecordStore
+from domain.gathering import commands as c
+from domain.gathering import decide, fold, initial_state
+from tests.domain.test_gathering import T0, plan
+
+
+async def test_appends_are_gap_free_and_a_retry_writes_nothing_twice(store: RecordStore) -> None:
+    key = f"gathering-c-{uuid.uuid4().hex[:8]}"
+    state = initial_state(key)
+    first = decide(state, c.Schedule(plan=plan()), T0)
+    state = fold(state, first)
+    second = decide(state, c.Register(registrant_id="partnership-cohort-1-m01"), T0)
+
+    assert await store.append_gathering_events(key, "cohort-1", 0, first) == 1
+    assert await store.append_gathering_events(key, "cohort-1", 1, second) == 2
+    assert await store.append_gathering_events(key, "cohort-1", 1, second) == 2  # a retried activity
+    assert await store.read_gathering_log(key) == [*first, *second]
+
+    other = decide(state, c.Register(registrant_id="partnership-cohort-1-m02"), T0)
+    with pytest.raises(GatheringVersionConflict, match="holds a different event"):
+        await store.append_gathering_events(key, "cohort-1", 1, other)
+    with pytest.raises(GatheringVersionConflict, match="expected version 5"):
+        await store.append_gathering_events(key, "cohort-1", 5, other)
