@@ -5,10 +5,10 @@ and sends their notices; the state is published (the ``status`` query, search at
 Attendance, once recorded, is delivered by an activity to each attendee's Partnership workflow as
 ``gathering_attended`` (the partnership counts a gathering once, so a retried delivery counts nothing twice).
 
-Where the record lives: there is no gatherings table in the records database yet, so the gathering's own
-history is this workflow's (its events are also written as log lines by ``record_gathering_events``), and
-the hours are in each partnership's permanent event log. Notices (reminders, a place offered from the
-waitlist, the cancellation, attendance due) are log lines too: the outbox takes partnership rows only.
+Where the record lives: the gathering's events (registrations, waitlist, attendance) are kept in the records
+database by ``record_gathering_events`` (table ``gathering_events``), and the hours in each partnership's
+event log. Notices (reminders, a place offered from the waitlist, the cancellation, attendance due) are log
+lines for now: the outbox takes partnership rows only.
 """
 
 from __future__ import annotations
