@@ -33,6 +33,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+## bench: quick benchmarks (a few minutes); `make bench BENCH_ARGS=--full` for the published table (BENCHMARKS.md)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
