@@ -8,7 +8,6 @@ temporary directory, and a private PostgreSQL database on 127.0.0.1:5432 (create
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import sys
 import tempfile
@@ -19,20 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import asyncpg
 from temporalio.testing import WorkflowEnvironment
 
 from activities.records.migrate import upgrade
+from activities.records.scratch import private_postgres
 from activities.records.store import RecordStore
 from domain.people import Contact, Institution
 from workers.binaries import temporal_binary
 from workers.setup import register_search_attributes
 from workers.temporal import data_converter
-
-POSTGRES_HOST = "127.0.0.1"
-POSTGRES_PORT = 5432
-POSTGRES_USERS = ("postgres", "root")
-POSTGRES_ADMIN_DATABASE = "test"
 
 INSTITUTION = Institution(institution_id="uni-helsinki", name="University of Helsinki", partner=True)
 COORDINATOR_ID = "coord-bench"
@@ -137,20 +131,6 @@ def scratch_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-async def _admin() -> tuple[str, asyncpg.Connection]:
-    problems = []
-    for user in POSTGRES_USERS:
-        try:
-            connection = await asyncpg.connect(
-                host=POSTGRES_HOST, port=POSTGRES_PORT, user=user, database=POSTGRES_ADMIN_DATABASE, timeout=5
-            )
-        except (OSError, TimeoutError, asyncpg.PostgresError) as error:
-            problems.append(f"as {user}: {type(error).__name__}: {error}")
-        else:
-            return user, connection
-    raise ConnectionError("; ".join(problems))
-
-
 @asynccontextmanager
 async def records_database(kind: str) -> AsyncIterator[str]:
     """A migrated, empty records database of its own: ``sqlite`` (a temp file) or ``postgres`` (dropped after)."""
@@ -162,32 +142,8 @@ async def records_database(kind: str) -> AsyncIterator[str]:
         return
     if kind != "postgres":
         raise ValueError(f"unknown database kind {kind!r}")
-    user, admin = await _admin()
-    name = f"entrypoint_bench_{os.getpid()}_{secrets.token_hex(4)}"
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    url = f"postgresql+asyncpg://{user}@{POSTGRES_HOST}:{POSTGRES_PORT}/{name}"
-    try:
-        await upgrade(url)
+    async with private_postgres("entrypoint_bench") as url:
         yield url
-    finally:
-        _, admin = await _admin()
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
-async def postgres_unavailable() -> str | None:
-    """Why PostgreSQL cannot be used, or None when it can."""
-    try:
-        _, admin = await _admin()
-    except ConnectionError as error:
-        return f"PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT} is unreachable ({error})"
-    await admin.close()
-    return None
 
 
 async def seed(store: RecordStore, cohort_id: str) -> None:

@@ -14,9 +14,10 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.records.scratch import postgres_unavailable
 from activities.records.store import RecordStore
 from bench.bare import BareLifecycle, bare_noop
-from bench.common import Result, cpu_seconds, dev_server, emit, postgres_unavailable, progress, records_database, seed
+from bench.common import Result, cpu_seconds, dev_server, emit, progress, records_database, seed
 from bench.lifecycle import SIGNALS_PER_PARTNERSHIP, Outcome, drive_bare, drive_engine, drive_many
 from workers.worker import WORKFLOW_RUNNER, build_worker
 

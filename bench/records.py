@@ -18,8 +18,9 @@ import sys
 import time
 import uuid
 
+from activities.records.scratch import postgres_unavailable
 from activities.records.store import RecordStore
-from bench.common import Result, emit, postgres_unavailable, progress, records_database
+from bench.common import Result, emit, progress, records_database
 from bench.domainlife import lifecycle
 from domain.partnership.events import Event
 
