@@ -26,9 +26,9 @@ with workflow.unsafe.imports_passed_through():
         RegisterApplication,
     )
     from domain.errors import DomainRejection, from_payload
-    from domain.partnership import PartnershipState, decide, fold, initial_state, next_due
+    from domain.partnership import PartnershipState, decide, fold, initial_state, next_due, rejection_event
     from domain.partnership import commands as c
-    from domain.partnership.events import CommandRejected, Event
+    from domain.partnership.events import Event
     from workflows.contract import SIGNAL_COMMANDS, Application, PartnershipStatus
     from workflows.status import describe, search_attribute_updates, waiting_for
     from workflows.waiting import arrived_before
@@ -132,7 +132,7 @@ class PartnershipWorkflow:
                 rejected = rejection.message
         if rejected is not None:
             workflow.logger.info("command rejected", extra={"command": source})
-            events = [CommandRejected(at=now, command=source, reason=rejected)]
+            events = [rejection_event(source, rejected, now)]
         if not events:
             return None
         recorded = await workflow.execute_activity(

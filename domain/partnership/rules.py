@@ -426,9 +426,10 @@ def _require_future(until: datetime | None, now: datetime, action: str) -> datet
     return until
 
 
-def rejection_event(command: c.Command, reason: str, now: datetime) -> e.CommandRejected:
-    """The record of a signal that was rejected: kept so the status can say why."""
-    return e.CommandRejected(at=now, command=command.type, reason=reason)
+def rejection_event(command: str, reason: str, now: datetime) -> e.CommandRejected:
+    """The record of a signal that was rejected (by name: a malformed one has no command): kept so the
+    status can say why."""
+    return e.CommandRejected(at=now, command=command, reason=reason)
 
 
 # ---------------------------------------------------------------------------------------------- evolve

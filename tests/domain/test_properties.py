@@ -301,7 +301,7 @@ def test_arbitrary_command_sequences_keep_the_partnership_sound(
         except DomainRejection as rejection:
             assert state is before and state.model_dump_json() == snapshot, "a rejection changes nothing"
             assert rejection.message
-            new = [rejection_event(cmd, rejection.message, now)]
+            new = [rejection_event(cmd.type, rejection.message, now)]
         else:
             assert decide(state, cmd, now) == new, "decide is deterministic"
         for ev in new:
