@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -96,7 +96,7 @@ class PartnershipWorkflow:
             if await self._something_arrived():
                 await self._process(self._inbox.popleft())
             else:
-                await self._apply(c.Tick(), "timer")
+                await self._tick()
 
         # Let late updates see their answer, and signals that arrived on the way out be recorded as rejected.
         while self._inbox:
@@ -113,6 +113,20 @@ class PartnershipWorkflow:
             due.at if due else None, lambda: bool(self._inbox), due.waiting_for if due else None
         )
 
+    async def _tick(self) -> None:
+        """The next timer that fell due, decided as of its due time: one timer per decision.
+
+        Never as of "whenever the loop got here": that moment is not part of the history. A worker killed while
+        record-keeping or delivery was under way resumes in a later workflow task, and a Tick decided at that
+        task's clock fired every timer that fell due meanwhile (a reminder *and* the overdue deadline) at once,
+        where the first execution, resumed in an earlier task, fired only the reminder; the extra search-attribute
+        upsert made the history non-deterministic (tests/histories/nondeterminism_after_worker_kill.json). As of
+        its due time, a Tick fires the same timers, in the same steps, however late the loop reaches it.
+        """
+        due = next_due(self._state)
+        assert due is not None, "a Tick only when a timer is due"
+        await self._apply(c.Tick(), "timer", now=due.at)
+
     async def _process(self, pending: _Pending) -> None:
         try:
             pending.rejected = await self._apply(pending.command, pending.source, invalid=pending.invalid)
@@ -120,9 +134,11 @@ class PartnershipWorkflow:
             pending.result = self.status()
             pending.done = True
 
-    async def _apply(self, command: c.Command | None, source: str, invalid: str | None = None) -> str | None:
+    async def _apply(
+        self, command: c.Command | None, source: str, invalid: str | None = None, now: datetime | None = None
+    ) -> str | None:
         """Decide, record, publish. A rejection is recorded too, so the status can say why; it is returned."""
-        now = workflow.now()
+        now = now or workflow.now()
         rejected = invalid
         events: list[Event] = []
         if command is not None and rejected is None:

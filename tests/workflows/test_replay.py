@@ -7,6 +7,8 @@ histories: ``ENTRYPOINT_RECORD_HISTORIES=1 pytest tests/workflows/test_partnersh
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -30,3 +32,23 @@ async def test_recorded_history_replays(path: Path) -> None:
     replayer = Replayer(workflows=list(WORKFLOWS), data_converter=data_converter(), workflow_runner=WORKFLOW_RUNNER)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
+
+
+def test_the_worker_kill_history_is_the_one_that_failed() -> None:
+    """Issue 8: this partnership's workflow task failed for good after a worker kill ("UpsertWorkflowSearchAttributes
+    does not handle ActivityTaskScheduled" at event 64). Its first Tick after the restart was decided with the clock of
+    an earlier workflow task than the one that scheduled it (the reminder's ``at`` is event 50's time, the record is
+    scheduled at event 57), so a replay, resuming at event 55's clock, fired the reminder and the overdue deadline at
+    once and upserted EpAttention where the first execution had not. Ticks are now decided as of each timer's due time
+    (workflows/partnership.py ``_tick``), which the history fixes; ``test_recorded_history_replays`` replays it."""
+    path = HISTORIES / "nondeterminism_after_worker_kill.json"
+    events = json.loads(path.read_text())["events"]
+    failed = [e for e in events if e["eventType"] == "EVENT_TYPE_WORKFLOW_TASK_FAILED"]
+    assert "Nondeterminism" in failed[-1]["workflowTaskFailedEventAttributes"]["failure"]["message"]
+    scheduled = {e["eventId"]: e for e in events if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"}
+    payload = scheduled["57"]["activityTaskScheduledEventAttributes"]["input"]["payloads"][0]["data"]
+    reminder = json.loads(base64.b64decode(payload))
+    started = {e["eventId"]: e["eventTime"] for e in events if e["eventType"] == "EVENT_TYPE_WORKFLOW_TASK_STARTED"}
+    assert [ev["type"] for ev in reminder["events"]] == ["signing_reminder_due"]
+    assert reminder["events"][0]["at"][:23] == started["50"][:23]
+    assert started["50"] < started["55"]
