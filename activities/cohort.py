@@ -26,12 +26,16 @@ from activities.models import (
     RegisterCohort,
 )
 from activities.records.store import RecordStore
+from contract import STATUS_QUERY, message_name
+from contract import gathering as gathering_contract
+from contract.partnership import PartnershipStatus, partnership_id
 from domain.cohort import CohortPlan, CohortReport, RoundSummary, build_report, plan_groups
+from domain.gathering import commands as gathering_commands
 from domain.gathering.plan import GatheringPlan
 from domain.matching import Exclusion, MatchingInput, Pin, match
+from domain.partnership import commands as partnership_commands
 from domain.partnership.commands import GatheringKind
 from domain.partnership.rules import MATCHED_STAGES
-from workflows.contract import PartnershipStatus, partnership_id
 
 log = structlog.get_logger(__name__)
 
@@ -122,11 +126,13 @@ class CohortActivities:
         handle = self._client.get_workflow_handle(partnership_id(cohort_id, proposal.mentee_id))
         payload = {"mentor_id": proposal.mentor_id, "score": proposal.score, "reasons": list(proposal.reasons)}
         try:
-            await handle.execute_update("match_proposed", payload, result_type=PartnershipStatus)
+            await handle.execute_update(
+                message_name(partnership_commands.ProposeMatch), payload, result_type=PartnershipStatus
+            )
             return "delivered"
         except WorkflowUpdateFailedError:
             try:
-                status = await handle.query("status", result_type=PartnershipStatus)
+                status = await handle.query(STATUS_QUERY, result_type=PartnershipStatus)
             except RPCError:
                 return "skipped"
             return "already" if status.mentor_id == proposal.mentor_id else "skipped"
@@ -187,16 +193,20 @@ class CohortActivities:
                 )
         started = 0
         for gathering in plans:
-            workflow_id = f"gathering-{cohort}-{gathering.gathering_id}"
+            workflow_id = gathering_contract.gathering_workflow_id(cohort, gathering.gathering_id)
             try:
-                await self._client.start_workflow("Gathering", gathering, id=workflow_id, task_queue=queue)
+                await self._client.start_workflow(
+                    gathering_contract.WORKFLOW_TYPE, gathering, id=workflow_id, task_queue=queue
+                )
                 started += 1
             except WorkflowAlreadyStartedError:
                 pass
             for registrant in members.get(gathering.gathering_id, ()):
                 handle = self._client.get_workflow_handle(workflow_id)
                 with contextlib.suppress(WorkflowUpdateFailedError):  # registered already (a retried activity)
-                    await handle.execute_update("register", {"registrant_id": registrant})
+                    await handle.execute_update(
+                        message_name(gathering_commands.Register), {"registrant_id": registrant}
+                    )
             activity.heartbeat(workflow_id)
         log.info("gatherings scheduled", cohort_id=cohort, started=started, planned=len(plans))
         return started

@@ -28,12 +28,14 @@ from activities.models import (
     RecordGatheringEvents,
 )
 from activities.records.store import RecordStore
+from contract import message_name
+from contract.partnership import ID_PREFIX as PARTNERSHIP_PREFIX
 from domain.gathering import COORDINATOR, notices_for
+from domain.partnership.commands import RecordGathering
 
 log = structlog.get_logger(__name__)
 
-PARTNERSHIP_PREFIX = "partnership-"
-PARTNERSHIP_SIGNAL = "gathering_attended"
+PARTNERSHIP_SIGNAL = message_name(RecordGathering)
 BATCH = 20
 """Signals sent at once; the activity heartbeats after each batch (and resumes after the last on a retry)."""
 

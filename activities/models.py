@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+from contract.cohort import PinSpec
 from domain.gathering.events import Event as GatheringEvent
 from domain.partnership.commands import GatheringKind
 from domain.partnership.events import Event
@@ -57,10 +58,6 @@ class RegisterCohort(_Model):
     cohort_id: str
     coordinator_id: str | None = None
 
-
-class PinSpec(_Model):
-    mentee_id: str
-    mentor_id: str
 
 
 class MatchingRoundRequest(_Model):

@@ -39,11 +39,14 @@ from activities.models import (
 from activities.records.store import RecordStore
 from bench.common import COORDINATOR_ID, Result, emit, progress, records_database, seed, time_skipping_server
 from bench.domainlife import lifecycle
+from contract.cohort import RunMatching
+from contract.partnership import WORKFLOW_TYPE, Application, PartnershipStatus
 from domain.cohort import CohortPlan, CohortReport, PlannedGathering, RoundSummary, build_report
 from domain.partnership.commands import GatheringKind
 from domain.people import Contact, Institution
 from workers.worker import WORKFLOW_RUNNER, build_worker
-from workflows.contract import WORKFLOW_TYPE, Application, PartnershipStatus
+from workflows.cohort import CohortWorkflow
+from workflows.partnership import PartnershipWorkflow
 
 COHORT_ACTIVITIES = ("register_cohort", "run_matching_round", "deliver_matches", "schedule_gatherings", "cohort_report")
 
@@ -162,7 +165,7 @@ async def history(partnerships: int) -> Result:
                 )
                 for _late_round in range(2):  # late applicants and rematches, mid-programme
                     await env.sleep(timedelta(days=60))
-                    await handle.signal("run_matching", {"reason": "late applicants"})
+                    await handle.signal(CohortWorkflow.run_matching, RunMatching(reason="late applicants"))
                 await handle.result()
                 events = list((await handle.fetch_history()).events)
     except Exception as error:
@@ -195,7 +198,7 @@ async def _stage(handle: WorkflowHandle[Any, Any], stages: set[str], timeout: fl
     deadline = loop.time() + timeout
     while True:
         try:
-            status = await handle.query("status", result_type=PartnershipStatus)
+            status = await handle.query(PartnershipWorkflow.status)
             if status.stage in stages:
                 return status
         except Exception:
@@ -210,7 +213,7 @@ async def _cohort_stage(handle: WorkflowHandle[Any, Any], predicate: Any, timeou
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        status = await handle.query("status", result_type=_cohort_module().CohortStatus)  # type: ignore[union-attr]
+        status = await handle.query(CohortWorkflow.status)
         if predicate(status):
             return status
         await asyncio.sleep(0.2)
@@ -291,18 +294,18 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
                     if (await _stage(handle, {"AWAITING_SIGNATURES", "AWAITING_MATCH"})).stage != "AWAITING_SIGNATURES":
                         return
                     for party in ("mentee", "mentor"):
-                        await handle.execute_update("sign_agreement", {"party": party}, result_type=PartnershipStatus)
+                        await handle.execute_update(PartnershipWorkflow.sign_agreement_update, {"party": party})
 
                 failed += await _bounded(list(handles.values()), sign, concurrency)
                 phase("signing")
 
                 async def meet(handle: WorkflowHandle[Any, PartnershipStatus]) -> None:
-                    if (await handle.query("status", result_type=PartnershipStatus)).stage != "ACTIVE":
+                    if (await handle.query(PartnershipWorkflow.status)).stage != "ACTIVE":
                         return
                     meeting = {"kind": "pair", "minutes": 90, "topics": ["this month"]}
-                    await handle.execute_update("log_meeting", meeting, result_type=PartnershipStatus)
+                    await handle.execute_update(PartnershipWorkflow.log_meeting_update, meeting)
                     diary = {"reflection": "What I learned this month"}
-                    await handle.execute_update("add_diary_entry", diary, result_type=PartnershipStatus)
+                    await handle.execute_update(PartnershipWorkflow.add_diary_entry_update, diary)
 
                 for _month in range(6):
                     await env.sleep(timedelta(days=27))
@@ -311,12 +314,12 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
                 await env.sleep(timedelta(days=24))  # past the end of every programme, before review reminders
 
                 async def review(handle: WorkflowHandle[Any, PartnershipStatus]) -> None:
-                    if (await handle.query("status", result_type=PartnershipStatus)).stage != "CLOSING_REVIEW":
+                    if (await handle.query(PartnershipWorkflow.status)).stage != "CLOSING_REVIEW":
                         return
                     mentee = {"party": "mentee", "rating": 5, "outcome": "employed_in_field"}
-                    await handle.execute_update("submit_closing_review", mentee, result_type=PartnershipStatus)
+                    await handle.execute_update(PartnershipWorkflow.submit_closing_review_update, mentee)
                     mentor = {"party": "mentor", "rating": 4}
-                    await handle.execute_update("submit_closing_review", mentor, result_type=PartnershipStatus)
+                    await handle.execute_update(PartnershipWorkflow.submit_closing_review_update, mentor)
 
                 failed += await _bounded(list(handles.values()), review, concurrency)
                 phase("reviews")

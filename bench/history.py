@@ -23,8 +23,9 @@ from temporalio.testing import WorkflowEnvironment
 from activities.records.store import RecordStore
 from bench.common import Result, emit, progress, records_database, seed, time_skipping_server
 from bench.lifecycle import application, opening
+from contract.partnership import WORKFLOW_TYPE, PartnershipStatus
 from workers.worker import build_worker
-from workflows.contract import WORKFLOW_TYPE, PartnershipStatus
+from workflows.partnership import PartnershipWorkflow
 
 WARN_EVENTS = 10_240
 MAX_EVENTS = 51_200
@@ -37,7 +38,7 @@ async def _status_until(handle: WorkflowHandle[Any, Any], predicate: Any, what: 
     deadline = loop.time() + 60
     while loop.time() < deadline:
         try:
-            status = await handle.query("status", result_type=PartnershipStatus)
+            status = await handle.query(PartnershipWorkflow.status)
             if predicate(status):
                 return status
         except Exception:
@@ -76,23 +77,29 @@ async def partnership(env: WorkflowEnvironment, url: str) -> Result:
             for name, payload in opening(1):
                 await handle.signal(name, payload)
             await _status_until(handle, lambda s: s.stage == "ACTIVE", "ACTIVE")
-            await handle.signal("gathering_attended", {"gathering_id": "kickoff", "kind": "collective", "hours": 3})
+            await handle.signal(
+                PartnershipWorkflow.gathering_attended, {"gathering_id": "kickoff", "kind": "collective", "hours": 3}
+            )
             for month in range(1, 7):
                 await env.sleep(MONTH)
-                await handle.signal("log_meeting", {"kind": "pair", "minutes": 120, "topics": [f"month {month}"]})
+                await handle.signal(
+                    PartnershipWorkflow.log_meeting, {"kind": "pair", "minutes": 120, "topics": [f"month {month}"]}
+                )
                 diary = {"reflection": f"What I learned in month {month}", "goals": ["network"], "actions": ["cv"]}
-                await handle.signal("add_diary_entry", diary)
+                await handle.signal(PartnershipWorkflow.add_diary_entry, diary)
                 if month == 3:
                     gathering = {"gathering_id": "workshop-1", "kind": "group", "hours": 2.5}
-                    await handle.signal("gathering_attended", gathering)
+                    await handle.signal(PartnershipWorkflow.gathering_attended, gathering)
                 await _status_until(
                     handle, lambda s, m=month: s.meetings_held == m and s.diary_entries == m, f"month {month}"
                 )
             await env.sleep(timedelta(days=24))  # past the 182-day end, before the review reminder
             await _status_until(handle, lambda s: s.stage == "CLOSING_REVIEW", "CLOSING_REVIEW")
             review = {"party": "mentee", "rating": 5, "outcome": "employed_in_field"}
-            await handle.signal("submit_closing_review", review)
-            await handle.signal("submit_closing_review", {"party": "mentor", "rating": 4, "comments": "A good year"})
+            await handle.signal(PartnershipWorkflow.submit_closing_review, review)
+            await handle.signal(
+                PartnershipWorkflow.submit_closing_review, {"party": "mentor", "rating": 4, "comments": "A good year"}
+            )
             result = await handle.result()
             if result.stage != "COMPLETED" or result.meetings_held != 6 or result.gatherings_attended != 2:
                 raise AssertionError(f"the partnership did not complete as planned: {result}")

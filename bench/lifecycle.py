@@ -20,8 +20,9 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 
 from bench.bare import BARE_WORKFLOW_TYPE, BareSpec
+from contract.partnership import WORKFLOW_TYPE, Application, PartnershipStatus
 from domain.people import Contact
-from workflows.contract import WORKFLOW_TYPE, Application, PartnershipStatus
+from workflows.partnership import PartnershipWorkflow
 
 PROGRAMME_SECONDS = 2.0
 MEETINGS = 3
@@ -117,7 +118,7 @@ async def _until(handle: WorkflowHandle[Any, Any], ended: Any, timeout: float) -
 
 
 async def _engine_ended(handle: WorkflowHandle[Any, Any]) -> bool:
-    status = await handle.query("status", result_type=PartnershipStatus)
+    status = await handle.query(PartnershipWorkflow.status)
     return status.stage == "CLOSING_REVIEW"
 
 

@@ -27,7 +27,7 @@ from temporalio.client import Client
 from activities.records.store import RecordStore
 from bench.common import Result, dev_server, emit, progress, records_database, rss_kib, scratch_dir, seed
 from bench.lifecycle import application, opening
-from workflows.contract import WORKFLOW_TYPE, PartnershipStatus
+from contract.partnership import WORKFLOW_TYPE, PartnershipStatus
 
 WARM_UP = 5
 CACHE = 1000

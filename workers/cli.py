@@ -4,31 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from workers.commands import cohort, db, matching, outbox, partnerships, pool, records, worker
+from workers.errors import CommandError
 from workers.logging import configure
 from workers.settings import settings
 
 # Each module has ``register(subparsers)``; a parser's ``handler`` is ``async def (args) -> int``.
-COMMAND_MODULES = (
-    "workers.commands.db",
-    "workers.commands.records",
-    "workers.commands.worker",
-    "workers.commands.partnerships",
-    "workers.commands.cohort",
-    "workers.commands.outbox",
-    "workers.commands.matching",
-    "workers.commands.pool",
-)
+COMMAND_MODULES = (db, records, worker, partnerships, cohort, outbox, matching, pool)
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
-
-
-class CommandError(Exception):
-    """A user error: printed as one line on stderr, exit code 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,10 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
         "TEMPORAL_NAMESPACE, ENTRYPOINT_TASK_QUEUE, ENTRYPOINT_SMTP_URL, ENTRYPOINT_LOG_LEVEL.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        module: Any = importlib.import_module(name)
+    for module in COMMAND_MODULES:
         module.register(subparsers)
     return parser
+
+
+__all__ = ["COMMAND_MODULES", "CommandError", "build_parser", "main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

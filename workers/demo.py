@@ -16,12 +16,14 @@ import structlog
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from activities.records.store import RecordStore
+from contract.gathering import gathering_workflow_id
+from contract.partnership import Application
 from domain.cohort import CohortPlan, PlannedGathering
 from domain.partnership.commands import GatheringKind
 from domain.people import Contact, DegreeLevel, Institution, MentorProfile, Sector
 from workers.cohorts import Cohorts
 from workers.partnerships import Partnerships, Rejected
-from workflows.contract import Application, gathering_workflow_id
+from workflows.gathering import GatheringWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -151,7 +153,7 @@ async def _drive(client: Client, partnerships: Partnerships, plan: CohortPlan, p
     await asyncio.sleep(3)
     await send("sign_agreement", {"party": "mentor", "signature_ref": f"esign-{pid}-mentor"})
     orientation = client.get_workflow_handle(gathering_workflow_id(plan.cohort_id, "orientation"))
-    await _gathering_update(orientation, "register", {"registrant_id": pid}, wait_for_start=True)
+    await _gathering_update(orientation, GatheringWorkflow.register, {"registrant_id": pid}, wait_for_start=True)
     if plot == "lapses":
         return
     month = 25.0
@@ -160,7 +162,7 @@ async def _drive(client: Client, partnerships: Partnerships, plan: CohortPlan, p
         await send("log_meeting", {"kind": "pair", "minutes": 90, "topics": [f"plan step {meeting}"]})
         await send("add_diary_entry", {"reflection": f"Demo reflection {meeting}", "goals": ["network"]})
         if meeting == 1:  # the orientation has been held: the coordinator records who came
-            await _gathering_update(orientation, "record_attendance", {"present": [pid]})
+            await _gathering_update(orientation, GatheringWorkflow.record_attendance, {"present": [pid]})
     if plot != "completes":
         return
     await _until_stage(partnerships, pid, {"CLOSING_REVIEW"}, timeout=120)
@@ -168,10 +170,11 @@ async def _drive(client: Client, partnerships: Partnerships, plan: CohortPlan, p
     await send("submit_closing_review", {"party": "mentor", "rating": 5, "comments": "Demo"})
 
 
-async def _gathering_update(handle: Any, name: str, payload: dict[str, Any], wait_for_start: bool = False) -> None:
+async def _gathering_update(handle: Any, update: Any, payload: dict[str, Any], wait_for_start: bool = False) -> None:
+    name = update.__name__
     for _ in range(60):
         try:
-            await handle.execute_update(name, payload)
+            await handle.execute_update(update, payload)
             return
         except WorkflowUpdateFailedError as failure:
             log.info("demo gathering step refused", step=name, reason=str(failure.cause))

@@ -17,16 +17,17 @@ import structlog
 
 from activities.records.migrate import upgrade
 from activities.records.store import RecordStore
+from contract.cohort import cohort_workflow_id
 from workers.binaries import temporal_binary
-from workers.cli import CommandError
 from workers.demo import run_demo, seed
+from workers.errors import CommandError
 from workers.logging import configure
 from workers.partnerships import Partnerships
 from workers.settings import Settings
 from workers.setup import register_search_attributes
 from workers.temporal import connect
 from workers.worker import build_worker
-from workflows.cohort import CohortStatus, cohort_workflow_id
+from workflows.cohort import CohortWorkflow
 
 log = structlog.get_logger(__name__)
 
@@ -81,10 +82,10 @@ async def start_dev_server(var: Path, port: int, ui_port: int) -> asyncio.subpro
 async def watch(partnerships: Partnerships, cohort_id: str, every: float = 2.0) -> None:
     """Print each demo partnership's progress as it changes: stage, attention, meetings."""
     seen: dict[str, tuple[object, ...]] = {}
-    cohort = partnerships.client.get_workflow_handle(cohort_workflow_id(cohort_id))
+    cohort = partnerships.client.get_workflow_handle_for(CohortWorkflow.run, cohort_workflow_id(cohort_id))
     while True:
         with contextlib.suppress(Exception):  # the cohort may not have started yet
-            cohort_status = await cohort.query("status", result_type=CohortStatus)
+            cohort_status = await cohort.query(CohortWorkflow.status)
             line = f"{cohort_status.stage:<20} {cohort_status.waiting_for}"
             if seen.get(cohort.id) != (line,):
                 seen[cohort.id] = (line,)

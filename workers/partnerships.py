@@ -1,7 +1,8 @@
 """The typed client facade for partnerships: what the CLI (and later the integration gateway) call.
 
 It validates input before anything reaches Temporal, so a caller gets a clear error instead of a
-workflow stuck on a bad payload, and it speaks the contract in ``workflows/contract.py``.
+workflow stuck on a bad payload, and it speaks the contract in ``contract/partnership.py`` (the workflow
+and its query by typed reference).
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from domain.errors import from_payload
-from workflows.contract import (
-    SIGNAL_COMMANDS,
-    STATUS_QUERY,
+from contract.partnership import (
+    MESSAGES,
     WORKFLOW_TYPE,
     Application,
     PartnershipStatus,
     SearchAttributes,
 )
+from domain.errors import from_payload
+from workflows.partnership import PartnershipWorkflow
 
 
 class Rejected(Exception):
@@ -75,14 +76,15 @@ class Partnerships:
         self._client = client
         self._task_queue = task_queue
 
-    async def start(self, application: Application | dict[str, Any]) -> WorkflowHandle[Any, PartnershipStatus]:
+    async def start(
+        self, application: Application | dict[str, Any]
+    ) -> WorkflowHandle[PartnershipWorkflow, PartnershipStatus]:
         app = application if isinstance(application, Application) else Application.model_validate(application)
         return await self._client.start_workflow(
-            WORKFLOW_TYPE,
+            PartnershipWorkflow.run,
             app,
             id=app.workflow_id,
             task_queue=self._task_queue,
-            result_type=PartnershipStatus,
             static_summary=f"Partnership · cohort {app.cohort_id} · mentee {app.mentee_id}",
             static_details=(
                 f"Mentee {app.mentee_id} ({app.degree_level}, {app.institution_id}) in cohort {app.cohort_id}. "
@@ -98,15 +100,15 @@ class Partnerships:
     def client(self) -> Client:
         return self._client
 
-    def handle(self, partnership_id: str) -> WorkflowHandle[Any, PartnershipStatus]:
-        return self._client.get_workflow_handle(partnership_id, result_type=PartnershipStatus)
+    def handle(self, partnership_id: str) -> WorkflowHandle[PartnershipWorkflow, PartnershipStatus]:
+        return self._client.get_workflow_handle_for(PartnershipWorkflow.run, partnership_id)
 
     @staticmethod
     def check(name: str, payload: dict[str, Any]) -> None:
         """Validate a signal or update payload against the contract; ValueError with a readable reason."""
-        if name not in SIGNAL_COMMANDS:
-            raise ValueError(f"unknown signal {name!r}; one of: {', '.join(SIGNAL_COMMANDS)}")
-        from_payload(SIGNAL_COMMANDS[name], name, payload)
+        if name not in MESSAGES:
+            raise ValueError(f"unknown signal {name!r}; one of: {', '.join(MESSAGES)}")
+        from_payload(MESSAGES[name], name, payload)
 
     async def signal(self, partnership_id: str, name: str, payload: dict[str, Any]) -> None:
         self.check(name, payload)
@@ -125,7 +127,7 @@ class Partnerships:
 
     async def status(self, partnership_id: str) -> PartnershipStatus:
         try:
-            return await self.handle(partnership_id).query(STATUS_QUERY, result_type=PartnershipStatus)
+            return await self.handle(partnership_id).query(PartnershipWorkflow.status)
         except RPCError as error:
             raise self._translate(partnership_id, error) from None
 

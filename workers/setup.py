@@ -8,7 +8,8 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 from temporalio.service import RPCError, RPCStatusCode
 
-from workflows.contract import GatheringSearchAttributes, SearchAttributes
+from contract import SearchAttributes
+from contract.gathering import GatheringSearchAttributes
 
 _INDEXED = {
     SearchAttributeIndexedValueType.KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,

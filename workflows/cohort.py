@@ -14,15 +14,23 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
-
+    from activities.cohort import CohortActivities
     from activities.models import (
         CohortReportRequest,
         DeliverMatches,
-        MatchesDelivered,
         MatchingRoundRequest,
-        PinSpec,
         RegisterCohort,
+    )
+    from contract.cohort import (
+        RUN_MATCHING,
+        STATUS_QUERY,
+        WORKFLOW_TYPE,
+        CohortStatus,
+        MatchingApproval,
+        PinSpec,
+        RunMatching,
+        SearchAttributes,
+        cohort_workflow_id,
     )
     from domain.cohort import (
         CohortPlan,
@@ -38,37 +46,12 @@ with workflow.unsafe.imports_passed_through():
         proposed,
     )
     from domain.errors import DomainRejection
-    from workflows.contract import SearchAttributes
     from workflows.waiting import arrived_before
 
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 
 
-class MatchingApproval(BaseModel):
-    """The ``approve_matching`` update: approve the round, optionally with pins and exclusions first."""
-
-    round_id: str | None = None
-    pins: tuple[PinSpec, ...] = ()
-    exclusions: tuple[PinSpec, ...] = ()
-
-
-class RunMatching(BaseModel):
-    """The ``run_matching`` signal: a further round for late applicants and rematch requests."""
-
-    reason: str = "requested by a coordinator"
-
-
-class CohortStatus(BaseModel):
-    cohort_id: str
-    stage: str
-    rounds: list[RoundSummary]
-    kicked_off: bool
-    gatherings_started: int
-    waiting_for: str
-    report: CohortReport | None = None
-
-
-@workflow.defn(name="Cohort")
+@workflow.defn(name=WORKFLOW_TYPE)
 class CohortWorkflow:
     @workflow.init
     def __init__(self, plan: CohortPlan) -> None:
@@ -81,8 +64,8 @@ class CohortWorkflow:
 
     @workflow.run
     async def run(self, plan: CohortPlan) -> CohortReport:
-        await workflow.execute_activity(
-            "register_cohort",
+        await workflow.execute_activity_method(
+            CohortActivities.register_cohort,
             RegisterCohort(cohort_id=plan.cohort_id, coordinator_id=plan.coordinator_id),
             start_to_close_timeout=timedelta(seconds=15),
             retry_policy=RETRY,
@@ -106,10 +89,9 @@ class CohortWorkflow:
 
         self._state = close(self._state, final=False)
         self._publish("writing the cohort report")
-        self._report = await workflow.execute_activity(
-            "cohort_report",
+        self._report = await workflow.execute_activity_method(
+            CohortActivities.cohort_report,
             CohortReportRequest(cohort_id=plan.cohort_id),
-            result_type=CohortReport,
             start_to_close_timeout=timedelta(minutes=5),
             heartbeat_timeout=timedelta(seconds=30),
             retry_policy=RETRY,
@@ -120,10 +102,9 @@ class CohortWorkflow:
         return self._report
 
     async def _kickoff(self, plan: CohortPlan) -> None:
-        started = await workflow.execute_activity(
-            "schedule_gatherings",
+        started = await workflow.execute_activity_method(
+            CohortActivities.schedule_gatherings,
             plan,
-            result_type=int,
             start_to_close_timeout=timedelta(minutes=5),
             heartbeat_timeout=timedelta(seconds=30),
             retry_policy=RETRY,
@@ -149,10 +130,9 @@ class CohortWorkflow:
         self._state = approve(self._state, summary.round_id)
         self._approval = None
         self._publish(f"round {number}: delivering {summary.matched} matches")
-        result = await workflow.execute_activity(
-            "deliver_matches",
+        result = await workflow.execute_activity_method(
+            CohortActivities.deliver_matches,
             DeliverMatches(cohort_id=self._plan.cohort_id, round_id=summary.round_id),
-            result_type=MatchesDelivered,
             start_to_close_timeout=timedelta(hours=1),
             heartbeat_timeout=timedelta(seconds=30),
             retry_policy=RETRY,
@@ -161,10 +141,9 @@ class CohortWorkflow:
         self._state = delivered(self._state, result.delivered + result.already)
 
     async def _run_round(self, number: int, pins: tuple[PinSpec, ...], exclusions: tuple[PinSpec, ...]) -> RoundSummary:
-        summary = await workflow.execute_activity(
-            "run_matching_round",
+        summary = await workflow.execute_activity_method(
+            CohortActivities.run_matching_round,
             MatchingRoundRequest(cohort_id=self._plan.cohort_id, number=number, pins=pins, exclusions=exclusions),
-            result_type=RoundSummary,
             start_to_close_timeout=timedelta(minutes=10),
             heartbeat_timeout=timedelta(seconds=60),
             retry_policy=RETRY,
@@ -188,11 +167,11 @@ class CohortWorkflow:
         )
         workflow.set_current_details(f"{self._state.stage}: {waiting_for}")
 
-    @workflow.signal(name="run_matching")
+    @workflow.signal(name=RUN_MATCHING)
     def run_matching(self, request: RunMatching) -> None:
         self._rounds_requested = max(self._rounds_requested, len(self._state.rounds)) + 1
 
-    @workflow.update(name="approve_matching")
+    @workflow.update  # APPROVE_MATCHING, the method's name (the typed form: name= loses the result type)
     async def approve_matching(self, approval: MatchingApproval) -> CohortStatus:
         self._approval = approval
         await workflow.wait_condition(lambda: self._state.stage != CohortStage.AWAITING_APPROVAL)
@@ -207,7 +186,7 @@ class CohortWorkflow:
         if self._approval is not None:
             raise ApplicationError("this round has already been approved", type="DomainRejection")
 
-    @workflow.query(name="status")
+    @workflow.query(name=STATUS_QUERY)
     def status(self) -> CohortStatus:
         return CohortStatus(
             cohort_id=self._plan.cohort_id,
@@ -222,10 +201,6 @@ class CohortWorkflow:
 
 def _at(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
-
-
-def cohort_workflow_id(cohort_id: str) -> str:
-    return f"cohort-{cohort_id}"
 
 
 __all__ = ["CohortStatus", "CohortWorkflow", "MatchingApproval", "RunMatching", "cohort_workflow_id"]

@@ -13,9 +13,7 @@ lines for now: the outbox takes partnership rows only.
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -23,25 +21,29 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.gathering import GatheringActivities
     from activities.models import (
-        AttendanceDeliveryReport,
         AttendeeHours,
         DeliverAttendance,
-        GatheringRecorded,
         RecordGatheringEvents,
     )
-    from domain.errors import DomainRejection, from_payload
-    from domain.gathering import GatheringPlan, GatheringStage, GatheringState, decide, fold, initial_state, next_due
-    from domain.gathering import commands as c
-    from domain.gathering.events import Event
-    from workflows.contract import (
+    from contract.gathering import (
+        MESSAGES,
+        STATUS_QUERY,
+        WORKFLOW_TYPE,
         Deadline,
+        DeliveryView,
         GatheringSearchAttributes,
         GatheringStatus,
         SearchAttributes,
         gathering_workflow_id,
     )
-    from workflows.waiting import arrived_before
+    from domain.errors import DomainRejection
+    from domain.gathering import GatheringPlan, GatheringStage, GatheringState, decide, fold, initial_state, next_due
+    from domain.gathering import commands as c
+    from domain.gathering.events import Event
+    from workflows import inbox
+    from workflows.inbox import Inbox, Pending
 
 RECORD_TIMEOUT = timedelta(seconds=15)
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -52,29 +54,13 @@ DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_inte
 """Attendance is never dropped: delivery retries until Temporal answers (unknown/closed partnerships are
 skipped with the reason, not retried)."""
 
-UPDATE_COMMANDS: dict[str, type[c._Command]] = {
-    "register": c.Register,
-    "cancel_registration": c.CancelRegistration,
-    "record_attendance": c.RecordAttendance,
-    "cancel_gathering": c.CancelGathering,
-}
 
-
-@dataclass
-class _Pending:
-    name: str
-    command: c.Command
-    done: bool = False
-    rejected: str | None = None
-    result: GatheringStatus | None = None
-
-
-@workflow.defn(name="Gathering")
+@workflow.defn(name=WORKFLOW_TYPE)
 class GatheringWorkflow:
     @workflow.init
     def __init__(self, plan: GatheringPlan) -> None:
         self._state: GatheringState = initial_state(workflow.info().workflow_id)
-        self._inbox: deque[_Pending] = deque()
+        self._inbox: Inbox[GatheringStatus] = Inbox(MESSAGES, self._check, self.status)
         # Scheduled from the start, so that updates sent right after the start are validated against the plan
         # (they are processed only after ``run`` has recorded this).
         self._refused: str | None = None
@@ -99,31 +85,28 @@ class GatheringWorkflow:
                 await self._deliver()
                 continue
             due = next_due(self._state)
-            if not await arrived_before(
-                due.at if due else None, lambda: bool(self._inbox), due.waiting_for if due else None
-            ):
-                await self._apply(c.Tick())
-                continue
-            await self._process(self._inbox.popleft())
+            pending = await self._inbox.next(due)
+            if pending is None:
+                assert due is not None
+                # By arrival, as of the timer's due time (whatever arrived before it was decided before it).
+                await self._apply(c.Tick(), now=due.at if self._inbox.by_arrival else None)
+            else:
+                await self._inbox.process(pending, self._decide_message)
 
         while self._inbox:  # updates that arrived on the way out get their answer (a rejection)
-            await self._process(self._inbox.popleft())
+            await self._inbox.process(self._inbox.pop(), self._decide_message)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
 
     # ------------------------------------------------------------------------------------------- the loop
 
-    async def _process(self, pending: _Pending) -> None:
-        try:
-            pending.rejected = await self._apply(pending.command)
-        finally:
-            pending.result = self.status()
-            pending.done = True
+    async def _decide_message(self, pending: Pending[GatheringStatus]) -> str | None:
+        return await self._apply(pending.command, now=self._inbox.now(pending))
 
-    async def _apply(self, command: c.Command) -> str | None:
+    async def _apply(self, command: c.Command, now: datetime | None = None) -> str | None:
         """Decide, record, publish; returns the rejection's reason (nothing is recorded then)."""
         try:
-            events: list[Event] = decide(self._state, command, workflow.now())
+            events: list[Event] = decide(self._state, command, now or workflow.now())
         except DomainRejection as rejection:
             workflow.logger.info("command rejected", extra={"command": command.type})
             return rejection.message
@@ -137,15 +120,14 @@ class GatheringWorkflow:
     async def _record(self, events: list[Event], expected_version: int) -> None:
         plan = self._state.plan
         assert plan is not None
-        await workflow.execute_activity(
-            "record_gathering_events",
+        await workflow.execute_activity_method(
+            GatheringActivities.record_gathering_events,
             RecordGatheringEvents(
                 gathering_key=self._state.gathering_key,
                 cohort_id=plan.cohort_id,
                 expected_version=expected_version,
                 events=events,
             ),
-            result_type=GatheringRecorded,
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
             summary=f"record {', '.join(ev.type for ev in events)}",
@@ -155,15 +137,14 @@ class GatheringWorkflow:
         plan = self._state.plan
         assert plan is not None
         pending = self._state.pending_delivery
-        report = await workflow.execute_activity(
-            "deliver_attendance",
+        report = await workflow.execute_activity_method(
+            GatheringActivities.deliver_attendance,
             DeliverAttendance(
                 gathering_key=self._state.gathering_key,
                 gathering_id=plan.gathering_id,
                 kind=plan.kind,
                 attendees=[AttendeeHours(registrant_id=a.registrant_id, hours=a.hours) for a in pending],
             ),
-            result_type=AttendanceDeliveryReport,
             start_to_close_timeout=DELIVERY_TIMEOUT,
             heartbeat_timeout=DELIVERY_HEARTBEAT,
             retry_policy=DELIVERY_RETRY,
@@ -178,61 +159,20 @@ class GatheringWorkflow:
         workflow.set_current_details(details(self._state))
 
     # ------------------------------------------------------------------------------------------- updates
+    # One line per message of contract.gathering.MESSAGES; tests/workflows/test_contract.py holds them equal.
 
-    async def _update(self, name: str, payload: Any) -> GatheringStatus:
-        pending = _Pending(name=name, command=_command(name, payload))
-        self._inbox.append(pending)
-        await workflow.wait_condition(lambda: pending.done)
-        if pending.rejected:
-            raise ApplicationError(pending.rejected, type="DomainRejection", non_retryable=True)
-        assert pending.result is not None
-        return pending.result
+    register = inbox.update("register", GatheringStatus)
+    cancel_registration = inbox.update("cancel_registration", GatheringStatus)
+    record_attendance = inbox.update("record_attendance", GatheringStatus)
+    cancel_gathering = inbox.update("cancel_gathering", GatheringStatus)
 
-    def _validate(self, name: str, payload: Any) -> None:
+    def _check(self, command: c.Command) -> None:
         """Update validators: a rejection here leaves no trace in the history."""
-        command = _command(name, payload)
         decide(self._state, command, workflow.now())
 
-    @workflow.update(name="register")
-    async def register(self, payload: dict[str, Any]) -> GatheringStatus:
-        return await self._update("register", payload)
-
-    @register.validator
-    def _v_register(self, payload: dict[str, Any]) -> None:
-        self._validate("register", payload)
-
-    @workflow.update(name="cancel_registration")
-    async def cancel_registration(self, payload: dict[str, Any]) -> GatheringStatus:
-        return await self._update("cancel_registration", payload)
-
-    @cancel_registration.validator
-    def _v_cancel_registration(self, payload: dict[str, Any]) -> None:
-        self._validate("cancel_registration", payload)
-
-    @workflow.update(name="record_attendance")
-    async def record_attendance(self, payload: dict[str, Any]) -> GatheringStatus:
-        return await self._update("record_attendance", payload)
-
-    @record_attendance.validator
-    def _v_record_attendance(self, payload: dict[str, Any]) -> None:
-        self._validate("record_attendance", payload)
-
-    @workflow.update(name="cancel_gathering")
-    async def cancel_gathering(self, payload: dict[str, Any]) -> GatheringStatus:
-        return await self._update("cancel_gathering", payload)
-
-    @cancel_gathering.validator
-    def _v_cancel_gathering(self, payload: dict[str, Any]) -> None:
-        self._validate("cancel_gathering", payload)
-
-    @workflow.query(name="status")
+    @workflow.query(name=STATUS_QUERY)
     def status(self) -> GatheringStatus:
         return describe(self._state)
-
-
-def _command(name: str, payload: Any) -> c.Command:
-    """The command an update carries; ValueError with a readable reason (no input values) when malformed."""
-    return from_payload(UPDATE_COMMANDS[name], name, payload)  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------------------------- publishing
@@ -286,11 +226,11 @@ def describe(state: GatheringState) -> GatheringStatus:
         reminded_at=state.reminded_at,
         reminded=len(state.reminded),
         attendance={a.registrant_id: a.hours for a in state.attendance},
-        delivery={
-            "signalled": list(state.delivered),
-            "skipped": dict(state.skipped),
-            "pending": [a.registrant_id for a in state.pending_delivery],
-        },
+        delivery=DeliveryView(
+            signalled=list(state.delivered),
+            skipped=dict(state.skipped),
+            pending=[a.registrant_id for a in state.pending_delivery],
+        ),
         attendance_closes_at=plan.closes_at if plan else None,
         next_deadline=Deadline(at=due.at, waiting_for=due.waiting_for) if due else None,
         waiting_for=details(state),

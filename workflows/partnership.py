@@ -7,31 +7,29 @@ search attributes and the current details in the Temporal UI. Nothing else happe
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.models import (
-        ApplicationFacts,
-        Delivered,
         DeliverNotifications,
-        Recorded,
         RecordEvents,
         RegisterApplication,
     )
-    from domain.errors import DomainRejection, from_payload
+    from activities.notifications.activity import NotificationActivities
+    from activities.partnership import PartnershipActivities
+    from contract.partnership import MESSAGES, STATUS_QUERY, WORKFLOW_TYPE, Application, PartnershipStatus
+    from domain.errors import DomainRejection
     from domain.partnership import PartnershipState, decide, fold, initial_state, next_due, rejection_event
     from domain.partnership import commands as c
     from domain.partnership.events import Event
-    from workflows.contract import SIGNAL_COMMANDS, Application, PartnershipStatus
+    from workflows import inbox
+    from workflows.inbox import Inbox, Pending
     from workflows.status import describe, search_attribute_updates, waiting_for
-    from workflows.waiting import arrived_before
 
 PUBLISH_CHANGED_ONLY = "publish-changed-search-attributes"
 """Patch: upsert only the search attributes that changed (histories from before it upsert all of them)."""
@@ -44,32 +42,19 @@ DELIVERY_RETRY = RetryPolicy(
 """Delivery gives up after a few tries; the messages stay in the outbox for the next delivery."""
 
 
-@dataclass
-class _Pending:
-    """A signal or update waiting its turn. ``invalid`` says why its payload did not validate."""
-
-    source: str
-    command: c.Command | None
-    invalid: str | None = None
-    update: bool = False
-    done: bool = False
-    rejected: str | None = None
-    result: PartnershipStatus | None = field(default=None)
-
-
-@workflow.defn(name="Partnership")
+@workflow.defn(name=WORKFLOW_TYPE)
 class PartnershipWorkflow:
     @workflow.init
     def __init__(self, application: Application) -> None:
         self._state: PartnershipState = initial_state(workflow.info().workflow_id)
-        self._inbox: deque[_Pending] = deque()
+        self._inbox: Inbox[PartnershipStatus] = Inbox(MESSAGES, self._check, self.status)
         self._published: dict[str, Any] = {}
         """Search attribute values as last upserted (by name; None when unset)."""
 
     @workflow.run
     async def run(self, application: Application) -> PartnershipStatus:
-        facts = await workflow.execute_activity(
-            "register_application",
+        facts = await workflow.execute_activity_method(
+            PartnershipActivities.register_application,
             RegisterApplication(
                 partnership_id=self._state.partnership_id,
                 cohort_id=application.cohort_id,
@@ -77,7 +62,6 @@ class PartnershipWorkflow:
                 institution_id=application.institution_id,
                 contact=application.contact,
             ),
-            result_type=ApplicationFacts,
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
             summary="register application",
@@ -93,25 +77,19 @@ class PartnershipWorkflow:
         await self._apply(c.ScreenApplication(institution=facts.institution), "screening")
 
         while not self._state.is_terminal:
-            if await self._something_arrived():
-                await self._process(self._inbox.popleft())
-            else:
+            pending = await self._inbox.next(next_due(self._state))
+            if pending is None:
                 await self._tick()
+            else:
+                await self._inbox.process(pending, self._decide_message)
 
         # Let late updates see their answer, and signals that arrived on the way out be recorded as rejected.
         while self._inbox:
-            await self._process(self._inbox.popleft())
+            await self._inbox.process(self._inbox.pop(), self._decide_message)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
 
     # ------------------------------------------------------------------------------------------- the loop
-
-    async def _something_arrived(self) -> bool:
-        """Wait for a signal or update (True), or until the next timer is due (False)."""
-        due = next_due(self._state)
-        return await arrived_before(
-            due.at if due else None, lambda: bool(self._inbox), due.waiting_for if due else None
-        )
 
     async def _tick(self) -> None:
         """The next timer that fell due, decided as of its due time: one timer per decision.
@@ -127,12 +105,8 @@ class PartnershipWorkflow:
         assert due is not None, "a Tick only when a timer is due"
         await self._apply(c.Tick(), "timer", now=due.at)
 
-    async def _process(self, pending: _Pending) -> None:
-        try:
-            pending.rejected = await self._apply(pending.command, pending.source, invalid=pending.invalid)
-        finally:
-            pending.result = self.status()
-            pending.done = True
+    async def _decide_message(self, pending: Pending[PartnershipStatus]) -> str | None:
+        return await self._apply(pending.command, pending.name, pending.invalid, now=self._inbox.now(pending))
 
     async def _apply(
         self, command: c.Command | None, source: str, invalid: str | None = None, now: datetime | None = None
@@ -151,12 +125,11 @@ class PartnershipWorkflow:
             events = [rejection_event(source, rejected, now)]
         if not events:
             return None
-        recorded = await workflow.execute_activity(
-            "record_events",
+        recorded = await workflow.execute_activity_method(
+            PartnershipActivities.record_events,
             RecordEvents(
                 partnership_id=self._state.partnership_id, expected_version=self._state.version, events=events
             ),
-            result_type=Recorded,
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
             summary=f"record {', '.join(ev.type for ev in events)}",
@@ -169,10 +142,9 @@ class PartnershipWorkflow:
 
     async def _deliver(self) -> None:
         try:
-            await workflow.execute_activity(
-                "deliver_notifications",
+            await workflow.execute_activity_method(
+                NotificationActivities.deliver_notifications,
                 DeliverNotifications(partnership_id=self._state.partnership_id),
-                result_type=Delivered,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=DELIVERY_RETRY,
                 summary="deliver notifications",
@@ -191,140 +163,35 @@ class PartnershipWorkflow:
         workflow.set_current_details(waiting_for(self._state))
 
     # --------------------------------------------------------------------------------- signals & updates
+    # One line per message of contract.partnership.MESSAGES; tests/workflows/test_contract.py holds them equal.
 
-    def _signal(self, name: str, raw: RawValue) -> None:
-        """Signals take the raw payload, so that even one that is not JSON is rejected and recorded, not dropped."""
-        try:
-            payload = workflow.payload_converter().from_payload(raw.payload)
-        except Exception:
-            self._inbox.append(_Pending(source=name, command=None, invalid=f"{name} takes one JSON object"))
-            return
-        try:
-            self._inbox.append(_Pending(source=name, command=_command(name, payload)))
-        except ValueError as error:
-            # A malformed signal is still something someone sent: rejected through the loop, and recorded.
-            self._inbox.append(_Pending(source=name, command=None, invalid=str(error)))
+    match_proposed = inbox.signal("match_proposed")
+    sign_agreement = inbox.signal("sign_agreement")
+    log_meeting = inbox.signal("log_meeting")
+    add_diary_entry = inbox.signal("add_diary_entry")
+    gathering_attended = inbox.signal("gathering_attended")
+    coordinator_action = inbox.signal("coordinator_action")
+    withdraw = inbox.signal("withdraw")
+    submit_closing_review = inbox.signal("submit_closing_review")
 
-    async def _update(self, name: str, payload: Any) -> PartnershipStatus:
-        pending = _Pending(source=name, command=_command(name, payload), update=True)
-        self._inbox.append(pending)
-        await workflow.wait_condition(lambda: pending.done)
-        if pending.rejected:
-            raise ApplicationError(pending.rejected, type="DomainRejection", non_retryable=True)
-        assert pending.result is not None
-        return pending.result
+    match_proposed_update = inbox.update("match_proposed", PartnershipStatus)
+    sign_agreement_update = inbox.update("sign_agreement", PartnershipStatus)
+    log_meeting_update = inbox.update("log_meeting", PartnershipStatus)
+    add_diary_entry_update = inbox.update("add_diary_entry", PartnershipStatus)
+    gathering_attended_update = inbox.update("gathering_attended", PartnershipStatus)
+    coordinator_action_update = inbox.update("coordinator_action", PartnershipStatus)
+    withdraw_update = inbox.update("withdraw", PartnershipStatus)
+    submit_closing_review_update = inbox.update("submit_closing_review", PartnershipStatus)
 
-    def _validate(self, name: str, payload: Any) -> None:
+    def _check(self, command: c.Command) -> None:
         """Update validators: a rejection here leaves no trace in the history."""
-        command = _command(name, payload)
         if self._state.stage is None:
             raise DomainRejection("the application is still being registered; try again in a moment")
         decide(self._state, command, workflow.now())
 
-    @workflow.signal(name="match_proposed")
-    def match_proposed(self, payload: RawValue) -> None:
-        self._signal("match_proposed", payload)
-
-    @workflow.signal(name="sign_agreement")
-    def sign_agreement(self, payload: RawValue) -> None:
-        self._signal("sign_agreement", payload)
-
-    @workflow.signal(name="log_meeting")
-    def log_meeting(self, payload: RawValue) -> None:
-        self._signal("log_meeting", payload)
-
-    @workflow.signal(name="add_diary_entry")
-    def add_diary_entry(self, payload: RawValue) -> None:
-        self._signal("add_diary_entry", payload)
-
-    @workflow.signal(name="gathering_attended")
-    def gathering_attended(self, payload: RawValue) -> None:
-        self._signal("gathering_attended", payload)
-
-    @workflow.signal(name="coordinator_action")
-    def coordinator_action(self, payload: RawValue) -> None:
-        self._signal("coordinator_action", payload)
-
-    @workflow.signal(name="withdraw")
-    def withdraw(self, payload: RawValue) -> None:
-        self._signal("withdraw", payload)
-
-    @workflow.signal(name="submit_closing_review")
-    def submit_closing_review(self, payload: RawValue) -> None:
-        self._signal("submit_closing_review", payload)
-
-    @workflow.update(name="match_proposed")
-    async def match_proposed_update(self, payload: dict[str, Any]) -> PartnershipStatus:
-        return await self._update("match_proposed", payload)
-
-    @match_proposed_update.validator
-    def _v_match_proposed(self, payload: dict[str, Any]) -> None:
-        self._validate("match_proposed", payload)
-
-    @workflow.update(name="sign_agreement")
-    async def sign_agreement_update(self, payload: dict[str, Any]) -> PartnershipStatus:
-        return await self._update("sign_agreement", payload)
-
-    @sign_agreement_update.validator
-    def _v_sign_agreement(self, payload: dict[str, Any]) -> None:
-        self._validate("sign_agreement", payload)
-
-    @workflow.update(name="log_meeting")
-    async def log_meeting_update(self, payload: dict[str, Any]) -> PartnershipStatus:
-        return await self._update("log_meeting", payload)
-
-    @log_meeting_update.validator
-    def _v_log_meeting(self, payload: dict[str, Any]) -> None:
-        self._validate("log_meeting", payload)
-
-    @workflow.update(name="add_diary_entry")
-    async def add_diary_entry_update(self, payload: dict[str, Any]) -> PartnershipStatus:
-        return await self._update("add_diary_entry", payload)
-
-    @add_diary_entry_update.validator
-    def _v_add_diary_entry(self, payload: dict[str, Any]) -> None:
-        self._validate("add_diary_entry", payload)
-
-    @workflow.update(name="gathering_attended")
-    async def gathering_attended_update(self, payload: dict[str, Any]) -> PartnershipStatus:
-        return await self._update("gathering_attended", payload)
-
-    @gathering_attended_update.validator
-    def _v_gathering_attended(self, payload: dict[str, Any]) -> None:
-        self._validate("gathering_attended", payload)
-
-    @workflow.update(name="coordinator_action")
-    async def coordinator_action_update(self, payload: dict[str, Any]) -> PartnershipStatus:
-        return await self._update("coordinator_action", payload)
-
-    @coordinator_action_update.validator
-    def _v_coordinator_action(self, payload: dict[str, Any]) -> None:
-        self._validate("coordinator_action", payload)
-
-    @workflow.update(name="withdraw")
-    async def withdraw_update(self, payload: dict[str, Any]) -> PartnershipStatus:
-        return await self._update("withdraw", payload)
-
-    @withdraw_update.validator
-    def _v_withdraw(self, payload: dict[str, Any]) -> None:
-        self._validate("withdraw", payload)
-
-    @workflow.update(name="submit_closing_review")
-    async def submit_closing_review_update(self, payload: dict[str, Any]) -> PartnershipStatus:
-        return await self._update("submit_closing_review", payload)
-
-    @submit_closing_review_update.validator
-    def _v_submit_closing_review(self, payload: dict[str, Any]) -> None:
-        self._validate("submit_closing_review", payload)
-
-    @workflow.query(name="status")
+    @workflow.query(name=STATUS_QUERY)
     def status(self) -> PartnershipStatus:
         return describe(self._state)
-
-
-def _command(name: str, payload: Any) -> c.Command:
-    """The domain command a signal or update carries; ValueError with a readable reason when malformed."""
-    return from_payload(SIGNAL_COMMANDS[name], name, payload)  # type: ignore[return-value]
 
 
 __all__ = ["PartnershipWorkflow"]

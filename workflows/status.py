@@ -9,8 +9,16 @@ from typing import Any
 
 from temporalio.common import SearchAttributeUpdate
 
+from contract.partnership import (
+    AgreementView,
+    Deadline,
+    HoursView,
+    PartnershipStatus,
+    RejectionView,
+    SearchAttributes,
+    SummaryView,
+)
 from domain.partnership import PartnershipState, Stage, next_due
-from workflows.contract import Deadline, PartnershipStatus, SearchAttributes
 
 _STAGE_WORDS = {
     None: "registering the application",
@@ -50,9 +58,7 @@ def waiting_for(state: PartnershipState) -> str:
 
 def describe(state: PartnershipState) -> PartnershipStatus:
     due = next_due(state)
-    agreement: dict[str, Any] | None = None
-    if state.agreement is not None:
-        agreement = state.agreement.model_dump(mode="json")
+    agreement = AgreementView.model_validate(state.agreement.model_dump()) if state.agreement else None
     return PartnershipStatus(
         partnership_id=state.partnership_id,
         stage=state.stage.value if state.stage else None,
@@ -65,19 +71,21 @@ def describe(state: PartnershipState) -> PartnershipStatus:
         last_meeting_at=state.last_meeting_at,
         next_meeting_due=state.next_meeting_due,
         attention=state.attention.value if state.attention else None,
-        hours={
-            "meetings": state.meeting_hours,
-            "gatherings": round(state.gathering_hours, 2),
-            "total": state.total_hours,
-            "target_min": state.policy.target_hours_min,
-            "target_max": state.policy.target_hours_max,
-        },
+        hours=HoursView(
+            meetings=state.meeting_hours,
+            gatherings=round(state.gathering_hours, 2),
+            total=state.total_hours,
+            target_min=state.policy.target_hours_min,
+            target_max=state.policy.target_hours_max,
+        ),
         diary_entries=state.diary_entries,
         gatherings_attended=state.gatherings_attended,
         next_deadline=Deadline(at=due.at, waiting_for=due.waiting_for) if due else None,
         waiting_for=waiting_for(state),
-        last_rejection=state.last_rejection.model_dump(mode="json") if state.last_rejection else None,
-        summary=state.summary.model_dump(mode="json") if state.summary else None,
+        last_rejection=(
+            RejectionView.model_validate(state.last_rejection.model_dump()) if state.last_rejection else None
+        ),
+        summary=SummaryView.model_validate(state.summary.model_dump()) if state.summary else None,
         version=state.version,
     )
 

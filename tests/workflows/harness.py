@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
+from temporalio.workflow import UpdateMethodMultiParam
 
+from contract.partnership import Application, PartnershipStatus
 from domain.people import Contact, Institution
-from workflows.contract import WORKFLOW_TYPE, Application, PartnershipStatus
+from workflows.partnership import PartnershipWorkflow
 
 INSTITUTION = Institution(institution_id="uni-helsinki", name="University of Helsinki", partner=True)
 COORDINATOR_ID = "coord-1"
@@ -34,19 +36,20 @@ def application(cohort_id: str, mentee_id: str | None = None, **overrides: Any) 
     return Application.model_validate(fields)
 
 
-async def start(client: Client, task_queue: str, app: Application) -> WorkflowHandle[Any, PartnershipStatus]:
+async def start(
+    client: Client, task_queue: str, app: Application
+) -> WorkflowHandle[PartnershipWorkflow, PartnershipStatus]:
     return await client.start_workflow(
-        WORKFLOW_TYPE,
+        PartnershipWorkflow.run,
         app,
         id=app.workflow_id,
         task_queue=task_queue,
-        result_type=PartnershipStatus,
         static_summary=f"Partnership {app.cohort_id}/{app.mentee_id}",
     )
 
 
 async def status(handle: WorkflowHandle[Any, Any]) -> PartnershipStatus:
-    return await handle.query("status", result_type=PartnershipStatus)
+    return await handle.query(PartnershipWorkflow.status)
 
 
 async def wait_for(
@@ -70,15 +73,25 @@ async def wait_stage(handle: WorkflowHandle[Any, Any], stage: str, timeout: floa
     return await wait_for(handle, lambda s: s.stage == stage, f"stage {stage}", timeout)
 
 
-async def update(handle: WorkflowHandle[Any, Any], name: str, payload: dict[str, Any]) -> PartnershipStatus:
-    return await handle.execute_update(name, payload, result_type=PartnershipStatus)
+Update = UpdateMethodMultiParam[[Any, dict[str, Any]], PartnershipStatus]
+"""A Partnership update, by typed reference: ``PartnershipWorkflow.log_meeting_update``."""
+
+
+async def update(handle: WorkflowHandle[Any, Any], message: Update, payload: dict[str, Any]) -> PartnershipStatus:
+    return await handle.execute_update(message, payload)
 
 
 async def matched_and_signed(handle: WorkflowHandle[Any, Any], mentor_id: str = "mr-1") -> PartnershipStatus:
     await wait_stage(handle, "AWAITING_MATCH")
-    await update(handle, "match_proposed", {"mentor_id": mentor_id, "score": 0.8, "reasons": ["shared field"]})
-    await update(handle, "sign_agreement", {"party": "mentee", "signature_ref": "esign-1"})
-    return await update(handle, "sign_agreement", {"party": "mentor", "signature_ref": "esign-2"})
+    await update(
+        handle,
+        PartnershipWorkflow.match_proposed_update,
+        {"mentor_id": mentor_id, "score": 0.8, "reasons": ["shared field"]},
+    )
+    await update(handle, PartnershipWorkflow.sign_agreement_update, {"party": "mentee", "signature_ref": "esign-1"})
+    return await update(
+        handle, PartnershipWorkflow.sign_agreement_update, {"party": "mentor", "signature_ref": "esign-2"}
+    )
 
 
 DAY = timedelta(days=1)

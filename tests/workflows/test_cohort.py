@@ -14,12 +14,16 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.records.store import RecordStore
+from contract.cohort import CohortStatus, MatchingApproval, RunMatching, cohort_workflow_id
+from contract.gathering import gathering_workflow_id
+from contract.partnership import PartnershipStatus
 from domain.cohort import CohortPlan, CohortReport, PlannedGathering
 from domain.partnership.commands import GatheringKind
 from domain.people import Contact, MentorProfile, Sector
 from tests.workflows.harness import application, keep_history, start, status, update
-from workflows.cohort import CohortStatus, MatchingApproval, RunMatching, cohort_workflow_id
-from workflows.contract import GatheringStatus, PartnershipStatus, gathering_workflow_id
+from workflows.cohort import CohortWorkflow
+from workflows.gathering import GatheringWorkflow
+from workflows.partnership import PartnershipWorkflow
 
 pytestmark = pytest.mark.temporal
 
@@ -42,7 +46,7 @@ def mentor(n: int) -> MentorProfile:
 async def wait_cohort(handle: WorkflowHandle[Any, Any], predicate: Any, what: str) -> CohortStatus:
     last = None
     for _ in range(600):
-        last = await handle.query("status", result_type=CohortStatus)
+        last = await handle.query(CohortWorkflow.status)
         if predicate(last):
             return last
         await asyncio.sleep(0.1)
@@ -104,13 +108,13 @@ async def test_a_cohort_of_100_runs_from_applications_to_its_report(
     assert before is not None
     excluded_mentor = next(p.mentor_id for p in before.proposals if p.mentee_id == excluded_mentee)
     with pytest.raises(WorkflowUpdateFailedError):
-        await cohort.execute_update("approve_matching", MatchingApproval(round_id="no-such-round"))
+        await cohort.execute_update(CohortWorkflow.approve_matching, MatchingApproval(round_id="no-such-round"))
     approval = MatchingApproval(
         round_id=first.round_id,
         pins=({"mentee_id": pinned, "mentor_id": "mr-059"},),  # type: ignore[arg-type]
         exclusions=({"mentee_id": excluded_mentee, "mentor_id": excluded_mentor},),  # type: ignore[arg-type]
     )
-    approved = await cohort.execute_update("approve_matching", approval, result_type=CohortStatus)
+    approved = await cohort.execute_update(CohortWorkflow.approve_matching, approval)
     assert approved.rounds[0].approved and approved.rounds[0].pins == 1
     delivered = await wait_cohort(cohort, lambda s: s.stage == "RUNNING", "delivery")
     assert delivered.rounds[0].delivered == 97
@@ -132,26 +136,30 @@ async def test_a_cohort_of_100_runs_from_applications_to_its_report(
     # Everyone matched signs; the pairs start.
     for handle in handles:
         if (await status(handle)).stage == "AWAITING_SIGNATURES":
-            await update(handle, "sign_agreement", {"party": "mentee"})
-            await update(handle, "sign_agreement", {"party": "mentor"})
+            await update(handle, PartnershipWorkflow.sign_agreement_update, {"party": "mentee"})
+            await update(handle, PartnershipWorkflow.sign_agreement_update, {"party": "mentor"})
 
     # A late applicant and a rematch go to a second round on a coordinator's run_matching.
     late = await start(client, worker.task_queue, application(cohort_id, "m100", languages=["en"]))
     await wait_stage_quiet(late, "AWAITING_MATCH")
     rematched = handles[10]
     old_mentor = (await status(rematched)).mentor_id
-    await update(rematched, "coordinator_action", {"action": "rematch", "reason": "the pair did not click"})
-    await cohort.signal("run_matching", RunMatching(reason="late applicant and a rematch"))
+    await update(
+        rematched,
+        PartnershipWorkflow.coordinator_action_update,
+        {"action": "rematch", "reason": "the pair did not click"},
+    )
+    await cohort.signal(CohortWorkflow.run_matching, RunMatching(reason="late applicant and a rematch"))
     second = await wait_cohort(cohort, lambda s: len(s.rounds) == 2 and s.stage == "AWAITING_APPROVAL", "round 2")
     assert second.rounds[1].matched == 2
-    await cohort.execute_update("approve_matching", MatchingApproval(), result_type=CohortStatus)
+    await cohort.execute_update(CohortWorkflow.approve_matching, MatchingApproval(), result_type=CohortStatus)
     await wait_cohort(cohort, lambda s: s.stage == "RUNNING" and s.rounds[1].delivered == 2, "round 2 delivery")
     assert (await status(late)).mentor_id is not None
     new_mentor = (await status(rematched)).mentor_id
     assert new_mentor is not None and new_mentor != old_mentor
     for handle in (late, rematched):
-        await update(handle, "sign_agreement", {"party": "mentee"})
-        await update(handle, "sign_agreement", {"party": "mentor"})
+        await update(handle, PartnershipWorkflow.sign_agreement_update, {"party": "mentee"})
+        await update(handle, PartnershipWorkflow.sign_agreement_update, {"party": "mentor"})
     handles.append(late)
 
     # Kickoff: the orientation and the subject groups (formed from shared interests, at most 20 each).
@@ -159,25 +167,25 @@ async def test_a_cohort_of_100_runs_from_applications_to_its_report(
     kicked = await wait_cohort(cohort, lambda s: s.kicked_off, "kickoff")
     assert kicked.gatherings_started >= 1 + 5
     group = client.get_workflow_handle(gathering_workflow_id(cohort_id, "group-01"))
-    group_status = await group.query("status", result_type=GatheringStatus)
+    group_status = await group.query(GatheringWorkflow.status)
     assert 0 < len(group_status.registered) <= 20
 
     # After the group meeting, attendance reaches each attendee's partnership.
     await ts_env.sleep(timedelta(days=11))
     present = list(group_status.registered)[:5]
-    await group.execute_update("record_attendance", {"present": present, "hours": 2})
+    await group.execute_update(GatheringWorkflow.record_attendance, {"present": present, "hours": 2})
     for pid in present:
         attendee = client.get_workflow_handle(pid)
         for _ in range(100):
-            if (await status(attendee)).hours["gatherings"] >= 2:
+            if (await status(attendee)).hours.gatherings >= 2:
                 break
             await asyncio.sleep(0.1)
-        assert (await status(attendee)).hours["gatherings"] == 2
+        assert (await status(attendee)).hours.gatherings == 2
 
     # Some pairs meet; the programme runs out; the cohort closes with its report.
     for handle in handles[:20]:
         if (await status(handle)).stage == "ACTIVE":
-            await update(handle, "log_meeting", {"kind": "pair", "minutes": 120})
+            await update(handle, PartnershipWorkflow.log_meeting_update, {"kind": "pair", "minutes": 120})
     report = await cohort.result()
     assert report.partnerships == 101
     assert report.started_pairs == 98

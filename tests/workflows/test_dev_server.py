@@ -16,6 +16,7 @@ import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
 
+from contract import SearchAttributes
 from tests.servers import binary
 from tests.smtp import SmtpSink
 from tests.workflows.conftest import seeded_store
@@ -26,7 +27,7 @@ from workers.settings import settings
 from workers.setup import register_search_attributes
 from workers.temporal import data_converter
 from workers.worker import build_worker
-from workflows.contract import SearchAttributes
+from workflows.partnership import PartnershipWorkflow
 
 pytestmark = pytest.mark.temporal
 
@@ -150,20 +151,20 @@ async def test_a_worker_killed_mid_lifecycle_loses_and_doubles_nothing(
         policy["lapse_grace"], policy["escalation_after"] = "PT30S", "PT50S"
         handle = await start(dev_env.client, task_queue, application(cohort, "survivor", policy=policy))
         await wait_stage(handle, "AWAITING_MATCH", timeout=60)
-        await handle.signal("match_proposed", {"mentor_id": "mr-k"})
-        await handle.signal("sign_agreement", {"party": "mentee"})
+        await handle.signal(PartnershipWorkflow.match_proposed, {"mentor_id": "mr-k"})
+        await handle.signal(PartnershipWorkflow.sign_agreement, {"party": "mentee"})
         worker.send_signal(signal.SIGKILL)  # killed with signals in flight
         worker.wait()
-        await handle.signal("sign_agreement", {"party": "mentor"})
-        await handle.signal("log_meeting", {"kind": "pair", "minutes": 60, "topics": ["cv"]})
+        await handle.signal(PartnershipWorkflow.sign_agreement, {"party": "mentor"})
+        await handle.signal(PartnershipWorkflow.log_meeting, {"kind": "pair", "minutes": 60, "topics": ["cv"]})
         worker = _spawn_worker(env, log)
         await wait_for(handle, lambda s: s.meetings_held == 1, "the meeting after the restart", timeout=60)
         worker.send_signal(signal.SIGKILL)
         worker.wait()
         worker = _spawn_worker(env, log)
         await wait_stage(handle, "CLOSING_REVIEW", timeout=60)
-        await update(handle, "submit_closing_review", {"party": "mentee", "rating": 5})
-        await update(handle, "submit_closing_review", {"party": "mentor", "rating": 4})
+        await update(handle, PartnershipWorkflow.submit_closing_review_update, {"party": "mentee", "rating": 5})
+        await update(handle, PartnershipWorkflow.submit_closing_review_update, {"party": "mentor", "rating": 4})
         result = await handle.result()
         assert result.stage == "COMPLETED"
         await asyncio.sleep(0.5)

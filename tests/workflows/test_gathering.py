@@ -14,10 +14,13 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
+from temporalio.workflow import UpdateMethodMultiParam
 
 from activities.gathering import GatheringActivities
 from activities.models import AttendeeHours, DeliverAttendance
 from activities.records.store import RecordStore
+from contract import SearchAttributes
+from contract.gathering import GatheringSearchAttributes, GatheringStatus, gathering_workflow_id
 from domain.gathering import NEVER_RECORDED, GatheringPlan
 from domain.partnership.commands import GatheringKind
 from tests.workflows.harness import (
@@ -30,13 +33,7 @@ from tests.workflows.harness import (
     wait_for,
     wait_stage,
 )
-from workflows.contract import (
-    GATHERING_WORKFLOW_TYPE,
-    GatheringSearchAttributes,
-    GatheringStatus,
-    SearchAttributes,
-    gathering_workflow_id,
-)
+from workflows.gathering import GatheringWorkflow
 
 pytestmark = pytest.mark.temporal
 
@@ -61,21 +58,24 @@ async def start_gathering(
     client: Client, task_queue: str, plan: GatheringPlan, workflow_id: str | None = None
 ) -> WorkflowHandle[Any, GatheringStatus]:
     return await client.start_workflow(
-        GATHERING_WORKFLOW_TYPE,
+        GatheringWorkflow.run,
         plan,
         id=workflow_id or gathering_workflow_id(plan.cohort_id, plan.gathering_id),
         task_queue=task_queue,
-        result_type=GatheringStatus,
         static_summary=f"Gathering {plan.cohort_id}/{plan.gathering_id}",
     )
 
 
 async def gstatus(handle: WorkflowHandle[Any, Any]) -> GatheringStatus:
-    return await handle.query("status", result_type=GatheringStatus)
+    return await handle.query(GatheringWorkflow.status)
 
 
-async def gupdate(handle: WorkflowHandle[Any, Any], name: str, payload: dict[str, Any]) -> GatheringStatus:
-    return await handle.execute_update(name, payload, result_type=GatheringStatus)
+async def gupdate(
+    handle: WorkflowHandle[Any, Any],
+    message: UpdateMethodMultiParam[[Any, dict[str, Any]], GatheringStatus],
+    payload: dict[str, Any],
+) -> GatheringStatus:
+    return await handle.execute_update(message, payload)
 
 
 async def gwait(handle: WorkflowHandle[Any, Any], predicate: Any, what: str, timeout: float = 30.0) -> GatheringStatus:
@@ -116,18 +116,18 @@ async def test_a_full_group_of_20_waitlists_the_21st_and_promotes_on_cancellatio
     plan = gathering_plan(cohort_id, now + 10 * DAY)
     handle = await start_gathering(ts_env.client, worker.task_queue, plan)
     for n in range(1, 21):
-        last = await gupdate(handle, "register", {"registrant_id": pid(cohort_id, n)})
+        last = await gupdate(handle, GatheringWorkflow.register, {"registrant_id": pid(cohort_id, n)})
     assert last.capacity == 20 and len(last.registered) == 20 and last.waitlist == []
-    full = await gupdate(handle, "register", {"registrant_id": pid(cohort_id, 21)})
+    full = await gupdate(handle, GatheringWorkflow.register, {"registrant_id": pid(cohort_id, 21)})
     assert full.waitlist == [pid(cohort_id, 21)] and len(full.registered) == 20
     starts = f"{plan.starts_at:%Y-%m-%d %H:%M} UTC"
     assert await details(handle) == f"20/20 registered, 1 waitlisted; starts {starts}"
 
     with pytest.raises(WorkflowUpdateFailedError) as duplicate:
-        await gupdate(handle, "register", {"registrant_id": pid(cohort_id, 7)})
+        await gupdate(handle, GatheringWorkflow.register, {"registrant_id": pid(cohort_id, 7)})
     assert f"{pid(cohort_id, 7)} is already registered" in str(duplicate.value.cause)
 
-    promoted = await gupdate(handle, "cancel_registration", {"registrant_id": pid(cohort_id, 3)})
+    promoted = await gupdate(handle, GatheringWorkflow.cancel_registration, {"registrant_id": pid(cohort_id, 3)})
     assert promoted.waitlist == [] and len(promoted.registered) == 20
     assert pid(cohort_id, 3) not in promoted.registered and promoted.registered[-1] == pid(cohort_id, 21)
     assert await details(handle) == f"20/20 registered, 0 waitlisted; starts {starts}"
@@ -143,8 +143,8 @@ async def test_the_reminder_fires_before_the_date(ts_env: WorkflowEnvironment, w
     now = await ts_env.get_current_time()
     plan = gathering_plan(cohort_id, now + 5 * DAY, reminder_before="P2D")
     handle = await start_gathering(ts_env.client, worker.task_queue, plan)
-    await gupdate(handle, "register", {"registrant_id": pid(cohort_id, 1)})
-    await gupdate(handle, "register", {"registrant_id": pid(cohort_id, 2)})
+    await gupdate(handle, GatheringWorkflow.register, {"registrant_id": pid(cohort_id, 1)})
+    await gupdate(handle, GatheringWorkflow.register, {"registrant_id": pid(cohort_id, 2)})
     scheduled = await gstatus(handle)
     assert scheduled.next_deadline is not None and scheduled.next_deadline.at == plan.starts_at - 2 * DAY
 
@@ -178,31 +178,31 @@ async def test_attendance_reaches_each_attendees_partnership_once(
     plan = gathering_plan(cohort_id, now + 3 * DAY, duration_hours=2.5)
     handle = await start_gathering(ts_env.client, worker.task_queue, plan)
     for registrant in [*ids, ghost]:
-        await gupdate(handle, "register", {"registrant_id": registrant})
+        await gupdate(handle, GatheringWorkflow.register, {"registrant_id": registrant})
     with pytest.raises(WorkflowUpdateFailedError) as early:
-        await gupdate(handle, "record_attendance", {"present": ids})
+        await gupdate(handle, GatheringWorkflow.record_attendance, {"present": ids})
     assert "once gathering" in str(early.value.cause) and "has started" in str(early.value.cause)
 
     await ts_env.sleep(3 * DAY + HOUR)
     await gwait(handle, lambda s: s.stage == "HELD", "the start")
-    recorded = await gupdate(handle, "record_attendance", {"present": [ids[0], ids[1], ghost]})
+    recorded = await gupdate(handle, GatheringWorkflow.record_attendance, {"present": [ids[0], ids[1], ghost]})
     assert recorded.stage == "ATTENDANCE_RECORDED"
     assert recorded.attendance == {ids[0]: 2.5, ids[1]: 2.5, ghost: 2.5}
-    delivered = await gwait(handle, lambda s: not s.delivery["pending"], "delivery")
-    assert sorted(delivered.delivery["signalled"]) == sorted(ids[:2])
-    assert delivered.delivery["skipped"] == {ghost: "unknown partnership"}
+    delivered = await gwait(handle, lambda s: not s.delivery.pending, "delivery")
+    assert sorted(delivered.delivery.signalled) == sorted(ids[:2])
+    assert delivered.delivery.skipped == {ghost: "unknown partnership"}
 
     for pair in pairs[:2]:
         told = await wait_for(pair, lambda s: s.gatherings_attended == 1, "gathering hours")
-        assert told.hours["gatherings"] == pytest.approx(2.5)
-    assert (await status(pairs[2])).hours["gatherings"] == 0
+        assert told.hours.gatherings == pytest.approx(2.5)
+    assert (await status(pairs[2])).hours.gatherings == 0
 
     # Adding someone forgotten tells only their partnership.
-    amended = await gupdate(handle, "record_attendance", {"present": [ids[0], ids[2]], "hours": 1.5})
+    amended = await gupdate(handle, GatheringWorkflow.record_attendance, {"present": [ids[0], ids[2]], "hours": 1.5})
     assert amended.attendance[ids[2]] == 1.5 and amended.attendance[ids[0]] == 2.5
-    await gwait(handle, lambda s: not s.delivery["pending"], "the second delivery")
+    await gwait(handle, lambda s: not s.delivery.pending, "the second delivery")
     third = await wait_for(pairs[2], lambda s: s.gatherings_attended == 1, "the forgotten attendee's hours")
-    assert third.hours["gatherings"] == pytest.approx(1.5)
+    assert third.hours.gatherings == pytest.approx(1.5)
 
     # A retried delivery (the activity run again for everyone) counts nothing twice.
     again = DeliverAttendance(
@@ -216,10 +216,10 @@ async def test_attendance_reaches_each_attendees_partnership_once(
     for pair in pairs:
         await wait_for(
             pair,
-            lambda s: s.last_rejection is not None and "already recorded" in s.last_rejection["reason"],
+            lambda s: s.last_rejection is not None and "already recorded" in s.last_rejection.reason,
             "the repeated attendance rejected",
         )
-    hours = [(await status(pair)).hours["gatherings"] for pair in pairs]
+    hours = [(await status(pair)).hours.gatherings for pair in pairs]
     assert hours == pytest.approx([2.5, 2.5, 1.5])
     assert [(await status(pair)).gatherings_attended for pair in pairs] == [1, 1, 1]
     for pair in pairs:
@@ -242,7 +242,7 @@ async def test_attendance_never_recorded_closes_the_gathering_after_the_grace(
     now = await ts_env.get_current_time()
     plan = gathering_plan(cohort_id, now + 2 * DAY, kind="collective", attendance_grace="P3D")
     handle = await start_gathering(ts_env.client, worker.task_queue, plan)
-    await gupdate(handle, "register", {"registrant_id": pid(cohort_id, 1)})
+    await gupdate(handle, GatheringWorkflow.register, {"registrant_id": pid(cohort_id, 1)})
     await ts_env.sleep(2 * DAY + 3 * HOUR)  # the gathering has ended
     due = await gwait(handle, lambda s: s.attention == "ATTENDANCE_DUE", "attendance due")
     assert due.stage == "HELD" and due.capacity == 100
@@ -268,16 +268,16 @@ async def test_update_validators_reject_without_a_trace_in_the_history(
     now = await ts_env.get_current_time()
     plan = gathering_plan(cohort_id, now + 10 * DAY)
     handle = await start_gathering(ts_env.client, worker.task_queue, plan)
-    await gupdate(handle, "register", {"registrant_id": pid(cohort_id, 1)})
+    await gupdate(handle, GatheringWorkflow.register, {"registrant_id": pid(cohort_id, 1)})
     history_before = len((await handle.fetch_history()).events)
     for name, payload, words in [
-        ("register", {"registrant_id": "Anna Virtanen"}, "registrant_id"),
-        ("register", {"registrant_id": pid(cohort_id, 1)}, "already registered"),
-        ("register", {"who": "x"}, "who"),
-        ("cancel_registration", {"registrant_id": pid(cohort_id, 2)}, "is not registered"),
-        ("record_attendance", {"present": [pid(cohort_id, 1)]}, "has started"),
-        ("record_attendance", {"present": []}, "present"),
-        ("cancel_gathering", {"reason": " "}, "reason"),
+        (GatheringWorkflow.register, {"registrant_id": "Anna Virtanen"}, "registrant_id"),
+        (GatheringWorkflow.register, {"registrant_id": pid(cohort_id, 1)}, "already registered"),
+        (GatheringWorkflow.register, {"who": "x"}, "who"),
+        (GatheringWorkflow.cancel_registration, {"registrant_id": pid(cohort_id, 2)}, "is not registered"),
+        (GatheringWorkflow.record_attendance, {"present": [pid(cohort_id, 1)]}, "has started"),
+        (GatheringWorkflow.record_attendance, {"present": []}, "present"),
+        (GatheringWorkflow.cancel_gathering, {"reason": " "}, "reason"),
     ]:
         with pytest.raises(WorkflowUpdateFailedError) as failure:
             await gupdate(handle, name, payload)
@@ -299,9 +299,9 @@ async def test_cancelling_the_gathering_notifies_registrants_and_the_waitlist(
     now = await ts_env.get_current_time()
     plan = gathering_plan(cohort_id, now + 10 * DAY, capacity=1)
     handle = await start_gathering(ts_env.client, worker.task_queue, plan)
-    await gupdate(handle, "register", {"registrant_id": pid(cohort_id, 1)})
-    await gupdate(handle, "register", {"registrant_id": pid(cohort_id, 2)})
-    cancelled = await gupdate(handle, "cancel_gathering", {"reason": "the host company postponed"})
+    await gupdate(handle, GatheringWorkflow.register, {"registrant_id": pid(cohort_id, 1)})
+    await gupdate(handle, GatheringWorkflow.register, {"registrant_id": pid(cohort_id, 2)})
+    cancelled = await gupdate(handle, GatheringWorkflow.cancel_gathering, {"reason": "the host company postponed"})
     assert cancelled.stage == "CANCELLED" and cancelled.cancelled_reason == "the host company postponed"
     result = await handle.result()
     assert result.stage == "CANCELLED"
@@ -359,7 +359,7 @@ async def test_delivery_signals_a_partnership_once_skips_with_reasons_and_resume
         "five partnerships (the mentor's is the mentee's) in batches of 2"
     )
     told = await wait_for(running[0], lambda s: s.gatherings_attended == 1, "the first partnership told")
-    assert told.hours["gatherings"] == 3 and told.last_rejection is None, "mentee and mentor: one signal"
+    assert told.hours.gatherings == 3 and told.last_rejection is None, "mentee and mentor: one signal"
 
     # A retry after a crash resumes after the last heartbeat: only the rest is signalled again.
     env = ActivityEnvironment()
@@ -367,5 +367,5 @@ async def test_delivery_signals_a_partnership_once_skips_with_reasons_and_resume
     resumed = await env.run(activities.deliver_attendance, request)
     assert resumed == report
     second_told = await wait_for(running[1], lambda s: s.last_rejection is not None, "the resumed signal")
-    assert second_told.gatherings_attended == 1 and "already recorded" in second_told.last_rejection["reason"]
+    assert second_told.gatherings_attended == 1 and "already recorded" in second_told.last_rejection.reason
     assert (await status(running[0])).last_rejection is None, "the batches before the heartbeat are not sent again"

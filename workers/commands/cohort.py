@@ -10,8 +10,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from domain.errors import problems
-from workers.cli import CommandError
 from workers.commands.common import temporal_client
+from workers.errors import CommandError
 from workers.settings import settings
 
 
@@ -103,8 +103,8 @@ async def _status(args: argparse.Namespace) -> int:
 
 
 async def _approve(args: argparse.Namespace) -> int:
+    from contract.cohort import MatchingApproval
     from workers.partnerships import Rejected
-    from workflows.cohort import MatchingApproval
 
     try:
         approval = MatchingApproval(

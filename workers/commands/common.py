@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
-from workers.cli import CommandError
+from workers.errors import CommandError
 from workers.settings import settings
 
 

@@ -10,11 +10,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from contract.partnership import PartnershipStatus
 from domain.errors import problems
 from domain.partnership.commands import CoordinatorActionKind
 from domain.partnership.state import Stage
-from workers.cli import CommandError
 from workers.commands.common import temporal_client
+from workers.errors import CommandError
 from workers.settings import settings
 
 STAGES = [stage.value for stage in Stage]
@@ -122,7 +123,7 @@ async def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def render_status(status: Any) -> str:
+def render_status(status: PartnershipStatus) -> str:
     lines = [
         f"Partnership {status.partnership_id}",
         f"  stage        {status.stage}" + (f"   ATTENTION: {status.attention}" if status.attention else ""),
@@ -132,17 +133,17 @@ def render_status(status: Any) -> str:
     ]
     if status.agreement:
         a = status.agreement
-        signed = ", ".join(sorted(a.get("signatures", {}))) or "nobody yet"
-        lines.append(f"  agreement    topics: {', '.join(a.get('topics', []))}; signed by {signed}")
-        if a.get("starts_on"):
-            lines.append(f"               runs {a['starts_on'][:10]} to {a['ends_on'][:10]}")
+        signed = ", ".join(sorted(a.signatures)) or "nobody yet"
+        lines.append(f"  agreement    topics: {', '.join(a.topics)}; signed by {signed}")
+        if a.starts_on and a.ends_on:
+            lines.append(f"               runs {a.starts_on:%Y-%m-%d} to {a.ends_on:%Y-%m-%d}")
     last = status.last_meeting_at.strftime("%Y-%m-%d") if status.last_meeting_at else "none yet"
     nxt = status.next_meeting_due.strftime("%Y-%m-%d") if status.next_meeting_due else "-"
     lines.append(f"  meetings     {status.meetings_held} held; last {last}; next due {nxt}")
     h = status.hours
     lines.append(
-        f"  hours        {h['total']:.1f} of the {h['target_min']:.0f}-{h['target_max']:.0f} h target "
-        f"(meetings {h['meetings']:.1f}, gatherings {h['gatherings']:.1f})"
+        f"  hours        {h.total:.1f} of the {h.target_min:.0f}-{h.target_max:.0f} h target "
+        f"(meetings {h.meetings:.1f}, gatherings {h.gatherings:.1f})"
     )
     lines.append(f"  diary        {status.diary_entries} entries; gatherings attended {status.gatherings_attended}")
     if status.next_deadline:
@@ -151,14 +152,14 @@ def render_status(status: Any) -> str:
         )
     if status.last_rejection:
         r = status.last_rejection
-        lines.append(f"  last refused {r['command']}: {r['reason']}")
+        lines.append(f"  last refused {r.command}: {r.reason}")
     if status.summary:
-        lines.append(f"  summary      {json.dumps(status.summary)}")
+        lines.append(f"  summary      {json.dumps(status.summary.model_dump(mode='json'))}")
     return "\n".join(lines)
 
 
 async def _start(args: argparse.Namespace) -> int:
-    from workflows.contract import Application
+    from contract.partnership import Application
 
     try:
         app = Application.model_validate_json(args.file.read_text())

@@ -1,0 +1,67 @@
+"""The Cohort workflow's contract: one intake's matching rounds, kickoff gatherings and closing report."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from contract.common import STATUS_QUERY, TASK_QUEUE, SearchAttributes
+from domain.cohort import CohortReport, RoundSummary
+
+WORKFLOW_TYPE = "Cohort"
+RUN_MATCHING = "run_matching"
+"""Signal: a further matching round (:class:`RunMatching`)."""
+APPROVE_MATCHING = "approve_matching"
+"""Update: approve the round awaiting approval (:class:`MatchingApproval`); returns :class:`CohortStatus`."""
+
+
+def cohort_workflow_id(cohort_id: str) -> str:
+    """The workflow ID: ``cohort-{cohort_id}``."""
+    return f"cohort-{cohort_id}"
+
+
+class PinSpec(BaseModel):
+    """A pair a coordinator fixes (a pin) or forbids (an exclusion) in a matching round."""
+
+    model_config = ConfigDict(frozen=True)
+
+    mentee_id: str
+    mentor_id: str
+
+
+class MatchingApproval(BaseModel):
+    """The ``approve_matching`` update: approve the round, optionally with pins and exclusions first."""
+
+    round_id: str | None = None
+    pins: tuple[PinSpec, ...] = ()
+    exclusions: tuple[PinSpec, ...] = ()
+
+
+class RunMatching(BaseModel):
+    """The ``run_matching`` signal: a further round for late applicants and rematch requests."""
+
+    reason: str = "requested by a coordinator"
+
+
+class CohortStatus(BaseModel):
+    cohort_id: str
+    stage: str
+    rounds: list[RoundSummary]
+    kicked_off: bool
+    gatherings_started: int
+    waiting_for: str
+    report: CohortReport | None = None
+
+
+__all__ = [
+    "APPROVE_MATCHING",
+    "RUN_MATCHING",
+    "STATUS_QUERY",
+    "TASK_QUEUE",
+    "WORKFLOW_TYPE",
+    "CohortStatus",
+    "MatchingApproval",
+    "PinSpec",
+    "RunMatching",
+    "SearchAttributes",
+    "cohort_workflow_id",
+]

@@ -1,0 +1,83 @@
+"""The contract (contract/) is what the workflows really define: names, handlers, types; and it stays below them."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+from temporalio.common import RawValue
+from temporalio.workflow import _Definition
+
+from contract import STATUS_QUERY, cohort, gathering, partnership
+from workflows.cohort import CohortWorkflow
+from workflows.gathering import GatheringWorkflow
+from workflows.partnership import PartnershipWorkflow
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_partnership_defines_a_signal_and_an_update_for_each_message_of_its_table_and_no_other() -> None:
+    defn = _Definition.must_from_class(PartnershipWorkflow)
+    assert defn.name == partnership.WORKFLOW_TYPE
+    assert set(defn.signals) == set(partnership.MESSAGES)
+    assert set(defn.updates) == set(partnership.MESSAGES)
+    assert set(defn.queries) == {STATUS_QUERY}
+    for name in partnership.MESSAGES:
+        assert defn.signals[name].arg_types == [RawValue], f"{name}: signals take the raw payload"
+        assert defn.updates[name].ret_type is partnership.PartnershipStatus
+        assert defn.updates[name].validator is not None, f"{name}: updates are validated"
+    assert defn.queries[STATUS_QUERY].ret_type is partnership.PartnershipStatus
+
+
+def test_gathering_defines_an_update_for_each_message_of_its_table_and_no_signal() -> None:
+    defn = _Definition.must_from_class(GatheringWorkflow)
+    assert defn.name == gathering.WORKFLOW_TYPE
+    assert set(defn.updates) == set(gathering.MESSAGES)
+    assert set(defn.signals) == set()
+    assert all(defn.updates[n].ret_type is gathering.GatheringStatus for n in gathering.MESSAGES)
+    assert set(defn.queries) == {STATUS_QUERY}
+
+
+def test_cohort_defines_the_contract_names() -> None:
+    defn = _Definition.must_from_class(CohortWorkflow)
+    assert defn.name == cohort.WORKFLOW_TYPE
+    assert set(defn.signals) == {cohort.RUN_MATCHING}
+    assert set(defn.updates) == {cohort.APPROVE_MATCHING}
+    assert set(defn.queries) == {STATUS_QUERY}
+
+
+@pytest.mark.parametrize("module", [partnership, gathering])
+def test_each_message_is_named_by_its_command(module: object) -> None:
+    for name, command in module.MESSAGES.items():  # type: ignore[attr-defined]
+        assert command.model_fields["type"].default == name
+
+
+def _imports(package: str) -> set[str]:
+    found: set[str] = set()
+    for path in (ROOT / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+    return found
+
+
+def test_no_upward_imports() -> None:
+    """contract/ imports only domain, pydantic and temporalio.common; activities/ never import workflows/."""
+    assert _imports("contract") <= {
+        "__future__",
+        "collections",
+        "datetime",
+        "typing",
+        "pydantic",
+        "temporalio",
+        "contract",
+        "domain",
+    }
+    assert "workflows" not in _imports("activities")
+    assert "workers" not in _imports("activities") | _imports("workflows") | _imports("contract")
+    for path in (ROOT / "contract").rglob("*.py"):
+        text = path.read_text()
+        assert "temporalio." not in text.replace("temporalio.common", ""), f"{path}: temporalio.common only"

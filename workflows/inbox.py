@@ -1,0 +1,187 @@
+"""The one message loop of the decider workflows (Partnership, Gathering): what arrived, in the order it arrived.
+
+A message is declared once, in the contract's table (name -> the command it carries); its handlers come from that
+declaration: ``signal(name)`` and ``update(name, Status)`` build the Temporal handlers, one line each in the
+workflow class, so their public names are exactly the table's. Signals take the raw payload, so a malformed one is
+rejected and recorded, never dropped or a failed task; updates are validated first (a rejection leaves no trace in
+the history and reaches the caller as a non-retryable ``ApplicationError``), then wait their turn.
+
+Arrival time (patch ``arrival-time``): each message is stamped with ``workflow.now()`` when its handler runs, and
+counts as of then: a timer that fell due before it is decided first, one that fell due after it waits until it is
+decided, and the domain is given the arrival time as ``now``. So slow record-keeping or delivery, which holds the
+loop up, never changes what a party did in time. Histories from before the patch keep the old order (a timer
+already past when the loop gets to it goes first) and the loop's clock.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar, cast
+
+from temporalio import workflow
+from temporalio.common import RawValue
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
+    from domain.errors import DomainRejection, from_payload
+    from workflows.waiting import arrived_before
+
+ARRIVAL_TIME = "arrival-time"
+"""Patch: messages count as of their arrival (histories from before it: as of when the loop got to them)."""
+
+R = TypeVar("R")
+
+
+class Due(Protocol):
+    @property
+    def at(self) -> datetime: ...
+
+    @property
+    def waiting_for(self) -> str: ...
+
+
+@dataclass
+class Pending(Generic[R]):
+    """A signal or update waiting its turn. ``invalid`` says why its payload did not make a command."""
+
+    name: str
+    command: Any
+    arrived_at: datetime
+    invalid: str | None = None
+    done: bool = False
+    rejected: str | None = None
+    result: R | None = None
+
+
+class Inbox(Generic[R]):
+    """The pending messages of one workflow, and how they become commands."""
+
+    def __init__(
+        self, messages: Mapping[str, type[BaseModel]], check: Callable[[Any], None], status: Callable[[], R]
+    ) -> None:
+        self.messages = messages
+        self._check = check
+        """Raises DomainRejection when a command would be refused now (the update validator)."""
+        self._status = status
+        self._queue: deque[Pending[R]] = deque()
+
+    def __bool__(self) -> bool:
+        return bool(self._queue)
+
+    def command(self, name: str, payload: Any) -> BaseModel:
+        """The command a message carries; ValueError with a readable reason (no input values) when malformed."""
+        if name not in self.messages:
+            raise ValueError(f"unknown message {name}")
+        return from_payload(self.messages[name], name, payload)
+
+    # ------------------------------------------------------------------------------------------ arriving
+
+    def receive_signal(self, name: str, raw: RawValue) -> None:
+        """Queue a signal. One that is not JSON or not a valid command is queued too, to be rejected and recorded."""
+        now = workflow.now()
+        try:
+            payload = workflow.payload_converter().from_payload(raw.payload)
+        except Exception:
+            self._queue.append(Pending(name, None, now, invalid=f"{name} takes one JSON object"))
+            return
+        try:
+            self._queue.append(Pending(name, self.command(name, payload), now))
+        except ValueError as error:
+            self._queue.append(Pending(name, None, now, invalid=str(error)))
+
+    async def receive_update(self, name: str, payload: Any) -> R:
+        pending: Pending[R] = Pending(name, self.command(name, payload), workflow.now())
+        self._queue.append(pending)
+        await workflow.wait_condition(lambda: pending.done)
+        if pending.rejected:
+            raise ApplicationError(pending.rejected, type="DomainRejection", non_retryable=True)
+        assert pending.result is not None
+        return pending.result
+
+    def validate(self, name: str, payload: Any) -> None:
+        """The update validator: a malformed or refused update is rejected before it is accepted (not retryable)."""
+        try:
+            self._check(self.command(name, payload))
+        except DomainRejection as rejection:
+            raise ApplicationError(rejection.message, type="DomainRejection", non_retryable=True) from None
+        except ValueError as error:
+            raise ApplicationError(str(error), type="InvalidPayload", non_retryable=True) from None
+
+    # ------------------------------------------------------------------------------------------- the loop
+
+    @property
+    def by_arrival(self) -> bool:
+        """Whether messages count as of their arrival (memoised per run by the SDK)."""
+        return workflow.patched(ARRIVAL_TIME)
+
+    async def next(self, due: Due | None) -> Pending[R] | None:
+        """The next message to decide, or None when the timer ``due`` is to be decided first.
+
+        By arrival: a timer due at or before the first message's arrival goes first; otherwise the message (however
+        late the loop gets to it). Before the patch: wait for a message or the timer; a timer already past wins.
+        """
+        if self.by_arrival:
+            if not self._queue and not await arrived_before(
+                due.at if due else None, lambda: bool(self._queue), due.waiting_for if due else None
+            ):
+                return None
+            if due is not None and due.at <= self._queue[0].arrived_at:
+                return None
+            return self._queue.popleft()
+        if await arrived_before(due.at if due else None, lambda: bool(self._queue), due.waiting_for if due else None):
+            return self._queue.popleft()
+        return None
+
+    def pop(self) -> Pending[R]:
+        return self._queue.popleft()
+
+    def now(self, pending: Pending[R]) -> datetime:
+        """The moment a message counts as of: its arrival (before the patch: when the loop got to it)."""
+        return pending.arrived_at if self.by_arrival else workflow.now()
+
+    async def process(self, pending: Pending[R], apply: Callable[[Pending[R]], Awaitable[str | None]]) -> None:
+        """Decide a message with ``apply`` (which returns the rejection's reason); an update then gets its answer."""
+        try:
+            pending.rejected = await apply(pending)
+        finally:
+            pending.result = self._status()
+            pending.done = True
+
+
+# ------------------------------------------------------------------------------------- handlers from the table
+
+
+class _HasInbox(Protocol):
+    _inbox: Inbox[Any]
+
+
+def signal(name: str) -> Callable[[Any, Any], None]:
+    """The signal handler of message ``name``: queues it (raw payload, so nothing malformed is dropped)."""
+
+    def handler(self, payload: RawValue) -> None:
+        cast(_HasInbox, self)._inbox.receive_signal(name, payload)
+
+    handler.__name__ = handler.__qualname__ = name
+    return cast(Callable[[Any, Any], None], workflow.signal(name=name)(handler))
+
+
+def update(name: str, status: type[R]) -> workflow.UpdateMethodMultiParam[[Any, dict[str, Any]], R]:
+    """The update handler of message ``name`` (validated first), answering with the workflow's ``status``."""
+
+    async def handler(self, payload: dict[str, Any]) -> Any:
+        return await cast(_HasInbox, self)._inbox.receive_update(name, payload)
+
+    def validator(self, payload: dict[str, Any]) -> None:
+        cast(_HasInbox, self)._inbox.validate(name, payload)
+
+    handler.__name__ = handler.__qualname__ = f"{name}_update"
+    handler.__annotations__ = {"payload": dict[str, Any], "return": status}
+    validator.__annotations__ = {"payload": dict[str, Any], "return": None}
+    defined = workflow.update(name=name)(handler)
+    defined.validator(validator)
+    return cast(workflow.UpdateMethodMultiParam[[Any, dict[str, Any]], R], defined)
