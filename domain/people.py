@@ -9,7 +9,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import EmailStr, Field, StringConstraints
+
+from domain.frozen import Frozen
 
 Id = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
@@ -27,10 +29,6 @@ class Sector(StrEnum):
     PRIVATE = "private"
     PUBLIC = "public"
     THIRD = "third"
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Contact(Frozen):

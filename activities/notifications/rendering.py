@@ -251,8 +251,8 @@ def _next_step(state: PartnershipState, role: str) -> str:
     if state.stage == Stage.CLOSING_REVIEW:
         missing = _missing(state.reviews)
         if role in missing:
-            return f"Next step: please submit your closing review by {when(state.review_due)}."
-        return f"Next step: the closing review is waiting for {_parties(missing)}, by {when(state.review_due)}."
+            return f"Next step: please submit your closing review by {when(state.review_window.due if state.review_window else None)}."
+        return f"Next step: the closing review is waiting for {_parties(missing)}, by {when(state.review_window.due if state.review_window else None)}."
     if state.stage == Stage.PAUSED:
         return f"The partnership is paused {_pause_until(state)}; no meetings are expected until it resumes."
     if state.stage == Stage.AWAITING_MATCH:
@@ -261,7 +261,7 @@ def _next_step(state: PartnershipState, role: str) -> str:
 
 
 def _pause_until(state: PartnershipState, event: e.Event | None = None) -> str:
-    until = event.until if isinstance(event, e.PartnershipPaused) else state.pause_until
+    until = event.until if isinstance(event, e.PartnershipPaused) else state.pause.until if state.pause else None
     return f"until {when(until)}" if until else "until further notice from your coordinator"
 
 
@@ -338,7 +338,7 @@ def context_for(
         "gatherings_attended": str(state.gatherings_attended),
         "pause_until": _pause_until(state, event),
         "paused_for": duration(paused_for) if paused_for else "the length of the pause",
-        "review_due": when(state.review_due),
+        "review_due": when(state.review_window.due if state.review_window else None),
         "reviews_missing": _parties(_missing(state.reviews)),
         "reason": _reason(state, event),
         "nudge_lead": nudge_lead,

@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from pydantic import BaseModel, ConfigDict
+from domain.frozen import Frozen
 
 
-class Group(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class Group(Frozen):
     subject: str
     members: tuple[str, ...]
 

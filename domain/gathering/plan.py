@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
 
+from domain.frozen import Frozen
 from domain.partnership.commands import GatheringKind
 from domain.people import Id
 
@@ -31,10 +32,8 @@ MAX_CAPACITY = {GatheringKind.GROUP: 20, GatheringKind.COLLECTIVE: 500}
 """Subject group meetings are for up to 20 participants; collective meetings for about 100 (room for 500)."""
 
 
-class GatheringPlan(BaseModel):
+class GatheringPlan(Frozen):
     """What the coordinator plans: the Gathering workflow's input."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     cohort_id: Id
     gathering_id: Id

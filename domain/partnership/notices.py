@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
-
+from domain.frozen import Frozen
 from domain.partnership import events as e
 from domain.partnership.commands import Party
 from domain.partnership.state import PartnershipState
@@ -21,8 +20,7 @@ class Recipient(StrEnum):
     COORDINATOR = "coordinator"
 
 
-class Notice(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class Notice(Frozen):
     recipient: Recipient
     template: str
 
