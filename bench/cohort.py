@@ -40,6 +40,7 @@ from activities.records.store import RecordStore
 from bench.common import COORDINATOR_ID, Result, emit, progress, records_database, seed, time_skipping_server
 from bench.domainlife import lifecycle
 from domain.cohort import CohortPlan, CohortReport, PlannedGathering, RoundSummary, build_report
+from domain.gathering.plan import SUBJECT_GROUP_SIZE
 from domain.partnership.commands import GatheringKind
 from domain.people import Contact, Institution
 from workers.worker import WORKFLOW_RUNNER, build_worker
@@ -93,7 +94,7 @@ class StandIns:
 
     @activity.defn(name="schedule_gatherings")
     async def schedule_gatherings(self, plan: CohortPlan) -> int:
-        return len(plan.gatherings) + max(1, self.partnerships // 20)  # subject groups of up to 20
+        return len(plan.gatherings) + max(1, self.partnerships // SUBJECT_GROUP_SIZE)  # subject groups
 
     @activity.defn(name="cohort_report")
     async def cohort_report(self, request: CohortReportRequest) -> CohortReport:

@@ -25,6 +25,14 @@ class DegreeLevel(StrEnum):
     PHD = "phd"
 
 
+class Role(StrEnum):
+    """What a person is to the programme (the people registry's role; a notice's recipient)."""
+
+    MENTEE = "mentee"
+    MENTOR = "mentor"
+    COORDINATOR = "coordinator"
+
+
 class Sector(StrEnum):
     PRIVATE = "private"
     PUBLIC = "public"

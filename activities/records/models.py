@@ -11,16 +11,15 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.partnership import Recipient
 from domain.partnership.events import Event
+from domain.people import Role
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class PersonRole(StrEnum):
-    MENTEE = "mentee"
-    MENTOR = "mentor"
-    COORDINATOR = "coordinator"
+PersonRole = Role
+"""A person's role in the people registry."""
 
 
 class OutboxStatus(StrEnum):

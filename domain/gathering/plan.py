@@ -27,8 +27,10 @@ Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 MAX_HOURS = 12.0
 """The longest a gathering (and the hours it counts) can be: a partnership accepts at most 12 per gathering."""
 
-DEFAULT_CAPACITY = {GatheringKind.GROUP: 20, GatheringKind.COLLECTIVE: 100}
-MAX_CAPACITY = {GatheringKind.GROUP: 20, GatheringKind.COLLECTIVE: 500}
+SUBJECT_GROUP_SIZE = 20
+"""A subject group meeting is for up to this many participants (the cohort forms its groups to this size)."""
+DEFAULT_CAPACITY = {GatheringKind.GROUP: SUBJECT_GROUP_SIZE, GatheringKind.COLLECTIVE: 100}
+MAX_CAPACITY = {GatheringKind.GROUP: SUBJECT_GROUP_SIZE, GatheringKind.COLLECTIVE: 500}
 """Subject group meetings are for up to 20 participants; collective meetings for about 100 (room for 500)."""
 
 

@@ -9,7 +9,7 @@ until then and send :class:`Tick`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import singledispatch
 
@@ -18,6 +18,7 @@ from domain.frozen import Frozen
 from domain.partnership import commands as c
 from domain.partnership import events as e
 from domain.partnership.state import (
+    MATCHED_STAGES,
     TERMINAL_STAGES,
     Agreement,
     Attention,
@@ -30,9 +31,9 @@ from domain.partnership.state import (
     ReviewWindow,
     Signature,
     Stage,
+    missing,
 )
 
-MATCHED_STAGES = frozenset({Stage.AWAITING_SIGNATURES, Stage.ACTIVE, Stage.PAUSED})
 ACCEPTED_STAGES = frozenset(
     {Stage.AWAITING_MATCH, Stage.AWAITING_SIGNATURES, Stage.ACTIVE, Stage.PAUSED, Stage.CLOSING_REVIEW}
 )
@@ -155,7 +156,7 @@ def _(command: c.SignAgreement, state: PartnershipState, now: datetime) -> list[
         raise DomainRejection(f"the {command.party} has already signed the agreement")
     events.append(e.AgreementSigned(at=now, party=command.party, signature_ref=command.signature_ref))
     signatures[command.party] = Signature(signed_at=now)
-    if set(signatures) == {c.Party.MENTEE, c.Party.MENTOR}:
+    if not missing(signatures):
         events.append(
             e.PartnershipStarted(
                 at=now,
@@ -239,7 +240,7 @@ def _(command: c.SubmitClosingReview, state: PartnershipState, now: datetime) ->
     )
     events: list[e.Event] = [submitted]
     after = evolve(state, submitted)
-    if set(after.reviews) == {c.Party.MENTEE, c.Party.MENTOR}:
+    if not after.reviews_missing:
         events.append(e.PartnershipCompleted(at=now, closed_by="parties", summary=after.summarise(Stage.COMPLETED)))
     return events
 
@@ -346,11 +347,9 @@ def _due_event(state: PartnershipState, due_at: datetime, now: datetime) -> e.Ev
     """The event a timer that fell due at ``due_at`` causes."""
     policy = state.policy
     if state.stage == Stage.AWAITING_SIGNATURES:
-        assert state.agreement is not None
-        unsigned = _missing(state.agreement.signatures)
         if not state.signing.reminded:
-            return e.SigningReminderDue(at=now, parties=unsigned)
-        return e.SignatureOverdue(at=now, parties=unsigned)
+            return e.SigningReminderDue(at=now, parties=state.unsigned)
+        return e.SignatureOverdue(at=now, parties=state.unsigned)
     if state.stage == Stage.ACTIVE:
         agreement = state.agreement
         assert agreement is not None and agreement.ends_on is not None
@@ -363,15 +362,10 @@ def _due_event(state: PartnershipState, due_at: datetime, now: datetime) -> e.Ev
     if state.stage == Stage.PAUSED and state.pause is not None:
         return _resume(state, now, "the pause ended", resumed_at=state.pause.until)
     if state.stage == Stage.CLOSING_REVIEW and state.review_window is not None:
-        missing = _missing(state.reviews)
         if not state.review_window.clock.reminded:
-            return e.ReviewReminderDue(at=now, parties=missing)
-        return e.ReviewOverdue(at=now, parties=missing)
+            return e.ReviewReminderDue(at=now, parties=state.reviews_missing)
+        return e.ReviewOverdue(at=now, parties=state.reviews_missing)
     raise AssertionError(f"no timer in stage {state.stage}")  # pragma: no cover - next_due guards
-
-
-def _missing(done: Mapping[str, object]) -> tuple[c.Party, ...]:
-    return tuple(p for p in (c.Party.MENTEE, c.Party.MENTOR) if p not in done)
 
 
 def next_due(state: PartnershipState) -> Due | None:
@@ -741,6 +735,7 @@ def _(event: e.CommandRejected, state: PartnershipState) -> Changes:
 
 
 __all__ = [
+    "MATCHED_STAGES",
     "TERMINAL_STAGES",
     "Due",
     "decide",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from pydantic import model_validator
 
 from domain.frozen import Frozen
+from domain.partnership.commands import Party
 from domain.people import MenteeProfile
 from domain.policy import Policy
 
@@ -27,6 +29,14 @@ class Stage(StrEnum):
 
 
 TERMINAL_STAGES = frozenset({Stage.COMPLETED, Stage.WITHDRAWN, Stage.REJECTED, Stage.ENDED_EARLY})
+MATCHED_STAGES = frozenset({Stage.AWAITING_SIGNATURES, Stage.ACTIVE, Stage.PAUSED})
+"""The stages in which a match stands: the partnership holds one of its mentor's slots."""
+PAIR = (Party.MENTEE, Party.MENTOR)
+
+
+def missing(done: Mapping[str, object]) -> tuple[Party, ...]:
+    """The parties of the pair not in ``done`` (signatures, reviews), mentee first."""
+    return tuple(party for party in PAIR if party not in done)
 
 
 class Attention(StrEnum):
@@ -191,6 +201,16 @@ class PartnershipState(Frozen):
     @property
     def is_terminal(self) -> bool:
         return self.stage in TERMINAL_STAGES
+
+    @property
+    def unsigned(self) -> tuple[Party, ...]:
+        """Who still has to sign the agreement (both, while there is none)."""
+        return missing(self.agreement.signatures if self.agreement else {})
+
+    @property
+    def reviews_missing(self) -> tuple[Party, ...]:
+        """Who still has to submit the closing review."""
+        return missing(self.reviews)
 
     @property
     def institution_id(self) -> str | None:
