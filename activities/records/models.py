@@ -7,16 +7,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
+from domain.frozen import Frozen
 from domain.partnership import Recipient
 from domain.partnership.events import Event
 from domain.people import Role
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
 
 PersonRole = Role
 """A person's role in the people registry."""
@@ -28,7 +22,7 @@ class OutboxStatus(StrEnum):
     UNDELIVERABLE = "undeliverable"
 
 
-class AppendResult(_Frozen):
+class AppendResult(Frozen):
     partnership_id: str
     version: int
     """The log's version after the append: the version of the last event appended."""
@@ -38,7 +32,7 @@ class AppendResult(_Frozen):
     """Idempotency keys of the outbox messages the events caused."""
 
 
-class StoredEvent(_Frozen):
+class StoredEvent(Frozen):
     version: int
     type: str
     event: Event
@@ -49,7 +43,7 @@ class StoredEvent(_Frozen):
     digest: str
 
 
-class OutboxMessage(_Frozen):
+class OutboxMessage(Frozen):
     """A notice waiting to be (or already) delivered.
 
     ``recipient_id`` is None when the store could not tell who it is for (a cohort without a
@@ -71,12 +65,12 @@ class OutboxMessage(_Frozen):
     message_id: str | None = None
 
 
-class Disagreement(_Frozen):
+class Disagreement(Frozen):
     partnership_id: str
     what: str
 
 
-class VerifyReport(_Frozen):
+class VerifyReport(Frozen):
     partnerships_checked: int
     events_checked: int
     disagreements: tuple[Disagreement, ...] = ()
