@@ -18,7 +18,7 @@ from activities.records import projection
 from activities.records import schema as s
 from activities.records.engine import Database
 from activities.records.errors import RecordsError
-from activities.records.log import digest
+from activities.records.eventlog import digest
 from activities.records.models import Disagreement, VerifyReport
 from activities.records.projection import EVENT_TABLES, Projection, Row, key_of
 from domain.partnership import PartnershipState, evolve, initial_state
