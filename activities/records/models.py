@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic import Field
+
 from domain.frozen import Frozen
 from domain.partnership import Recipient
 from domain.partnership.events import Event
@@ -63,6 +65,9 @@ class OutboxMessage(Frozen):
     created_at: datetime
     sent_at: datetime | None = None
     message_id: str | None = None
+    context: dict[str, Any] | None = Field(default=None, exclude=True, repr=False)
+    """What the notice is rendered with, as written with it (see ``outbox.rows_for``); None in rows from before
+    revision 0009. Left out of dumps and reprs: it is for delivery only."""
 
 
 class Disagreement(Frozen):
