@@ -448,6 +448,12 @@ Changes = dict[str, object]
 """The fields an event changes, by name (checked by ``replace``)."""
 
 
+def _back_on_track(state: PartnershipState) -> Changes:
+    """The meeting clock starts again: no nudge pending, and a lapse the coordinator was told of is over."""
+    attention = None if state.attention == Attention.MEETING_LAPSED else state.attention
+    return {"lapse": LapseLevel.ON_TRACK, "attention": attention}
+
+
 @singledispatch
 def _evolve(event: e.Event, state: PartnershipState) -> Changes:
     raise TypeError(f"no evolve rule for {type(event).__name__}")
@@ -534,16 +540,13 @@ def _(event: e.SignatureOverdue, state: PartnershipState) -> Changes:
 @_evolve.register
 def _(event: e.MeetingLogged, state: PartnershipState) -> Changes:
     last = max(event.held_on, state.last_meeting_at) if state.last_meeting_at else event.held_on
-    changes: Changes = {
+    return {
         "meetings_held": state.meetings_held + 1,
         "meeting_minutes": state.meeting_minutes + event.minutes,
         "last_meeting_at": last,
         "next_meeting_due": event.next_meeting_due,
-        "lapse": LapseLevel.ON_TRACK,
+        **_back_on_track(state),
     }
-    if state.attention == Attention.MEETING_LAPSED:
-        changes["attention"] = None
-    return changes
 
 
 @_evolve.register
@@ -579,27 +582,21 @@ def _(event: e.CoordinatorIntervened, state: PartnershipState) -> Changes:
 
 @_evolve.register
 def _(event: e.MeetingRescheduled, state: PartnershipState) -> Changes:
-    changes: Changes = {
+    return {
         "next_meeting_due": event.next_meeting_due,
-        "lapse": LapseLevel.ON_TRACK,
         "interventions": state.interventions + 1,
+        **_back_on_track(state),
     }
-    if state.attention == Attention.MEETING_LAPSED:
-        changes["attention"] = None
-    return changes
 
 
 @_evolve.register
 def _(event: e.PartnershipPaused, state: PartnershipState) -> Changes:
-    changes: Changes = {
+    return {
         "stage": Stage.PAUSED,
         "pause": Pause(at=event.at, until=event.until),
         "interventions": state.interventions + 1,
+        **(_back_on_track(state) if state.attention == Attention.MEETING_LAPSED else {}),  # a nudge stays
     }
-    if state.attention == Attention.MEETING_LAPSED:
-        changes["attention"] = None
-        changes["lapse"] = LapseLevel.ON_TRACK
-    return changes
 
 
 @_evolve.register
@@ -684,18 +681,15 @@ def _(event: e.PartnershipEndedEarly, state: PartnershipState) -> Changes:
 
 @_evolve.register
 def _(event: e.ProgrammeEnded, state: PartnershipState) -> Changes:
-    changes: Changes = {
+    return {
         "stage": Stage.CLOSING_REVIEW,
         "review_window": ReviewWindow(
             opened_at=event.review_due - state.policy.review_window,  # the end date, even if the tick was late
             due=event.review_due,
         ),
         "next_meeting_due": None,
-        "lapse": LapseLevel.ON_TRACK,
+        **_back_on_track(state),
     }
-    if state.attention == Attention.MEETING_LAPSED:
-        changes["attention"] = None
-    return changes
 
 
 @_evolve.register
