@@ -347,7 +347,7 @@ def _due_event(state: PartnershipState, due_at: datetime, now: datetime) -> e.Ev
     """The event a timer that fell due at ``due_at`` causes."""
     policy = state.policy
     if state.stage == Stage.AWAITING_SIGNATURES:
-        if not state.signing.reminded:
+        if not state.signing_clock.reminded:
             return e.SigningReminderDue(at=now, parties=state.unsigned)
         return e.SignatureOverdue(at=now, parties=state.unsigned)
     if state.stage == Stage.ACTIVE:
@@ -361,8 +361,8 @@ def _due_event(state: PartnershipState, due_at: datetime, now: datetime) -> e.Ev
         return e.MeetingLapsed(at=now, meeting_was_due=state.next_meeting_due)
     if state.stage == Stage.PAUSED and state.pause is not None:
         return _resume(state, now, "the pause ended", resumed_at=state.pause.until)
-    if state.stage == Stage.CLOSING_REVIEW and state.review_window is not None:
-        if not state.review_window.clock.reminded:
+    if state.stage == Stage.CLOSING_REVIEW:
+        if not state.review_clock.reminded:
             return e.ReviewReminderDue(at=now, parties=state.reviews_missing)
         return e.ReviewOverdue(at=now, parties=state.reviews_missing)
     raise AssertionError(f"no timer in stage {state.stage}")  # pragma: no cover - next_due guards
@@ -374,9 +374,9 @@ def next_due(state: PartnershipState) -> Due | None:
     agreement = state.agreement
     if state.stage == Stage.AWAITING_SIGNATURES and not state.mentor_withdrawn:
         assert agreement is not None and state.matched_at is not None
-        if not state.signing.reminded:
+        if not state.signing_clock.reminded:
             return Due(at=state.matched_at + policy.signing_reminder, waiting_for="signatures (reminder)")
-        if not state.signing.overdue:
+        if not state.signing_clock.overdue:
             return Due(at=agreement.signing_due, waiting_for="signatures")
         return None
     if state.stage == Stage.ACTIVE and not state.mentor_withdrawn:
@@ -392,9 +392,9 @@ def next_due(state: PartnershipState) -> Due | None:
     if state.stage == Stage.PAUSED and state.pause is not None and state.pause.until is not None:
         return Due(at=state.pause.until, waiting_for="end of pause")
     if state.stage == Stage.CLOSING_REVIEW and (window := state.review_window) is not None:
-        if not window.clock.reminded:
+        if not state.review_clock.reminded:
             return Due(at=window.opened_at + policy.review_reminder, waiting_for="closing reviews (reminder)")
-        if not window.clock.overdue:
+        if not state.review_clock.overdue:
             return Due(at=window.due, waiting_for="closing reviews")
     return None
 
@@ -491,7 +491,7 @@ def _(event: e.MatchProposed, state: PartnershipState) -> Changes:
         "agreement": Agreement(
             topics=event.topics, meeting_cadence=event.meeting_cadence, signing_due=event.signing_due
         ),
-        "signing": Clock(),
+        "signing_clock": Clock(),
         "attention": None,
     }
 
@@ -529,12 +529,12 @@ def _(event: e.PartnershipStarted, state: PartnershipState) -> Changes:
 
 @_evolve.register
 def _(event: e.SigningReminderDue, state: PartnershipState) -> Changes:
-    return {"signing": state.signing.replace(reminded=True)}
+    return {"signing_clock": state.signing_clock.replace(reminded=True)}
 
 
 @_evolve.register
 def _(event: e.SignatureOverdue, state: PartnershipState) -> Changes:
-    return {"signing": state.signing.replace(overdue=True), "attention": Attention.SIGNATURE_OVERDUE}
+    return {"signing_clock": state.signing_clock.replace(overdue=True), "attention": Attention.SIGNATURE_OVERDUE}
 
 
 @_evolve.register
@@ -632,7 +632,7 @@ def _(event: e.RematchRequested, state: PartnershipState) -> Changes:
         "match_reasons": (),
         "matched_at": None,
         "agreement": None,
-        "signing": Clock(),
+        "signing_clock": Clock(),
         "next_meeting_due": None,
         "lapse": LapseLevel.ON_TRACK,
         "pause": None,
@@ -646,13 +646,14 @@ def _(event: e.AttentionAcknowledged, state: PartnershipState) -> Changes:
     changes: Changes = {"attention": None, "interventions": state.interventions + 1}
     if event.attention == Attention.SIGNATURE_OVERDUE and state.agreement is not None:
         changes["agreement"] = state.agreement.replace(signing_due=event.rearmed_until)
-        changes["signing"] = state.signing.replace(overdue=False)
+        changes["signing_clock"] = state.signing_clock.replace(overdue=False)
     elif event.attention == Attention.MEETING_LAPSED:
         changes["next_meeting_due"] = event.rearmed_until
         changes["lapse"] = LapseLevel.ON_TRACK
-    elif event.attention == Attention.REVIEW_OVERDUE and state.review_window is not None:
-        window = state.review_window
-        changes["review_window"] = window.replace(due=event.rearmed_until, clock=window.clock.replace(overdue=False))
+    elif event.attention == Attention.REVIEW_OVERDUE:
+        changes["review_clock"] = state.review_clock.replace(overdue=False)
+        if state.review_window is not None:
+            changes["review_window"] = state.review_window.replace(due=event.rearmed_until)
     return changes
 
 
@@ -687,6 +688,7 @@ def _(event: e.ProgrammeEnded, state: PartnershipState) -> Changes:
             opened_at=event.review_due - state.policy.review_window,  # the end date, even if the tick was late
             due=event.review_due,
         ),
+        "review_clock": Clock(),
         "next_meeting_due": None,
         **_back_on_track(state),
     }
@@ -694,16 +696,13 @@ def _(event: e.ProgrammeEnded, state: PartnershipState) -> Changes:
 
 @_evolve.register
 def _(event: e.ReviewReminderDue, state: PartnershipState) -> Changes:
-    assert state.review_window is not None
-    return {"review_window": state.review_window.replace(clock=state.review_window.clock.replace(reminded=True))}
+    return {"review_clock": state.review_clock.replace(reminded=True)}
 
 
 @_evolve.register
 def _(event: e.ReviewOverdue, state: PartnershipState) -> Changes:
-    assert state.review_window is not None
-    window = state.review_window
     return {
-        "review_window": window.replace(clock=window.clock.replace(overdue=True)),
+        "review_clock": state.review_clock.replace(overdue=True),
         "attention": Attention.REVIEW_OVERDUE,
     }
 

@@ -117,7 +117,6 @@ class ReviewWindow(Frozen):
 
     opened_at: datetime
     due: datetime
-    clock: Clock = Clock()
 
 
 _FLAT_CLOCK_FIELDS = (
@@ -137,18 +136,14 @@ def _lift_flat_clock_fields(data: dict[str, Any]) -> dict[str, Any]:
     ...) in today's shape. Stored states are read by every later release."""
     data = dict(data)
     old = {name: data.pop(name) for name in _FLAT_CLOCK_FIELDS if name in data}
-    if "signing_reminded" in old or "signing_overdue" in old:
-        data.setdefault(
-            "signing",
-            {"reminded": old.get("signing_reminded", False), "overdue": old.get("signing_overdue", False)},
-        )
+    for clock in ("signing", "review"):
+        if f"{clock}_reminded" in old or f"{clock}_overdue" in old:
+            flags = {"reminded": old.get(f"{clock}_reminded", False), "overdue": old.get(f"{clock}_overdue", False)}
+            data.setdefault(f"{clock}_clock", flags)
     if old.get("paused_at") is not None:
         data.setdefault("pause", {"at": old["paused_at"], "until": old.get("pause_until")})
     if old.get("review_opened_at") is not None and old.get("review_due") is not None:
-        clock = {"reminded": old.get("review_reminded", False), "overdue": old.get("review_overdue", False)}
-        data.setdefault(
-            "review_window", {"opened_at": old["review_opened_at"], "due": old["review_due"], "clock": clock}
-        )
+        data.setdefault("review_window", {"opened_at": old["review_opened_at"], "due": old["review_due"]})
     return data
 
 
@@ -166,7 +161,7 @@ class PartnershipState(Frozen):
     match_reasons: tuple[str, ...] = ()
     matched_at: datetime | None = None
     agreement: Agreement | None = None
-    signing: Clock = Clock()
+    signing_clock: Clock = Clock()
     """The signing deadline's clock (its date is the agreement's ``signing_due``)."""
     meetings_held: int = 0
     meeting_minutes: int = 0
@@ -184,6 +179,8 @@ class PartnershipState(Frozen):
     """Set while PAUSED."""
     review_window: ReviewWindow | None = None
     """Set once the programme has ended (CLOSING_REVIEW and after)."""
+    review_clock: Clock = Clock()
+    """The closing review deadline's clock (its date is the window's ``due``)."""
     reviews: dict[str, Review] = {}
     interventions: int = 0
     lapses: int = 0

@@ -69,7 +69,7 @@ def test_review_reminder_then_overdue() -> None:
     run = closing_review()
     [reminder] = run.tick_due()
     assert reminder == e.ReviewReminderDue(at=ENDS + 7 * DAY, parties=(MENTEE, MENTOR))
-    assert run.state.review_window is not None and run.state.review_window.clock.reminded
+    assert run.state.review_clock.reminded
     assert run.state.attention is None
     run.do(review(MENTEE, 5), at=ENDS + 8 * DAY)
     assert run.due() == REVIEW_DUE
@@ -85,7 +85,7 @@ def test_acknowledging_an_overdue_review_re_arms_it() -> None:
     acknowledged = REVIEW_DUE + DAY
     [event] = run.do(coord(A.ACKNOWLEDGE, "reminded by phone"), at=acknowledged)
     assert isinstance(event, e.AttentionAcknowledged) and event.rearmed_until == acknowledged + 7 * DAY
-    assert run.state.review_window is not None and not run.state.review_window.clock.overdue
+    assert not run.state.review_clock.overdue
     assert run.state.attention is None
     assert run.due() == acknowledged + 7 * DAY
 

@@ -74,5 +74,5 @@ def test_the_clocks_are_grouped_and_cleared_together() -> None:
     run = paused()
     assert run.state.pause is not None and run.state.pause.until is None
     review = closing_review().state
-    assert review.review_window is not None and review.review_window.clock == Clock()
-    assert review.pause is None and review.signing == Clock()
+    assert review.review_window is not None and review.review_clock == Clock()
+    assert review.pause is None and review.signing_clock == Clock(reminded=False, overdue=False)
