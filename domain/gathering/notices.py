@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from domain.frozen import Frozen
 from domain.gathering import events as e
+from domain.people import Role
 
-COORDINATOR = "coordinator"
+COORDINATOR = Role.COORDINATOR.value
 """The recipient of a coordinator's notice: the cohort's coordinator (looked up by whoever delivers it)."""
 
 
