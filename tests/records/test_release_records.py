@@ -62,3 +62,24 @@ async def test_a_state_row_written_by_the_release_is_appended_to_and_loads(store
     after = await store.load_state(pid)
     assert after == fold(folded, more)
     assert after is not None and "review_window" in after.model_dump(mode="json"), "written back in today's shape"
+
+
+async def test_verify_counts_a_state_row_in_the_releases_shape_as_agreeing(store: RecordStore) -> None:
+    record = RELEASE["review_overdue_acknowledged"]
+    pid = f"p-release-{uuid.uuid4().hex[:10]}"
+    events = [parse_event(data) for data in _renamed(record["events"], record["state"]["partnership_id"], pid)]
+    stored_state = _renamed(record["state"], record["state"]["partnership_id"], pid)
+    await store.append(pid, 0, events)
+
+    async def write_state(state: dict[str, Any]) -> None:
+        async def work(connection: AsyncConnection) -> None:
+            await connection.execute(update(s.partnerships).where(s.partnerships.c.id == pid).values(state=state))
+
+        await store.database.write(work)
+
+    await write_state(stored_state)
+    assert (await store.verify()).by_partnership().get(pid, []) == []
+
+    await write_state({**stored_state, "review_overdue": True})  # altered: the log says it was acknowledged
+    [problem] = (await store.verify()).by_partnership()[pid]
+    assert problem.startswith("partnerships.state: JSON differs from the folded log in review_clock")
