@@ -29,13 +29,10 @@ from activities.records.store import RecordStore
 from contract import STATUS_QUERY, message_name
 from contract import gathering as gathering_contract
 from contract.partnership import PartnershipStatus, partnership_id
-from domain.cohort import CohortPlan, CohortReport, RoundSummary, build_report, plan_groups
+from domain.cohort import CohortPlan, CohortReport, RoundSummary, build_report, gathering_plans
 from domain.gathering import commands as gathering_commands
-from domain.gathering.plan import GatheringPlan
 from domain.matching import Exclusion, MatchingInput, Pin, match
 from domain.partnership import commands as partnership_commands
-from domain.partnership.commands import GatheringKind
-from domain.partnership.rules import MATCHED_STAGES
 
 log = structlog.get_logger(__name__)
 
@@ -154,43 +151,9 @@ class CohortActivities:
         """
         cohort = plan.cohort_id
         queue = activity.info().task_queue
-        plans = [
-            GatheringPlan(
-                cohort_id=cohort,
-                gathering_id=g.gathering_id,
-                kind=g.kind,
-                subject=g.subject,
-                starts_at=g.starts_at,
-                duration_hours=g.hours,
-                place=g.place,
-                capacity=g.capacity,
-            )
-            for g in plan.gatherings
-        ]
-        members: dict[str, tuple[str, ...]] = {}
-        if plan.group_subjects_at is not None:
-            states = await self._store.list_states(cohort)
-            interests = {
-                s.partnership_id: list(s.mentee.interests) or [s.mentee.field]
-                for s in states
-                if s.mentee is not None and s.stage in MATCHED_STAGES
-            }
-            for number, group in enumerate(plan_groups(interests, max_size=20), start=1):
-                gathering_id = f"group-{number:02d}"
-                members[gathering_id] = group.members
-                plans.append(
-                    GatheringPlan(
-                        cohort_id=cohort,
-                        gathering_id=gathering_id,
-                        kind=GatheringKind.GROUP,
-                        subject=group.subject,
-                        starts_at=plan.group_subjects_at,
-                        duration_hours=plan.group_hours,
-                        place="to be announced",
-                        capacity=20,
-                        invitees=group.members,
-                    )
-                )
+        states = await self._store.list_states(cohort) if plan.group_subjects_at is not None else []
+        plans = gathering_plans(plan, states)
+        members = {p.gathering_id: p.invitees for p in plans if p.invitees}
         started = 0
         for gathering in plans:
             workflow_id = gathering_contract.gathering_workflow_id(cohort, gathering.gathering_id)

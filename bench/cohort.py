@@ -42,6 +42,7 @@ from bench.domainlife import lifecycle
 from contract.cohort import RunMatching
 from contract.partnership import WORKFLOW_TYPE, Application, PartnershipStatus
 from domain.cohort import CohortPlan, CohortReport, PlannedGathering, RoundSummary, build_report
+from domain.gathering.plan import SUBJECT_GROUP_SIZE
 from domain.partnership.commands import GatheringKind
 from domain.people import Contact, Institution
 from workers.worker import WORKFLOW_RUNNER, build_worker
@@ -96,7 +97,7 @@ class StandIns:
 
     @activity.defn(name="schedule_gatherings")
     async def schedule_gatherings(self, plan: CohortPlan) -> int:
-        return len(plan.gatherings) + max(1, self.partnerships // 20)  # subject groups of up to 20
+        return len(plan.gatherings) + max(1, self.partnerships // SUBJECT_GROUP_SIZE)  # subject groups
 
     @activity.defn(name="cohort_report")
     async def cohort_report(self, request: CohortReportRequest) -> CohortReport:

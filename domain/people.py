@@ -9,7 +9,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import EmailStr, Field, StringConstraints
+
+from domain.frozen import Frozen
 
 Id = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
@@ -23,14 +25,18 @@ class DegreeLevel(StrEnum):
     PHD = "phd"
 
 
+class Role(StrEnum):
+    """What a person is to the programme (the people registry's role; a notice's recipient)."""
+
+    MENTEE = "mentee"
+    MENTOR = "mentor"
+    COORDINATOR = "coordinator"
+
+
 class Sector(StrEnum):
     PRIVATE = "private"
     PUBLIC = "public"
     THIRD = "third"
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 class Contact(Frozen):

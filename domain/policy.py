@@ -8,14 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
+from domain.frozen import Frozen
 from domain.people import DegreeLevel
 
 
-class Policy(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
+class Policy(Frozen):
     signing_deadline: timedelta = timedelta(days=14)
     """After a match, both parties must sign the agreement within this; then a coordinator is told."""
     signing_reminder: timedelta = timedelta(days=7)

@@ -40,13 +40,13 @@ def waiting_for(state: PartnershipState) -> str:
     words = _STAGE_WORDS[state.stage]
     parts = [f"{state.stage or 'NEW'}: {words}"]
     if state.stage == Stage.AWAITING_SIGNATURES and state.agreement is not None:
-        unsigned = [p for p in ("mentee", "mentor") if p not in state.agreement.signatures]
+        unsigned = state.unsigned
         if unsigned:
             parts.append(f"unsigned: {', '.join(unsigned)}")
     if state.stage == Stage.ACTIVE and state.next_meeting_due is not None:
         parts.append(f"{state.meetings_held} meetings; next due {state.next_meeting_due:%Y-%m-%d %H:%M} UTC")
     if state.stage == Stage.CLOSING_REVIEW:
-        missing = [p for p in ("mentee", "mentor") if p not in state.reviews]
+        missing = state.reviews_missing
         parts.append(f"reviews missing: {', '.join(missing)}")
     due = next_due(state)
     if due is not None:

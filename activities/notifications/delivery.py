@@ -30,7 +30,7 @@ from activities.notifications.smtp import Mailer, MailServerError, RecipientRefu
 from activities.records import OutboxMessage, RecordStore
 from domain import Contact
 from domain.partnership import PartnershipState, Recipient, evolve, initial_state
-from domain.partnership.events import Event
+from domain.partnership.events import Event, parse_event
 
 __all__ = [
     "DeliveryFailed",
@@ -93,7 +93,10 @@ class _Run:
     logs: dict[str, list[Event]] = field(default_factory=dict)
 
     async def situation(self, message: OutboxMessage) -> tuple[PartnershipState | None, Event | None]:
-        """The state right after the event that caused ``message``, and that event."""
+        """The state right after the event that caused ``message``, and that event: as the outbox row carries
+        them, or (a row written before they were) by folding the log up to that event."""
+        if message.context is not None:
+            return PartnershipState.model_validate(message.context["state"]), parse_event(message.context["event"])
         if message.partnership_id not in self.logs:
             stored = await self.store.read_log(message.partnership_id)
             self.logs[message.partnership_id] = [item.event for item in stored]

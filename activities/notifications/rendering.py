@@ -11,7 +11,6 @@ paragraph (wrapped when rendered), indented lines kept as written. Both are
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cache
@@ -201,10 +200,6 @@ def _parties(parties: tuple[str, ...] | list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
-def _missing(done: Mapping[str, object]) -> tuple[str, ...]:
-    return tuple(p for p in ("mentee", "mentor") if p not in done)
-
-
 def _hours_progress(state: PartnershipState) -> str:
     low, high = state.policy.target_hours_min, state.policy.target_hours_max
     total = state.total_hours
@@ -237,7 +232,7 @@ def _reason(state: PartnershipState, event: e.Event | None) -> str:
 def _next_step(state: PartnershipState, role: str) -> str:
     agreement = state.agreement
     if state.stage == Stage.AWAITING_SIGNATURES and agreement is not None:
-        unsigned = _missing(agreement.signatures)
+        unsigned = state.unsigned
         if role in unsigned:
             return f"Next step: please sign the Mentoring Partnership Agreement by {when(agreement.signing_due)}."
         return (
@@ -249,10 +244,11 @@ def _next_step(state: PartnershipState, role: str) -> str:
             "(date, length and the topics you covered)."
         )
     if state.stage == Stage.CLOSING_REVIEW:
-        missing = _missing(state.reviews)
+        missing = state.reviews_missing
+        review_due = when(state.review_window.due if state.review_window else None)
         if role in missing:
-            return f"Next step: please submit your closing review by {when(state.review_due)}."
-        return f"Next step: the closing review is waiting for {_parties(missing)}, by {when(state.review_due)}."
+            return f"Next step: please submit your closing review by {review_due}."
+        return f"Next step: the closing review is waiting for {_parties(missing)}, by {review_due}."
     if state.stage == Stage.PAUSED:
         return f"The partnership is paused {_pause_until(state)}; no meetings are expected until it resumes."
     if state.stage == Stage.AWAITING_MATCH:
@@ -261,7 +257,7 @@ def _next_step(state: PartnershipState, role: str) -> str:
 
 
 def _pause_until(state: PartnershipState, event: e.Event | None = None) -> str:
-    until = event.until if isinstance(event, e.PartnershipPaused) else state.pause_until
+    until = event.until if isinstance(event, e.PartnershipPaused) else state.pause.until if state.pause else None
     return f"until {when(until)}" if until else "until further notice from your coordinator"
 
 
@@ -288,7 +284,6 @@ def context_for(
     agreement = state.agreement
     summary = state.summary
     other, counterpart = _counterpart(role, counterpart_name)
-    signatures = agreement.signatures if agreement else {}
     meeting_was_due = event.meeting_was_due if isinstance(event, e.MeetingNudgeDue | e.MeetingLapsed) else None
     amended_by = event.party.value if isinstance(event, e.AgreementAmended) else None
     paused_for = event.paused_for if isinstance(event, e.PartnershipResumed) else None
@@ -318,7 +313,7 @@ def context_for(
         "topics": _bullets(agreement.topics if agreement else (), "to be agreed together"),
         "meeting_cadence": f"every {duration(agreement.meeting_cadence)}" if agreement else "about once a month",
         "signing_due": when(agreement.signing_due if agreement else None),
-        "unsigned": _parties(_missing(signatures)),
+        "unsigned": _parties(state.unsigned),
         "amended_by": f"the {amended_by}" if amended_by else "one of you",
         "starts_on": when(agreement.starts_on if agreement else None),
         "ends_on": when(agreement.ends_on if agreement else None),
@@ -338,8 +333,8 @@ def context_for(
         "gatherings_attended": str(state.gatherings_attended),
         "pause_until": _pause_until(state, event),
         "paused_for": duration(paused_for) if paused_for else "the length of the pause",
-        "review_due": when(state.review_due),
-        "reviews_missing": _parties(_missing(state.reviews)),
+        "review_due": when(state.review_window.due if state.review_window else None),
+        "reviews_missing": _parties(state.reviews_missing),
         "reason": _reason(state, event),
         "nudge_lead": nudge_lead,
         "next_step": _next_step(state, role),

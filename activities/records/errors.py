@@ -10,14 +10,21 @@ class RecordsError(Exception):
 class VersionConflict(RecordsError):
     """The log is not where the caller expected: another append won, or the caller is ahead of the log."""
 
-    def __init__(self, partnership_id: str, expected_version: int, actual_version: int, detail: str) -> None:
+    def __init__(
+        self, stream_id: str, expected_version: int, actual_version: int, detail: str, *, kind: str = "partnership"
+    ) -> None:
         super().__init__(
-            f"version conflict on partnership {partnership_id}: expected version {expected_version}, "
+            f"version conflict on {kind} {stream_id}: expected version {expected_version}, "
             f"the log is at version {actual_version} ({detail})"
         )
-        self.partnership_id = partnership_id
+        self.stream_id = stream_id
+        self.kind = kind
         self.expected_version = expected_version
         self.actual_version = actual_version
+
+
+class GatheringVersionConflict(VersionConflict):
+    """A version conflict on a gathering's log."""
 
 
 class PersonErased(RecordsError):

@@ -1,80 +1,40 @@
-"""A gathering's event log: append-only, gap-free versions, a retried append is a no-op."""
+"""A gathering's event log: append-only, gap-free versions, a retried append is a no-op (see ``eventlog``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities.records import schema as s
 from activities.records.engine import Database
-from activities.records.errors import RecordsError
-from activities.records.log import digest
+from activities.records.errors import GatheringVersionConflict
+from activities.records.eventlog import EventLog, write_retrying
 from domain.gathering.events import Event, event_json, parse_event
 
+__all__ = ["LOG", "GatheringVersionConflict", "append", "read"]
 
-class GatheringVersionConflict(RecordsError):
-    pass
+LOG = EventLog(s.gathering_events, "gathering_key", "gathering", GatheringVersionConflict)
 
 
 async def append(
     db: Database, gathering_key: str, cohort_id: str, expected_version: int, events: Sequence[Event]
 ) -> int:
     """Append ``events`` as versions ``expected_version + 1 ...``; the same events again change nothing."""
-    rows = [
-        {
-            "gathering_key": gathering_key,
-            "version": expected_version + n,
-            "cohort_id": cohort_id,
-            "type": event.type,
-            "data": event_json(event),
-            "digest": digest(event_json(event)),
-            "occurred_at": event.at,
-        }
-        for n, event in enumerate(events, start=1)
-    ]
+    prepared = LOG.prepare(expected_version, events, event_json)
+    if not prepared:
+        return expected_version
 
     async def work(connection: AsyncConnection) -> int:
-        t = s.gathering_events
-        current = int(
-            await connection.scalar(
-                select(func.coalesce(func.max(t.c.version), 0)).where(t.c.gathering_key == gathering_key)
-            )
-            or 0
-        )
-        stored = {
-            row.version: row.digest
-            for row in await connection.execute(
-                select(t.c.version, t.c.digest).where(
-                    t.c.gathering_key == gathering_key, t.c.version > expected_version
-                )
-            )
-        }
-        if current < expected_version:
-            raise GatheringVersionConflict(
-                f"gathering {gathering_key}: expected version {expected_version}, the log is at {current}"
-            )
-        fresh = []
-        for row in rows:
-            if row["version"] in stored:
-                if stored[row["version"]] != row["digest"]:
-                    raise GatheringVersionConflict(
-                        f"gathering {gathering_key}: version {row['version']} holds a different event"
-                    )
-            else:
-                fresh.append(row)
-        if fresh:
-            await connection.execute(t.insert(), fresh)
-        return expected_version + len(rows)
+        if not await LOG.already_stored(connection, gathering_key, expected_version, prepared):
+            await LOG.insert(connection, gathering_key, prepared, cohort_id=cohort_id)
+        return prepared[-1].version
 
-    return await db.write(work)
+    return await write_retrying(db, work)
 
 
 async def read(db: Database, gathering_key: str) -> list[Event]:
     async def work(connection: AsyncConnection) -> list[Event]:
-        t = s.gathering_events
-        query = select(t.c.data).where(t.c.gathering_key == gathering_key).order_by(t.c.version)
-        return [parse_event(data) for data in (await connection.scalars(query)).all()]
+        return [parse_event(row.data) for row in await LOG.rows(connection, gathering_key)]
 
     return await db.read(work)

@@ -24,10 +24,7 @@ from activities.records.errors import RecordsError
 from activities.records.models import PersonRole
 from activities.records.sqltypes import db_now
 from domain import Contact, MenteeProfile, MentorProfile
-from domain.partnership.state import Stage
-
-LOAD_STAGES = (Stage.AWAITING_SIGNATURES, Stage.ACTIVE, Stage.PAUSED)
-"""Stages in which a partnership takes one of its mentor's slots."""
+from domain.partnership.state import MATCHED_STAGES, Stage
 
 
 class UnknownMentor(RecordsError, LookupError):
@@ -234,7 +231,7 @@ async def mentor_load(db: Database, cohort_id: str) -> dict[str, int]:
             select(p.mentor_id, func.count())
             .where(
                 p.cohort_id == cohort_id,
-                p.stage.in_([stage.value for stage in LOAD_STAGES]),
+                p.stage.in_(sorted(stage.value for stage in MATCHED_STAGES)),
                 p.mentor_id.is_not(None),
             )
             .group_by(p.mentor_id)

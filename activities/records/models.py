@@ -7,20 +7,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import Field
 
+from domain.frozen import Frozen
 from domain.partnership import Recipient
 from domain.partnership.events import Event
+from domain.people import Role
 
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class PersonRole(StrEnum):
-    MENTEE = "mentee"
-    MENTOR = "mentor"
-    COORDINATOR = "coordinator"
+PersonRole = Role
+"""A person's role in the people registry."""
 
 
 class OutboxStatus(StrEnum):
@@ -29,7 +24,7 @@ class OutboxStatus(StrEnum):
     UNDELIVERABLE = "undeliverable"
 
 
-class AppendResult(_Frozen):
+class AppendResult(Frozen):
     partnership_id: str
     version: int
     """The log's version after the append: the version of the last event appended."""
@@ -39,7 +34,7 @@ class AppendResult(_Frozen):
     """Idempotency keys of the outbox messages the events caused."""
 
 
-class StoredEvent(_Frozen):
+class StoredEvent(Frozen):
     version: int
     type: str
     event: Event
@@ -50,7 +45,7 @@ class StoredEvent(_Frozen):
     digest: str
 
 
-class OutboxMessage(_Frozen):
+class OutboxMessage(Frozen):
     """A notice waiting to be (or already) delivered.
 
     ``recipient_id`` is None when the store could not tell who it is for (a cohort without a
@@ -70,14 +65,17 @@ class OutboxMessage(_Frozen):
     created_at: datetime
     sent_at: datetime | None = None
     message_id: str | None = None
+    context: dict[str, Any] | None = Field(default=None, exclude=True, repr=False)
+    """What the notice is rendered with, as written with it (see ``outbox.rows_for``); None in rows from before
+    revision 0009. Left out of dumps and reprs: it is for delivery only."""
 
 
-class Disagreement(_Frozen):
+class Disagreement(Frozen):
     partnership_id: str
     what: str
 
 
-class VerifyReport(_Frozen):
+class VerifyReport(Frozen):
     partnerships_checked: int
     events_checked: int
     disagreements: tuple[Disagreement, ...] = ()

@@ -18,7 +18,7 @@ from activities.records.errors import UnknownOutboxMessage
 from activities.records.models import OutboxMessage, OutboxStatus
 from activities.records.sqltypes import db_now
 from domain.partnership import PartnershipState, Recipient, notices_for
-from domain.partnership.events import Event
+from domain.partnership.events import Event, event_json
 
 Row = dict[str, Any]
 
@@ -38,15 +38,22 @@ def rows_for(
     after: PartnershipState,
     coordinator_id: str | None,
 ) -> list[Row]:
-    """The outbox rows of ``event``, applied at ``version`` to ``before`` (giving ``after``)."""
+    """The outbox rows of ``event``, applied at ``version`` to ``before`` (giving ``after``).
+
+    Each row carries its ``context``: ``after`` and ``event``, which is all delivery renders the notice with, so
+    delivery does not fold the log again."""
     partnership_id = after.partnership_id
+    notices = notices_for(event, before)
+    if not notices:
+        return []
+    context = {"state": after.model_dump(mode="json"), "event": event_json(event)}
     recipients = {
         Recipient.MENTEE: after.mentee_id or before.mentee_id,
         Recipient.MENTOR: after.mentor_id or before.mentor_id,
         Recipient.COORDINATOR: coordinator_id,
     }
     rows: dict[str, Row] = {}
-    for notice in notices_for(event, before):
+    for notice in notices:
         key = outbox_key(partnership_id, version, notice.recipient)
         rows[key] = {
             "idempotency_key": key,
@@ -59,6 +66,7 @@ def rows_for(
             "status": OutboxStatus.PENDING.value,
             "reason": None,
             "attempts": 0,
+            "context": context,
         }
     return list(rows.values())
 
@@ -92,6 +100,7 @@ def _message(row: Any) -> OutboxMessage:
         created_at=row.created_at,
         sent_at=row.sent_at,
         message_id=row.message_id,
+        context=row.context,
     )
 
 

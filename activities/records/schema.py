@@ -191,10 +191,13 @@ outbox = Table(
     Column("created_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
     Column("sent_at", UTCDateTime(), nullable=True),
     Column("message_id", String(998), nullable=True),
+    Column("context", JSON, nullable=True),
     ForeignKeyConstraint(["partnership_id", "event_version"], ["events.partnership_id", "events.version"]),
     CheckConstraint("status IN ('pending', 'sent', 'undeliverable')", name="status"),
     Index(None, "status", "created_at"),
 )
+"""One row per notice. ``context`` is what the notice is rendered with, written with it (see ``outbox.rows_for``):
+``{"state": <the partnership right after the event>, "event": <the event>}``; NULL in rows from before 0009."""
 
 # ---------------------------------------------------------------------------------------------- mentor pool
 

@@ -1,6 +1,6 @@
 """One cohort (intake): its plan, its matching rounds, its gatherings and its closing report."""
 
-from domain.cohort.grouping import Group, plan_groups
+from domain.cohort.grouping import Group, gathering_plans, plan_groups
 from domain.cohort.lifecycle import (
     CohortPlan,
     CohortStage,
@@ -29,6 +29,7 @@ __all__ = [
     "build_report",
     "close",
     "delivered",
+    "gathering_plans",
     "kickoff_done",
     "plan_groups",
     "proposed",

@@ -1,15 +1,19 @@
-"""Subject groups: participants grouped by a shared interest, at most ``max_size`` a group (20 in EntryPoint)."""
+"""Subject groups: participants grouped by a shared interest, at most ``max_size`` a group (20 in EntryPoint),
+and the gatherings a cohort plan starts (its own, and the subject groups of its matched partnerships)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from pydantic import BaseModel, ConfigDict
+from domain.cohort.lifecycle import CohortPlan
+from domain.frozen import Frozen
+from domain.gathering.plan import SUBJECT_GROUP_SIZE, GatheringPlan
+from domain.partnership.commands import GatheringKind
+from domain.partnership.state import MATCHED_STAGES, PartnershipState
 
 
-class Group(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class Group(Frozen):
     subject: str
     members: tuple[str, ...]
 
@@ -18,7 +22,9 @@ def _key(interest: str) -> str:
     return " ".join(interest.lower().split())
 
 
-def plan_groups(interests: Mapping[str, Sequence[str]], max_size: int = 20, min_size: int = 3) -> list[Group]:
+def plan_groups(
+    interests: Mapping[str, Sequence[str]], max_size: int = SUBJECT_GROUP_SIZE, min_size: int = 3
+) -> list[Group]:
     """Put every participant in one group on an interest they share with others; deterministic.
 
     The most widely shared interests become subjects first; a subject with more takers than ``max_size``
@@ -58,3 +64,43 @@ def _split(subject: str, members: list[str], max_size: int) -> list[Group]:
         Group(subject=f"{subject} ({n + 1}/{parts})", members=tuple(members[n * size : (n + 1) * size]))
         for n in range(parts)
     ]
+
+
+def gathering_plans(plan: CohortPlan, states: Sequence[PartnershipState]) -> list[GatheringPlan]:
+    """The gatherings ``plan`` starts: its own, then (when it sets ``group_subjects_at``) one subject group
+    meeting per group of matched partnerships sharing an interest, ``group-01`` ... with the members invited."""
+    plans = [
+        GatheringPlan(
+            cohort_id=plan.cohort_id,
+            gathering_id=g.gathering_id,
+            kind=g.kind,
+            subject=g.subject,
+            starts_at=g.starts_at,
+            duration_hours=g.hours,
+            place=g.place,
+            capacity=g.capacity,
+        )
+        for g in plan.gatherings
+    ]
+    if plan.group_subjects_at is None:
+        return plans
+    interests = {
+        s.partnership_id: list(s.mentee.interests) or [s.mentee.field]
+        for s in states
+        if s.mentee is not None and s.stage in MATCHED_STAGES
+    }
+    for number, group in enumerate(plan_groups(interests), start=1):
+        plans.append(
+            GatheringPlan(
+                cohort_id=plan.cohort_id,
+                gathering_id=f"group-{number:02d}",
+                kind=GatheringKind.GROUP,
+                subject=group.subject,
+                starts_at=plan.group_subjects_at,
+                duration_hours=plan.group_hours,
+                place="to be announced",
+                capacity=SUBJECT_GROUP_SIZE,
+                invitees=group.members,
+            )
+        )
+    return plans

@@ -10,18 +10,15 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from domain.errors import DomainRejection
+from domain.frozen import Frozen
 from domain.partnership.commands import GatheringKind
 from domain.people import Id
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class PlannedGathering(_Frozen):
+class PlannedGathering(Frozen):
     """A gathering the plan schedules. Group meetings by subject are formed at kickoff from shared interests."""
 
     gathering_id: Id
@@ -33,7 +30,7 @@ class PlannedGathering(_Frozen):
     capacity: int | None = Field(default=None, ge=1, le=500)
 
 
-class CohortPlan(_Frozen):
+class CohortPlan(Frozen):
     """The input of the Cohort workflow: dates, coordinator, policy, matching approval and gatherings."""
 
     cohort_id: Id
@@ -75,7 +72,7 @@ class CohortStage(StrEnum):
     CLOSED = "CLOSED"
 
 
-class RoundSummary(_Frozen):
+class RoundSummary(Frozen):
     round_id: str
     number: int
     matched: int
@@ -88,7 +85,7 @@ class RoundSummary(_Frozen):
     exclusions: int = 0
 
 
-class CohortState(_Frozen):
+class CohortState(Frozen):
     cohort_id: str
     stage: CohortStage = CohortStage.COLLECTING_APPLICATIONS
     rounds: tuple[RoundSummary, ...] = ()
@@ -105,7 +102,7 @@ def begin_round(state: CohortState) -> CohortState:
         raise DomainRejection(f"a matching round is already under way ({state.stage})")
     if state.stage in (CohortStage.CLOSING, CohortStage.CLOSED):
         raise DomainRejection(f"the cohort is {state.stage}; no more matching rounds")
-    return state.model_copy(update={"stage": CohortStage.MATCHING})
+    return state.replace(stage=CohortStage.MATCHING)
 
 
 def proposed(state: CohortState, summary: RoundSummary) -> CohortState:
@@ -115,7 +112,7 @@ def proposed(state: CohortState, summary: RoundSummary) -> CohortState:
     rounds = state.rounds
     if rounds and rounds[-1].number == summary.number:
         rounds = rounds[:-1]
-    return state.model_copy(update={"stage": CohortStage.AWAITING_APPROVAL, "rounds": (*rounds, summary)})
+    return state.replace(stage=CohortStage.AWAITING_APPROVAL, rounds=(*rounds, summary))
 
 
 def approve(state: CohortState, round_id: str | None) -> CohortState:
@@ -124,23 +121,21 @@ def approve(state: CohortState, round_id: str | None) -> CohortState:
         raise DomainRejection(f"no matching round awaits approval (the cohort is {state.stage})")
     if round_id is not None and round_id != current.round_id:
         raise DomainRejection(f"round {round_id} is not the one awaiting approval ({current.round_id})")
-    rounds = (*state.rounds[:-1], current.model_copy(update={"approved": True}))
-    return state.model_copy(update={"stage": CohortStage.DELIVERING_MATCHES, "rounds": rounds})
+    rounds = (*state.rounds[:-1], current.replace(approved=True))
+    return state.replace(stage=CohortStage.DELIVERING_MATCHES, rounds=rounds)
 
 
 def delivered(state: CohortState, count: int) -> CohortState:
     current = state.current_round
     if state.stage != CohortStage.DELIVERING_MATCHES or current is None:
         raise DomainRejection("no approved round is being delivered")
-    rounds = (*state.rounds[:-1], current.model_copy(update={"delivered": count}))
-    return state.model_copy(update={"stage": CohortStage.RUNNING, "rounds": rounds})
+    rounds = (*state.rounds[:-1], current.replace(delivered=count))
+    return state.replace(stage=CohortStage.RUNNING, rounds=rounds)
 
 
 def kickoff_done(state: CohortState, gatherings_started: int) -> CohortState:
-    return state.model_copy(
-        update={"kicked_off": True, "gatherings_started": state.gatherings_started + gatherings_started}
-    )
+    return state.replace(kicked_off=True, gatherings_started=state.gatherings_started + gatherings_started)
 
 
 def close(state: CohortState, final: bool) -> CohortState:
-    return state.model_copy(update={"stage": CohortStage.CLOSED if final else CohortStage.CLOSING})
+    return state.replace(stage=CohortStage.CLOSED if final else CohortStage.CLOSING)

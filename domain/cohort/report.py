@@ -6,13 +6,11 @@ from collections import Counter
 from collections.abc import Sequence
 from statistics import fmean, median
 
-from pydantic import BaseModel, ConfigDict
-
+from domain.frozen import Frozen
 from domain.partnership.state import PartnershipState, Stage
 
 
-class HoursReport(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class HoursReport(Frozen):
     target_min: float
     target_max: float
     mean_total: float
@@ -21,8 +19,7 @@ class HoursReport(BaseModel):
     above_target: int
 
 
-class CohortReport(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class CohortReport(Frozen):
     cohort_id: str
     partnerships: int
     by_stage: dict[str, int]

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
+from domain.frozen import Frozen
 from domain.gathering.plan import MAX_HOURS, GatheringPlan, RegistrantId
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 
 
-class _Command(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Command(Frozen):
+    """Every command: frozen, no unknown fields."""
 
 
 class Schedule(_Command):

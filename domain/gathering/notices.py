@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
-
+from domain.frozen import Frozen
 from domain.gathering import events as e
+from domain.people import Role
 
-COORDINATOR = "coordinator"
+COORDINATOR = Role.COORDINATOR.value
 """The recipient of a coordinator's notice: the cohort's coordinator (looked up by whoever delivers it)."""
 
 
-class GatheringNotice(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class GatheringNotice(Frozen):
     recipient: str
     """A registrant id, or ``coordinator``."""
     template: str

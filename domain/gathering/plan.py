@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
 
+from domain.frozen import Frozen
 from domain.partnership.commands import GatheringKind
 from domain.people import Id
 
@@ -26,15 +27,15 @@ Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 MAX_HOURS = 12.0
 """The longest a gathering (and the hours it counts) can be: a partnership accepts at most 12 per gathering."""
 
-DEFAULT_CAPACITY = {GatheringKind.GROUP: 20, GatheringKind.COLLECTIVE: 100}
-MAX_CAPACITY = {GatheringKind.GROUP: 20, GatheringKind.COLLECTIVE: 500}
+SUBJECT_GROUP_SIZE = 20
+"""A subject group meeting is for up to this many participants (the cohort forms its groups to this size)."""
+DEFAULT_CAPACITY = {GatheringKind.GROUP: SUBJECT_GROUP_SIZE, GatheringKind.COLLECTIVE: 100}
+MAX_CAPACITY = {GatheringKind.GROUP: SUBJECT_GROUP_SIZE, GatheringKind.COLLECTIVE: 500}
 """Subject group meetings are for up to 20 participants; collective meetings for about 100 (room for 500)."""
 
 
-class GatheringPlan(BaseModel):
+class GatheringPlan(Frozen):
     """What the coordinator plans: the Gathering workflow's input."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
     cohort_id: Id
     gathering_id: Id

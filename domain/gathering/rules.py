@@ -219,8 +219,7 @@ def _was_were(items: list[str]) -> str:
 
 def evolve(state: GatheringState, event: e.Event) -> GatheringState:
     """The state after ``event``. Pure; the version moves by one for every event."""
-    changes = _evolve(event, state)
-    return state.model_copy(update={**changes, "version": state.version + 1})
+    return state.replace(**_evolve(event, state), version=state.version + 1)
 
 
 def fold(state: GatheringState, events: Iterable[e.Event]) -> GatheringState:

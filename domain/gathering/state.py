@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
-
+from domain.frozen import Frozen
 from domain.gathering.plan import GatheringPlan
 
 
@@ -25,16 +24,12 @@ OPEN_STAGES = frozenset({GatheringStage.SCHEDULED, GatheringStage.REMINDED})
 STARTED_STAGES = frozenset({GatheringStage.HELD, GatheringStage.ATTENDANCE_RECORDED})
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Attendee(_Frozen):
+class Attendee(Frozen):
     registrant_id: str
     hours: float
 
 
-class GatheringState(_Frozen):
+class GatheringState(Frozen):
     gathering_key: str
     """The workflow id, ``gathering-{cohort_id}-{gathering_id}``."""
     version: int = 0

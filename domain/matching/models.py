@@ -5,23 +5,20 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
+from domain.frozen import Frozen
 from domain.people import Id, MenteeProfile, MentorProfile
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Pin(_Frozen):
+class Pin(Frozen):
     """A coordinator's decision: this mentee gets this mentor (if the hard constraints allow it)."""
 
     mentee_id: Id
     mentor_id: Id
 
 
-class Exclusion(_Frozen):
+class Exclusion(Frozen):
     """A coordinator's decision: never pair this mentee with this mentor."""
 
     mentee_id: Id
@@ -32,7 +29,7 @@ def _duplicates(ids: list[str]) -> list[str]:
     return sorted(i for i, n in Counter(ids).items() if n > 1)
 
 
-class MatchingInput(_Frozen):
+class MatchingInput(Frozen):
     """One round: who is waiting, who can mentor, and the coordinators' pins and exclusions.
 
     ``mentor_load`` counts the slots a mentor already uses (e.g. partnerships from earlier rounds); a
@@ -64,7 +61,7 @@ class MatchingInput(_Frozen):
         return self
 
 
-class Proposal(_Frozen):
+class Proposal(Frozen):
     mentee_id: str
     mentor_id: str
     score: float
@@ -74,13 +71,13 @@ class Proposal(_Frozen):
     pinned: bool = False
 
 
-class Unmatched(_Frozen):
+class Unmatched(Frozen):
     mentee_id: str
     reasons: tuple[str, ...]
     """Why no mentor was proposed, in words (e.g. ``no shared language with 3 mentors``)."""
 
 
-class MatchingSummary(_Frozen):
+class MatchingSummary(Frozen):
     matched: int
     unmatched: int
     mean_score: float
@@ -90,7 +87,7 @@ class MatchingSummary(_Frozen):
     total_score: float
 
 
-class MatchingResult(_Frozen):
+class MatchingResult(Frozen):
     proposals: tuple[Proposal, ...]
     """Ordered by mentee id."""
     unmatched: tuple[Unmatched, ...]

@@ -6,8 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
+from domain.frozen import Frozen
 from domain.people import Id, Institution, MenteeProfile
 from domain.policy import Policy
 
@@ -45,8 +46,8 @@ class MenteeOutcome(StrEnum):
     OTHER = "other"
 
 
-class _Command(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Command(Frozen):
+    """Every command: frozen, no unknown fields."""
 
 
 class SubmitApplication(_Command):

@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import Field, TypeAdapter
 
+from domain.frozen import Frozen
 from domain.partnership.commands import (
     CoordinatorActionKind,
     GatheringKind,
@@ -22,8 +23,7 @@ from domain.people import Id, MenteeProfile
 from domain.policy import Policy
 
 
-class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+class _Event(Frozen):
     at: datetime
 
 

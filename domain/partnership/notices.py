@@ -6,23 +6,17 @@ person id, the id to contact details (in the people registry), and renders the t
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-from pydantic import BaseModel, ConfigDict
-
+from domain.frozen import Frozen
 from domain.partnership import events as e
 from domain.partnership.commands import Party
 from domain.partnership.state import PartnershipState
+from domain.people import Role
+
+Recipient = Role
+"""Who a notice is for: a role (the person is resolved at delivery)."""
 
 
-class Recipient(StrEnum):
-    MENTEE = "mentee"
-    MENTOR = "mentor"
-    COORDINATOR = "coordinator"
-
-
-class Notice(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class Notice(Frozen):
     recipient: Recipient
     template: str
 

@@ -9,28 +9,31 @@ until then and send :class:`Tick`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import singledispatch
 
-from pydantic import BaseModel, ConfigDict
-
 from domain.errors import DomainRejection
+from domain.frozen import Frozen
 from domain.partnership import commands as c
 from domain.partnership import events as e
 from domain.partnership.state import (
+    MATCHED_STAGES,
     TERMINAL_STAGES,
     Agreement,
     Attention,
+    Clock,
     LapseLevel,
     PartnershipState,
+    Pause,
     Rejection,
     Review,
+    ReviewWindow,
     Signature,
     Stage,
+    missing,
 )
 
-MATCHED_STAGES = frozenset({Stage.AWAITING_SIGNATURES, Stage.ACTIVE, Stage.PAUSED})
 ACCEPTED_STAGES = frozenset(
     {Stage.AWAITING_MATCH, Stage.AWAITING_SIGNATURES, Stage.ACTIVE, Stage.PAUSED, Stage.CLOSING_REVIEW}
 )
@@ -38,10 +41,9 @@ MEETING_CLOCK_SKEW = timedelta(days=1)
 """A meeting may be logged as held up to this far ahead of ``now`` (time zones, clock drift)."""
 
 
-class Due(BaseModel):
+class Due(Frozen):
     """The next timer: when it fires and what it waits for, in words for the Temporal UI."""
 
-    model_config = ConfigDict(frozen=True)
     at: datetime
     waiting_for: str
 
@@ -154,7 +156,7 @@ def _(command: c.SignAgreement, state: PartnershipState, now: datetime) -> list[
         raise DomainRejection(f"the {command.party} has already signed the agreement")
     events.append(e.AgreementSigned(at=now, party=command.party, signature_ref=command.signature_ref))
     signatures[command.party] = Signature(signed_at=now)
-    if set(signatures) == {c.Party.MENTEE, c.Party.MENTOR}:
+    if not missing(signatures):
         events.append(
             e.PartnershipStarted(
                 at=now,
@@ -238,7 +240,7 @@ def _(command: c.SubmitClosingReview, state: PartnershipState, now: datetime) ->
     )
     events: list[e.Event] = [submitted]
     after = evolve(state, submitted)
-    if set(after.reviews) == {c.Party.MENTEE, c.Party.MENTOR}:
+    if not after.reviews_missing:
         events.append(e.PartnershipCompleted(at=now, closed_by="parties", summary=after.summarise(Stage.COMPLETED)))
     return events
 
@@ -317,9 +319,9 @@ def _resume(
     state: PartnershipState, now: datetime, reason: str, resumed_at: datetime | None = None
 ) -> e.PartnershipResumed:
     """Resume; the pause lasted until ``resumed_at`` (a timed pause ends when it said, even if the timer is late)."""
-    agreement = state.agreement
-    assert state.paused_at is not None and agreement is not None and agreement.ends_on is not None
-    paused_for = max((resumed_at or now) - state.paused_at, timedelta(0))
+    agreement, pause = state.agreement, state.pause
+    assert pause is not None and agreement is not None and agreement.ends_on is not None
+    paused_for = max((resumed_at or now) - pause.at, timedelta(0))
     next_due = (state.next_meeting_due or now) + paused_for
     return e.PartnershipResumed(
         at=now,
@@ -345,11 +347,9 @@ def _due_event(state: PartnershipState, due_at: datetime, now: datetime) -> e.Ev
     """The event a timer that fell due at ``due_at`` causes."""
     policy = state.policy
     if state.stage == Stage.AWAITING_SIGNATURES:
-        assert state.agreement is not None
-        unsigned = _missing(state.agreement.signatures)
-        if not state.signing_reminded:
-            return e.SigningReminderDue(at=now, parties=unsigned)
-        return e.SignatureOverdue(at=now, parties=unsigned)
+        if not state.signing_clock.reminded:
+            return e.SigningReminderDue(at=now, parties=state.unsigned)
+        return e.SignatureOverdue(at=now, parties=state.unsigned)
     if state.stage == Stage.ACTIVE:
         agreement = state.agreement
         assert agreement is not None and agreement.ends_on is not None
@@ -359,18 +359,13 @@ def _due_event(state: PartnershipState, due_at: datetime, now: datetime) -> e.Ev
         if state.lapse == LapseLevel.ON_TRACK:
             return e.MeetingNudgeDue(at=now, meeting_was_due=state.next_meeting_due)
         return e.MeetingLapsed(at=now, meeting_was_due=state.next_meeting_due)
-    if state.stage == Stage.PAUSED:
-        return _resume(state, now, "the pause ended", resumed_at=state.pause_until)
+    if state.stage == Stage.PAUSED and state.pause is not None:
+        return _resume(state, now, "the pause ended", resumed_at=state.pause.until)
     if state.stage == Stage.CLOSING_REVIEW:
-        missing = _missing(state.reviews)
-        if not state.review_reminded:
-            return e.ReviewReminderDue(at=now, parties=missing)
-        return e.ReviewOverdue(at=now, parties=missing)
+        if not state.review_clock.reminded:
+            return e.ReviewReminderDue(at=now, parties=state.reviews_missing)
+        return e.ReviewOverdue(at=now, parties=state.reviews_missing)
     raise AssertionError(f"no timer in stage {state.stage}")  # pragma: no cover - next_due guards
-
-
-def _missing(done: Mapping[str, object]) -> tuple[c.Party, ...]:
-    return tuple(p for p in (c.Party.MENTEE, c.Party.MENTOR) if p not in done)
 
 
 def next_due(state: PartnershipState) -> Due | None:
@@ -379,9 +374,9 @@ def next_due(state: PartnershipState) -> Due | None:
     agreement = state.agreement
     if state.stage == Stage.AWAITING_SIGNATURES and not state.mentor_withdrawn:
         assert agreement is not None and state.matched_at is not None
-        if not state.signing_reminded:
+        if not state.signing_clock.reminded:
             return Due(at=state.matched_at + policy.signing_reminder, waiting_for="signatures (reminder)")
-        if not state.signing_overdue:
+        if not state.signing_clock.overdue:
             return Due(at=agreement.signing_due, waiting_for="signatures")
         return None
     if state.stage == Stage.ACTIVE and not state.mentor_withdrawn:
@@ -394,14 +389,13 @@ def next_due(state: PartnershipState) -> Due | None:
                 Due(at=state.next_meeting_due + policy.escalation_after, waiting_for="a pair meeting (nudged)")
             )
         return min(candidates, key=lambda d: d.at)
-    if state.stage == Stage.PAUSED and state.pause_until is not None:
-        return Due(at=state.pause_until, waiting_for="end of pause")
-    if state.stage == Stage.CLOSING_REVIEW:
-        assert state.review_opened_at is not None and state.review_due is not None
-        if not state.review_reminded:
-            return Due(at=state.review_opened_at + policy.review_reminder, waiting_for="closing reviews (reminder)")
-        if not state.review_overdue:
-            return Due(at=state.review_due, waiting_for="closing reviews")
+    if state.stage == Stage.PAUSED and state.pause is not None and state.pause.until is not None:
+        return Due(at=state.pause.until, waiting_for="end of pause")
+    if state.stage == Stage.CLOSING_REVIEW and (window := state.review_window) is not None:
+        if not state.review_clock.reminded:
+            return Due(at=window.opened_at + policy.review_reminder, waiting_for="closing reviews (reminder)")
+        if not state.review_clock.overdue:
+            return Due(at=window.due, waiting_for="closing reviews")
     return None
 
 
@@ -436,9 +430,12 @@ def rejection_event(command: str, reason: str, now: datetime) -> e.CommandReject
 
 
 def evolve(state: PartnershipState, event: e.Event) -> PartnershipState:
-    """The state after ``event``. Pure; the version moves by one for every event."""
-    changes = _evolve(event, state)
-    return state.model_copy(update={**changes, "version": state.version + 1})
+    """The state after ``event``. Pure; the version moves by one for every event.
+
+    Each rule names the fields it changes; :meth:`~domain.frozen.Frozen.replace` builds the new state through
+    the model's constructor, so a misspelled or unknown field fails instead of being dropped.
+    """
+    return state.replace(**_evolve(event, state), version=state.version + 1)
 
 
 def fold(state: PartnershipState, events: Iterable[e.Event]) -> PartnershipState:
@@ -447,13 +444,23 @@ def fold(state: PartnershipState, events: Iterable[e.Event]) -> PartnershipState
     return state
 
 
+Changes = dict[str, object]
+"""The fields an event changes, by name (checked by ``replace``)."""
+
+
+def _back_on_track(state: PartnershipState) -> Changes:
+    """The meeting clock starts again: no nudge pending, and a lapse the coordinator was told of is over."""
+    attention = None if state.attention == Attention.MEETING_LAPSED else state.attention
+    return {"lapse": LapseLevel.ON_TRACK, "attention": attention}
+
+
 @singledispatch
-def _evolve(event: e.Event, state: PartnershipState) -> dict[str, object]:
+def _evolve(event: e.Event, state: PartnershipState) -> Changes:
     raise TypeError(f"no evolve rule for {type(event).__name__}")
 
 
 @_evolve.register
-def _(event: e.ApplicationSubmitted, state: PartnershipState) -> dict[str, object]:
+def _(event: e.ApplicationSubmitted, state: PartnershipState) -> Changes:
     return {
         "stage": Stage.APPLIED,
         "cohort_id": event.cohort_id,
@@ -463,17 +470,17 @@ def _(event: e.ApplicationSubmitted, state: PartnershipState) -> dict[str, objec
 
 
 @_evolve.register
-def _(event: e.ApplicationAccepted, state: PartnershipState) -> dict[str, object]:
+def _(event: e.ApplicationAccepted, state: PartnershipState) -> Changes:
     return {"stage": Stage.AWAITING_MATCH}
 
 
 @_evolve.register
-def _(event: e.ApplicationRejected, state: PartnershipState) -> dict[str, object]:
+def _(event: e.ApplicationRejected, state: PartnershipState) -> Changes:
     return {"stage": Stage.REJECTED, "ended_reason": "; ".join(event.reasons)}
 
 
 @_evolve.register
-def _(event: e.MatchProposed, state: PartnershipState) -> dict[str, object]:
+def _(event: e.MatchProposed, state: PartnershipState) -> Changes:
     return {
         "stage": Stage.AWAITING_SIGNATURES,
         "mentor_id": event.mentor_id,
@@ -484,35 +491,33 @@ def _(event: e.MatchProposed, state: PartnershipState) -> dict[str, object]:
         "agreement": Agreement(
             topics=event.topics, meeting_cadence=event.meeting_cadence, signing_due=event.signing_due
         ),
-        "signing_reminded": False,
-        "signing_overdue": False,
+        "signing_clock": Clock(),
         "attention": None,
     }
 
 
 @_evolve.register
-def _(event: e.AgreementAmended, state: PartnershipState) -> dict[str, object]:
+def _(event: e.AgreementAmended, state: PartnershipState) -> Changes:
     assert state.agreement is not None
-    agreement = state.agreement.model_copy(
-        update={"topics": event.topics, "meeting_cadence": event.meeting_cadence, "signatures": {}}
-    )
-    return {"agreement": agreement}
+    return {
+        "agreement": state.agreement.replace(topics=event.topics, meeting_cadence=event.meeting_cadence, signatures={})
+    }
 
 
 @_evolve.register
-def _(event: e.AgreementSigned, state: PartnershipState) -> dict[str, object]:
+def _(event: e.AgreementSigned, state: PartnershipState) -> Changes:
     assert state.agreement is not None
     signatures = {
         **state.agreement.signatures,
         event.party.value: Signature(signed_at=event.at, signature_ref=event.signature_ref),
     }
-    return {"agreement": state.agreement.model_copy(update={"signatures": signatures})}
+    return {"agreement": state.agreement.replace(signatures=signatures)}
 
 
 @_evolve.register
-def _(event: e.PartnershipStarted, state: PartnershipState) -> dict[str, object]:
+def _(event: e.PartnershipStarted, state: PartnershipState) -> Changes:
     assert state.agreement is not None
-    agreement = state.agreement.model_copy(update={"starts_on": event.starts_on, "ends_on": event.ends_on})
+    agreement = state.agreement.replace(starts_on=event.starts_on, ends_on=event.ends_on)
     return {
         "stage": Stage.ACTIVE,
         "agreement": agreement,
@@ -523,38 +528,35 @@ def _(event: e.PartnershipStarted, state: PartnershipState) -> dict[str, object]
 
 
 @_evolve.register
-def _(event: e.SigningReminderDue, state: PartnershipState) -> dict[str, object]:
-    return {"signing_reminded": True}
+def _(event: e.SigningReminderDue, state: PartnershipState) -> Changes:
+    return {"signing_clock": state.signing_clock.replace(reminded=True)}
 
 
 @_evolve.register
-def _(event: e.SignatureOverdue, state: PartnershipState) -> dict[str, object]:
-    return {"signing_overdue": True, "attention": Attention.SIGNATURE_OVERDUE}
+def _(event: e.SignatureOverdue, state: PartnershipState) -> Changes:
+    return {"signing_clock": state.signing_clock.replace(overdue=True), "attention": Attention.SIGNATURE_OVERDUE}
 
 
 @_evolve.register
-def _(event: e.MeetingLogged, state: PartnershipState) -> dict[str, object]:
+def _(event: e.MeetingLogged, state: PartnershipState) -> Changes:
     last = max(event.held_on, state.last_meeting_at) if state.last_meeting_at else event.held_on
-    changes: dict[str, object] = {
+    return {
         "meetings_held": state.meetings_held + 1,
         "meeting_minutes": state.meeting_minutes + event.minutes,
         "last_meeting_at": last,
         "next_meeting_due": event.next_meeting_due,
-        "lapse": LapseLevel.ON_TRACK,
+        **_back_on_track(state),
     }
-    if state.attention == Attention.MEETING_LAPSED:
-        changes["attention"] = None
-    return changes
 
 
 @_evolve.register
-def _(event: e.DiaryEntryAdded, state: PartnershipState) -> dict[str, object]:
+def _(event: e.DiaryEntryAdded, state: PartnershipState) -> Changes:
     return {"diary_entries": state.diary_entries + 1}
 
 
 @_evolve.register
-def _(event: e.GatheringAttended, state: PartnershipState) -> dict[str, object]:
-    changes: dict[str, object] = {
+def _(event: e.GatheringAttended, state: PartnershipState) -> Changes:
+    changes: Changes = {
         "gatherings_attended": state.gatherings_attended + 1,
         "gathering_hours": state.gathering_hours + event.hours,
     }
@@ -564,70 +566,62 @@ def _(event: e.GatheringAttended, state: PartnershipState) -> dict[str, object]:
 
 
 @_evolve.register
-def _(event: e.MeetingNudgeDue, state: PartnershipState) -> dict[str, object]:
+def _(event: e.MeetingNudgeDue, state: PartnershipState) -> Changes:
     return {"lapse": LapseLevel.NUDGED}
 
 
 @_evolve.register
-def _(event: e.MeetingLapsed, state: PartnershipState) -> dict[str, object]:
+def _(event: e.MeetingLapsed, state: PartnershipState) -> Changes:
     return {"lapse": LapseLevel.ESCALATED, "attention": Attention.MEETING_LAPSED, "lapses": state.lapses + 1}
 
 
 @_evolve.register
-def _(event: e.CoordinatorIntervened, state: PartnershipState) -> dict[str, object]:
+def _(event: e.CoordinatorIntervened, state: PartnershipState) -> Changes:
     return {"interventions": state.interventions + 1}
 
 
 @_evolve.register
-def _(event: e.MeetingRescheduled, state: PartnershipState) -> dict[str, object]:
-    changes: dict[str, object] = {
+def _(event: e.MeetingRescheduled, state: PartnershipState) -> Changes:
+    return {
         "next_meeting_due": event.next_meeting_due,
-        "lapse": LapseLevel.ON_TRACK,
         "interventions": state.interventions + 1,
+        **_back_on_track(state),
     }
-    if state.attention == Attention.MEETING_LAPSED:
-        changes["attention"] = None
-    return changes
 
 
 @_evolve.register
-def _(event: e.PartnershipPaused, state: PartnershipState) -> dict[str, object]:
-    changes: dict[str, object] = {
+def _(event: e.PartnershipPaused, state: PartnershipState) -> Changes:
+    return {
         "stage": Stage.PAUSED,
-        "paused_at": event.at,
-        "pause_until": event.until,
+        "pause": Pause(at=event.at, until=event.until),
         "interventions": state.interventions + 1,
+        **(_back_on_track(state) if state.attention == Attention.MEETING_LAPSED else {}),  # a nudge stays
     }
-    if state.attention == Attention.MEETING_LAPSED:
-        changes["attention"] = None
-        changes["lapse"] = LapseLevel.ON_TRACK
-    return changes
 
 
 @_evolve.register
-def _(event: e.PartnershipResumed, state: PartnershipState) -> dict[str, object]:
+def _(event: e.PartnershipResumed, state: PartnershipState) -> Changes:
     assert state.agreement is not None
     return {
         "stage": Stage.ACTIVE,
-        "paused_at": None,
-        "pause_until": None,
-        "agreement": state.agreement.model_copy(update={"ends_on": event.ends_on}),
+        "pause": None,
+        "agreement": state.agreement.replace(ends_on=event.ends_on),
         "next_meeting_due": event.next_meeting_due,
         "interventions": state.interventions + 1,
     }
 
 
 @_evolve.register
-def _(event: e.PartnershipExtended, state: PartnershipState) -> dict[str, object]:
+def _(event: e.PartnershipExtended, state: PartnershipState) -> Changes:
     assert state.agreement is not None
     return {
-        "agreement": state.agreement.model_copy(update={"ends_on": event.ends_on}),
+        "agreement": state.agreement.replace(ends_on=event.ends_on),
         "interventions": state.interventions + 1,
     }
 
 
 @_evolve.register
-def _(event: e.RematchRequested, state: PartnershipState) -> dict[str, object]:
+def _(event: e.RematchRequested, state: PartnershipState) -> Changes:
     return {
         "stage": Stage.AWAITING_MATCH,
         "mentor_id": None,
@@ -638,34 +632,33 @@ def _(event: e.RematchRequested, state: PartnershipState) -> dict[str, object]:
         "match_reasons": (),
         "matched_at": None,
         "agreement": None,
-        "signing_reminded": False,
-        "signing_overdue": False,
+        "signing_clock": Clock(),
         "next_meeting_due": None,
         "lapse": LapseLevel.ON_TRACK,
-        "paused_at": None,
-        "pause_until": None,
+        "pause": None,
         "attention": None,
         "interventions": state.interventions + 1,
     }
 
 
 @_evolve.register
-def _(event: e.AttentionAcknowledged, state: PartnershipState) -> dict[str, object]:
-    changes: dict[str, object] = {"attention": None, "interventions": state.interventions + 1}
+def _(event: e.AttentionAcknowledged, state: PartnershipState) -> Changes:
+    changes: Changes = {"attention": None, "interventions": state.interventions + 1}
     if event.attention == Attention.SIGNATURE_OVERDUE and state.agreement is not None:
-        changes["agreement"] = state.agreement.model_copy(update={"signing_due": event.rearmed_until})
-        changes["signing_overdue"] = False
+        changes["agreement"] = state.agreement.replace(signing_due=event.rearmed_until)
+        changes["signing_clock"] = state.signing_clock.replace(overdue=False)
     elif event.attention == Attention.MEETING_LAPSED:
         changes["next_meeting_due"] = event.rearmed_until
         changes["lapse"] = LapseLevel.ON_TRACK
     elif event.attention == Attention.REVIEW_OVERDUE:
-        changes["review_due"] = event.rearmed_until
-        changes["review_overdue"] = False
+        changes["review_clock"] = state.review_clock.replace(overdue=False)
+        if state.review_window is not None:
+            changes["review_window"] = state.review_window.replace(due=event.rearmed_until)
     return changes
 
 
 @_evolve.register
-def _(event: e.PartyWithdrew, state: PartnershipState) -> dict[str, object]:
+def _(event: e.PartyWithdrew, state: PartnershipState) -> Changes:
     if event.party == c.Party.MENTEE:
         return {
             "stage": Stage.WITHDRAWN,
@@ -677,7 +670,7 @@ def _(event: e.PartyWithdrew, state: PartnershipState) -> dict[str, object]:
 
 
 @_evolve.register
-def _(event: e.PartnershipEndedEarly, state: PartnershipState) -> dict[str, object]:
+def _(event: e.PartnershipEndedEarly, state: PartnershipState) -> Changes:
     return {
         "stage": Stage.ENDED_EARLY,
         "summary": event.summary,
@@ -688,40 +681,41 @@ def _(event: e.PartnershipEndedEarly, state: PartnershipState) -> dict[str, obje
 
 
 @_evolve.register
-def _(event: e.ProgrammeEnded, state: PartnershipState) -> dict[str, object]:
-    changes: dict[str, object] = {
+def _(event: e.ProgrammeEnded, state: PartnershipState) -> Changes:
+    return {
         "stage": Stage.CLOSING_REVIEW,
-        "review_opened_at": event.review_due - state.policy.review_window,  # the end date, even if the tick was late
-        "review_due": event.review_due,
-        "review_reminded": False,
-        "review_overdue": False,
+        "review_window": ReviewWindow(
+            opened_at=event.review_due - state.policy.review_window,  # the end date, even if the tick was late
+            due=event.review_due,
+        ),
+        "review_clock": Clock(),
         "next_meeting_due": None,
-        "lapse": LapseLevel.ON_TRACK,
+        **_back_on_track(state),
     }
-    if state.attention == Attention.MEETING_LAPSED:
-        changes["attention"] = None
-    return changes
 
 
 @_evolve.register
-def _(event: e.ReviewReminderDue, state: PartnershipState) -> dict[str, object]:
-    return {"review_reminded": True}
+def _(event: e.ReviewReminderDue, state: PartnershipState) -> Changes:
+    return {"review_clock": state.review_clock.replace(reminded=True)}
 
 
 @_evolve.register
-def _(event: e.ReviewOverdue, state: PartnershipState) -> dict[str, object]:
-    return {"review_overdue": True, "attention": Attention.REVIEW_OVERDUE}
+def _(event: e.ReviewOverdue, state: PartnershipState) -> Changes:
+    return {
+        "review_clock": state.review_clock.replace(overdue=True),
+        "attention": Attention.REVIEW_OVERDUE,
+    }
 
 
 @_evolve.register
-def _(event: e.ClosingReviewSubmitted, state: PartnershipState) -> dict[str, object]:
+def _(event: e.ClosingReviewSubmitted, state: PartnershipState) -> Changes:
     review = Review(rating=event.rating, outcome=event.outcome, submitted_at=event.at)
     return {"reviews": {**state.reviews, event.party.value: review}}
 
 
 @_evolve.register
-def _(event: e.PartnershipCompleted, state: PartnershipState) -> dict[str, object]:
-    changes: dict[str, object] = {"stage": Stage.COMPLETED, "summary": event.summary, "attention": None}
+def _(event: e.PartnershipCompleted, state: PartnershipState) -> Changes:
+    changes: Changes = {"stage": Stage.COMPLETED, "summary": event.summary, "attention": None}
     if event.closed_by == "coordinator":
         changes["interventions"] = state.interventions + 1
         changes["ended_reason"] = event.reason
@@ -729,11 +723,12 @@ def _(event: e.PartnershipCompleted, state: PartnershipState) -> dict[str, objec
 
 
 @_evolve.register
-def _(event: e.CommandRejected, state: PartnershipState) -> dict[str, object]:
+def _(event: e.CommandRejected, state: PartnershipState) -> Changes:
     return {"last_rejection": Rejection(command=event.command, reason=event.reason, at=event.at)}
 
 
 __all__ = [
+    "MATCHED_STAGES",
     "TERMINAL_STAGES",
     "Due",
     "decide",

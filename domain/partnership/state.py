@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import model_validator
 
+from domain.frozen import Frozen
+from domain.partnership.commands import Party
 from domain.people import MenteeProfile
 from domain.policy import Policy
 
@@ -25,6 +29,14 @@ class Stage(StrEnum):
 
 
 TERMINAL_STAGES = frozenset({Stage.COMPLETED, Stage.WITHDRAWN, Stage.REJECTED, Stage.ENDED_EARLY})
+MATCHED_STAGES = frozenset({Stage.AWAITING_SIGNATURES, Stage.ACTIVE, Stage.PAUSED})
+"""The stages in which a match stands: the partnership holds one of its mentor's slots."""
+PAIR = (Party.MENTEE, Party.MENTOR)
+
+
+def missing(done: Mapping[str, object]) -> tuple[Party, ...]:
+    """The parties of the pair not in ``done`` (signatures, reviews), mentee first."""
+    return tuple(party for party in PAIR if party not in done)
 
 
 class Attention(StrEnum):
@@ -42,16 +54,12 @@ class LapseLevel(StrEnum):
     ESCALATED = "escalated"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Signature(_Frozen):
+class Signature(Frozen):
     signed_at: datetime
     signature_ref: str | None = None
 
 
-class Agreement(_Frozen):
+class Agreement(Frozen):
     """The Mentoring Partnership Agreement. Dates are set once both have signed."""
 
     topics: tuple[str, ...]
@@ -63,19 +71,19 @@ class Agreement(_Frozen):
     ends_on: datetime | None = None
 
 
-class Review(_Frozen):
+class Review(Frozen):
     rating: int
     outcome: str | None = None
     submitted_at: datetime
 
 
-class Rejection(_Frozen):
+class Rejection(Frozen):
     command: str
     reason: str
     at: datetime
 
 
-class Summary(_Frozen):
+class Summary(Frozen):
     """The final account of a partnership."""
 
     stage: Stage
@@ -91,7 +99,55 @@ class Summary(_Frozen):
     ratings: dict[str, int] = {}
 
 
-class PartnershipState(_Frozen):
+class Clock(Frozen):
+    """The two steps of a deadline: the reminder went out, then the deadline passed."""
+
+    reminded: bool = False
+    overdue: bool = False
+
+
+class Pause(Frozen):
+    at: datetime
+    until: datetime | None = None
+    """None: until a coordinator resumes it."""
+
+
+class ReviewWindow(Frozen):
+    """The closing review: open from the end of the programme until ``due``."""
+
+    opened_at: datetime
+    due: datetime
+
+
+_FLAT_CLOCK_FIELDS = (
+    "signing_reminded",
+    "signing_overdue",
+    "paused_at",
+    "pause_until",
+    "review_opened_at",
+    "review_due",
+    "review_reminded",
+    "review_overdue",
+)
+
+
+def _lift_flat_clock_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """A state stored before the clocks were grouped (flat ``signing_reminded``, ``paused_at``, ``review_due``
+    ...) in today's shape. Stored states are read by every later release."""
+    data = dict(data)
+    old = {name: data.pop(name) for name in _FLAT_CLOCK_FIELDS if name in data}
+    for clock in ("signing", "review"):
+        if f"{clock}_reminded" in old or f"{clock}_overdue" in old:
+            flags = {"reminded": old.get(f"{clock}_reminded", False), "overdue": old.get(f"{clock}_overdue", False)}
+            data.setdefault(f"{clock}_clock", flags)
+    if old.get("paused_at") is not None:
+        data.setdefault("pause", {"at": old["paused_at"], "until": old.get("pause_until")})
+    if old.get("review_opened_at") is not None and old.get("review_due") is not None:
+        data.setdefault("review_window", {"opened_at": old["review_opened_at"], "due": old["review_due"]})
+    return data
+
+
+class PartnershipState(Frozen):
     partnership_id: str
     version: int = 0
     stage: Stage | None = None
@@ -105,8 +161,8 @@ class PartnershipState(_Frozen):
     match_reasons: tuple[str, ...] = ()
     matched_at: datetime | None = None
     agreement: Agreement | None = None
-    signing_reminded: bool = False
-    signing_overdue: bool = False
+    signing_clock: Clock = Clock()
+    """The signing deadline's clock (its date is the agreement's ``signing_due``)."""
     meetings_held: int = 0
     meeting_minutes: int = 0
     last_meeting_at: datetime | None = None
@@ -119,12 +175,12 @@ class PartnershipState(_Frozen):
     """The gatherings counted, in the order attended: a gathering counts once (retried deliveries included)."""
     attention: Attention | None = None
     mentor_withdrawn: bool = False
-    paused_at: datetime | None = None
-    pause_until: datetime | None = None
-    review_opened_at: datetime | None = None
-    review_due: datetime | None = None
-    review_reminded: bool = False
-    review_overdue: bool = False
+    pause: Pause | None = None
+    """Set while PAUSED."""
+    review_window: ReviewWindow | None = None
+    """Set once the programme has ended (CLOSING_REVIEW and after)."""
+    review_clock: Clock = Clock()
+    """The closing review deadline's clock (its date is the window's ``due``)."""
     reviews: dict[str, Review] = {}
     interventions: int = 0
     lapses: int = 0
@@ -132,9 +188,26 @@ class PartnershipState(_Frozen):
     last_rejection: Rejection | None = None
     ended_reason: str | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_before_the_clocks_were_grouped(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(name in data for name in _FLAT_CLOCK_FIELDS):
+            return _lift_flat_clock_fields(data)
+        return data
+
     @property
     def is_terminal(self) -> bool:
         return self.stage in TERMINAL_STAGES
+
+    @property
+    def unsigned(self) -> tuple[Party, ...]:
+        """Who still has to sign the agreement (both, while there is none)."""
+        return missing(self.agreement.signatures if self.agreement else {})
+
+    @property
+    def reviews_missing(self) -> tuple[Party, ...]:
+        """Who still has to submit the closing review."""
+        return missing(self.reviews)
 
     @property
     def institution_id(self) -> str | None:

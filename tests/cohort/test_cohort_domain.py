@@ -19,11 +19,13 @@ from domain.cohort import (
     build_report,
     close,
     delivered,
+    gathering_plans,
     plan_groups,
     proposed,
 )
 from domain.errors import DomainRejection
-from tests.domain.builders import MENTEE, MENTOR, T0, active, closing_review, days, meeting, review
+from domain.gathering.plan import SUBJECT_GROUP_SIZE
+from tests.domain.builders import MENTEE, MENTOR, T0, active, awaiting_match, closing_review, days, meeting, review
 
 NOW = datetime(2026, 1, 10, tzinfo=UTC)
 
@@ -113,3 +115,21 @@ def test_the_report_counts_stages_meetings_hours_ratings_and_outcomes() -> None:
     assert report.lapses >= 1 and report.open_attention == {"MEETING_LAPSED": 1}
     assert report.mentee_rating_mean == 5 and report.mentor_rating_mean == 3
     assert report.outcomes == {"employed_in_field": 1}
+
+
+def test_the_subject_groups_come_from_the_matched_partnerships_interests_in_groups_of_at_most_20() -> None:
+    matched = [
+        active().state.replace(
+            partnership_id=f"p-{n:02d}",
+            mentee=active().state.mentee.replace(interests=("ai",)),  # type: ignore[union-attr]
+        )
+        for n in range(25)
+    ]
+    waiting = awaiting_match().state.replace(partnership_id="p-waiting")
+    subject_at = NOW + timedelta(days=30)
+    gatherings = gathering_plans(plan(group_subjects_at=subject_at), [*matched, waiting])
+    assert [g.gathering_id for g in gatherings] == ["group-01", "group-02"]
+    assert [len(g.invitees or ()) for g in gatherings] == [13, 12], "split evenly, none above 20"
+    assert all(g.capacity == SUBJECT_GROUP_SIZE == 20 and g.starts_at == subject_at for g in gatherings)
+    assert "p-waiting" not in {m for g in gatherings for m in g.invitees or ()}, "only matched partnerships"
+    assert gathering_plans(plan(), matched) == [], "no group date: no subject groups"

@@ -184,7 +184,7 @@ def test_signing_reminder_then_overdue_escalation() -> None:
 
     [reminder] = run.tick_due()
     assert reminder == e.SigningReminderDue(at=MATCHED_AT + timedelta(days=7), parties=(MENTEE,))
-    assert run.state.signing_reminded and run.state.attention is None
+    assert run.state.signing_clock.reminded and run.state.attention is None
 
     assert run.due() == MATCHED_AT + timedelta(days=14)
     [overdue] = run.tick_due()
@@ -211,7 +211,7 @@ def test_acknowledge_re_arms_the_signing_deadline() -> None:
     assert isinstance(event, e.AttentionAcknowledged)
     assert event.attention == Attention.SIGNATURE_OVERDUE
     assert event.rearmed_until == acknowledged_at + timedelta(days=7)
-    assert run.state.attention is None and not run.state.signing_overdue
+    assert run.state.attention is None and not run.state.signing_clock.overdue
     assert run.state.interventions == 1
     assert run.due() == acknowledged_at + timedelta(days=7)
     [again] = run.tick_due()

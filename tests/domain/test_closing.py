@@ -7,6 +7,7 @@ import pytest
 from domain.partnership import Attention, Stage, Summary, next_due
 from domain.partnership import events as e
 from domain.partnership.commands import GatheringKind, MenteeOutcome
+from domain.partnership.state import ReviewWindow
 
 from .builders import (
     DAY,
@@ -39,7 +40,7 @@ def test_end_of_programme_opens_the_closing_review() -> None:
     assert ended == e.ProgrammeEnded(at=ENDS, review_due=REVIEW_DUE)
     state = run.state
     assert state.stage == Stage.CLOSING_REVIEW
-    assert (state.review_opened_at, state.review_due) == (ENDS, REVIEW_DUE)
+    assert state.review_window == ReviewWindow(opened_at=ENDS, due=REVIEW_DUE)
     assert state.next_meeting_due is None
     assert run.due() == ENDS + 7 * DAY
 
@@ -57,7 +58,8 @@ def test_a_late_end_of_programme_tick_keeps_the_review_clock_on_the_end_date() -
     run = active()
     events = run.tick(ENDS + 10 * DAY)  # the worker was down when the programme ended
     assert run.state.stage == Stage.CLOSING_REVIEW
-    assert (run.state.review_opened_at, run.state.review_due) == (ENDS, REVIEW_DUE)
+    assert run.state.review_window is not None
+    assert (run.state.review_window.opened_at, run.state.review_window.due) == (ENDS, REVIEW_DUE)
     # The reminder fell due at ENDS + 7 days, so it goes out now; the deadline stays 14 days after the end.
     assert [ev.type for ev in events][-2:] == ["programme_ended", "review_reminder_due"]
     assert run.due() == REVIEW_DUE
@@ -67,7 +69,8 @@ def test_review_reminder_then_overdue() -> None:
     run = closing_review()
     [reminder] = run.tick_due()
     assert reminder == e.ReviewReminderDue(at=ENDS + 7 * DAY, parties=(MENTEE, MENTOR))
-    assert run.state.review_reminded and run.state.attention is None
+    assert run.state.review_clock.reminded
+    assert run.state.attention is None
     run.do(review(MENTEE, 5), at=ENDS + 8 * DAY)
     assert run.due() == REVIEW_DUE
     [overdue] = run.tick_due()
@@ -82,7 +85,8 @@ def test_acknowledging_an_overdue_review_re_arms_it() -> None:
     acknowledged = REVIEW_DUE + DAY
     [event] = run.do(coord(A.ACKNOWLEDGE, "reminded by phone"), at=acknowledged)
     assert isinstance(event, e.AttentionAcknowledged) and event.rearmed_until == acknowledged + 7 * DAY
-    assert run.state.attention is None and not run.state.review_overdue
+    assert not run.state.review_clock.overdue
+    assert run.state.attention is None
     assert run.due() == acknowledged + 7 * DAY
 
 

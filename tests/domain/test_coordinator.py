@@ -6,7 +6,7 @@ import pytest
 
 from domain.partnership import Attention, Stage, next_due
 from domain.partnership import events as e
-from domain.partnership.state import LapseLevel
+from domain.partnership.state import LapseLevel, Pause
 
 from .builders import (
     DAY,
@@ -43,7 +43,7 @@ PAUSED_AT = START + 10 * DAY
 def test_pause_stops_the_lapse_clock() -> None:
     run = paused()
     assert run.state.stage == Stage.PAUSED
-    assert run.state.paused_at == PAUSED_AT and run.state.pause_until is None
+    assert run.state.pause == Pause(at=PAUSED_AT, until=None)
     assert next_due(run.state) is None
     assert run.tick(START + 150 * DAY) == [], "no nudge, no escalation, no end of programme while paused"
     assert run.state.lapse == LapseLevel.ON_TRACK
@@ -62,7 +62,7 @@ def test_resume_moves_the_end_and_the_next_meeting_by_the_paused_time() -> None:
     )
     state = run.state
     assert state.stage == Stage.ACTIVE
-    assert state.paused_at is None and state.pause_until is None
+    assert state.pause is None
     assert state.agreement is not None and state.agreement.ends_on == ENDS + 20 * DAY
     assert state.next_meeting_due == FIRST_DUE + 20 * DAY
     assert run.due() == FIRST_DUE + 27 * DAY
@@ -72,7 +72,7 @@ def test_resume_moves_the_end_and_the_next_meeting_by_the_paused_time() -> None:
 def test_pause_with_until_resumes_on_tick() -> None:
     until = PAUSED_AT + 15 * DAY
     run = paused(until=until)
-    assert run.state.pause_until == until
+    assert run.state.pause is not None and run.state.pause.until == until
     assert run.due() == until
     [event] = run.tick_due()
     assert isinstance(event, e.PartnershipResumed)
@@ -156,7 +156,7 @@ def test_rematch_returns_to_awaiting_match_keeping_reason_and_previous_mentor(bu
     assert state.mentor_id is None and state.agreement is None and state.matched_at is None
     assert state.previous_mentor_ids == (MENTOR_ID,)
     assert state.rematch_reasons == ("no chemistry",)
-    assert state.paused_at is None and state.next_meeting_due is None
+    assert state.pause is None and state.next_meeting_due is None
     assert next_due(state) is None
 
 

@@ -239,7 +239,7 @@ def assert_invariants(
     if after.stage == Stage.ACTIVE:
         assert after.next_meeting_due is not None
     if after.stage == Stage.PAUSED:
-        assert after.paused_at is not None
+        assert after.pause is not None
 
     due = next_due(after)
     if isinstance(command, c.Tick) and not any(isinstance(ev, e.CommandRejected) for ev in new):

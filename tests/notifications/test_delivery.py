@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import structlog
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio.testing import ActivityEnvironment
 
 from activities.models import Delivered, DeliverNotifications
@@ -18,10 +20,14 @@ from activities.notifications.activity import NotificationActivities
 from activities.notifications.claims import Claims
 from activities.notifications.delivery import DeliveryFailed, deliver_pending, lease_for, message_id_for
 from activities.notifications.smtp import SmtpMailer, parse_smtp_url
+from activities.records import schema as s
 from activities.records.migrate import upgrade
 from activities.records.models import OutboxMessage, OutboxStatus
 from activities.records.store import RecordStore
 from domain import Contact
+from domain.partnership import PartnershipState
+from domain.partnership.events import parse_event
+from tests.domain import builders as b
 from tests.notifications.conftest import MailServer
 from tests.notifications.seed import COORDINATOR, MENTEE, MENTOR, PERSONAL, Cast, record, seed_people
 from tests.smtp import free_port
@@ -378,3 +384,57 @@ async def test_an_attempt_about_to_time_out_leaves_the_rest_to_the_next_one(
         await activity_environment(start_to_close=3.5).run(activities.deliver_notifications, request)
     assert mail_server.messages == []
     assert await Claims(store.database).claim(cast.key(2, "mentee")) is not None  # nothing left claimed
+
+
+async def test_delivery_renders_from_the_outbox_row_and_never_folds_the_log(
+    store: RecordStore, mail_server: MailServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The events of a command are folded once, when they are recorded: the outbox row carries the state right
+    after its event, and the event, which is what the notice is rendered with."""
+    cast = Cast.new()
+    await seed_people(store, cast)
+    run = cast.signature_overdue()
+    await record(store, run)
+    rows = await outbox(store, cast)
+    states = [b.fold(b.initial_state(cast.pid), run.log[:n]) for n in range(len(run.log) + 1)]
+    for row in rows.values():
+        assert row.context is not None
+        assert PartnershipState.model_validate(row.context["state"]) == states[row.event_version]
+        assert parse_event(row.context["event"]) == run.log[row.event_version - 1]
+    assert "context" not in rows[cast.key(5, "coordinator")].model_dump(), "not in listings"
+
+    async def no_log(partnership_id: str) -> list[object]:
+        raise AssertionError("delivery read the log to fold it")
+
+    monkeypatch.setattr(store, "read_log", no_log)
+    assert await deliver_pending(store, mailer(mail_server), cast.pid) == Delivered(sent=6, undeliverable=0, pending=0)
+    overdue = [m for m in mail_server.messages if m["To"].addresses[0].username == "carla"]
+    assert len(overdue) == 1 and cast.pid in overdue[0].get_content()
+
+
+async def test_rows_written_before_the_outbox_carried_its_context_still_deliver_the_same(
+    store: RecordStore, mail_server: MailServer
+) -> None:
+    cast, old = Cast.new(), Cast.new()
+    for each in (cast, old):
+        await seed_people(store, each)
+        await record(store, each.matched())
+
+    async def forget_context(connection: AsyncConnection) -> None:  # as a row from before revision 0009
+        await connection.execute(update(s.outbox).where(s.outbox.c.partnership_id == old.pid).values(context=None))
+
+    await store.database.write(forget_context)
+    assert all(row.context is None for row in (await outbox(store, old)).values())
+    for each in (cast, old):
+        assert await deliver_pending(store, mailer(mail_server), each.pid) == Delivered(
+            sent=3, undeliverable=0, pending=0
+        )
+    by_key = {m["X-EntryPoint-Notice"]: m.get_content() for m in mail_server.messages}
+
+    def anonymous(text: str, who: Cast) -> str:
+        for value, mark in ((who.pid, "P"), (who.mentor_id, "M"), (who.mentee_id, "E"), (who.cohort_id, "C")):
+            text = text.replace(value, mark)
+        return text
+
+    for version, role in ((2, "mentee"), (3, "mentee"), (3, "mentor")):
+        assert anonymous(by_key[old.key(version, role)], old) == anonymous(by_key[cast.key(version, role)], cast)

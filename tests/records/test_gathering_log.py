@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from activities.records import VersionConflict
 from activities.records.gatherings import GatheringVersionConflict
 from activities.records.store import RecordStore
 from domain.gathering import commands as c
@@ -30,3 +31,21 @@ async def test_appends_are_gap_free_and_a_retry_writes_nothing_twice(store: Reco
         await store.append_gathering_events(key, "cohort-1", 1, other)
     with pytest.raises(GatheringVersionConflict, match="expected version 5"):
         await store.append_gathering_events(key, "cohort-1", 5, other)
+
+
+async def test_a_batch_only_partly_stored_is_refused_not_completed(store: RecordStore) -> None:
+    """The same rule as the partnerships' log: a batch is stored whole or not at all, so a stored prefix
+    means another (shorter) batch won; the longer one is a conflict and its tail is not written."""
+    key = f"gathering-c-{uuid.uuid4().hex[:8]}"
+    state = initial_state(key)
+    first = decide(state, c.Schedule(plan=plan()), T0)
+    state = fold(state, first)
+    one = decide(state, c.Register(registrant_id="partnership-cohort-1-m01"), T0)
+    two = decide(fold(state, one), c.Register(registrant_id="partnership-cohort-1-m02"), T0)
+    await store.append_gathering_events(key, "cohort-1", 0, first)
+    await store.append_gathering_events(key, "cohort-1", 1, one)
+
+    with pytest.raises(GatheringVersionConflict, match="only part of the batch is stored: version 3 is not"):
+        await store.append_gathering_events(key, "cohort-1", 1, [*one, *two])
+    assert await store.read_gathering_log(key) == [*first, *one]
+    assert isinstance(GatheringVersionConflict("k", 1, 2, "-"), VersionConflict), "one conflict type to catch"
