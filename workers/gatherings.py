@@ -1,0 +1,53 @@
+"""The typed client facade for gatherings (subject group and collective meetings): registration, attendance
+and cancellation as the Gathering workflow's updates. The CLI's siblings and the integration gateway call it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from domain.errors import from_payload
+from workers.partnerships import QUERY_TIMEOUT, NotFound, Rejected, rejected, translate
+from workflows.contract import GATHERING_UPDATES, GatheringStatus, gathering_workflow_id
+from workflows.gathering import UPDATE_COMMANDS
+
+__all__ = ["Gatherings", "NotFound", "Rejected"]
+
+
+class Gatherings:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def handle(self, cohort_id: str, gathering_id: str) -> WorkflowHandle[Any, GatheringStatus]:
+        return self._client.get_workflow_handle(
+            gathering_workflow_id(cohort_id, gathering_id), result_type=GatheringStatus
+        )
+
+    @staticmethod
+    def check(name: str, payload: dict[str, Any]) -> None:
+        """Validate an update's payload against the contract; ValueError with a readable reason."""
+        if name not in GATHERING_UPDATES:
+            raise ValueError(f"unknown gathering update {name!r}; one of: {', '.join(GATHERING_UPDATES)}")
+        from_payload(UPDATE_COMMANDS[name], name, payload)
+
+    async def status(self, cohort_id: str, gathering_id: str) -> GatheringStatus:
+        try:
+            return await self.handle(cohort_id, gathering_id).query(
+                "status", result_type=GatheringStatus, rpc_timeout=QUERY_TIMEOUT
+            )
+        except RPCError as error:
+            raise translate(error, f"no gathering {gathering_id} in cohort {cohort_id}") from None
+
+    async def update(self, cohort_id: str, gathering_id: str, name: str, payload: dict[str, Any]) -> GatheringStatus:
+        """Send the update; the new status, or Rejected with the domain's reason."""
+        self.check(name, payload)
+        try:
+            return await self.handle(cohort_id, gathering_id).execute_update(
+                name, payload, result_type=GatheringStatus
+            )
+        except WorkflowUpdateFailedError as failure:
+            raise rejected(failure) from None
+        except RPCError as error:
+            raise translate(error, f"no gathering {gathering_id} in cohort {cohort_id}") from None
