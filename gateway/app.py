@@ -5,7 +5,6 @@ participant's token, that the partnership is theirs (404 otherwise, exactly as f
 takes an ``Idempotency-Key``. Everything reaches Temporal through the typed facades the CLI uses.
 """
 
-from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -179,6 +178,15 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
 
     Caller = Annotated[Principal, Depends(principal)]
 
+    def allow(*scopes: str) -> Callable[[Principal], Awaitable[Principal]]:
+        """A dependency: the caller, when its token has one of ``scopes`` (before the body is looked at)."""
+
+        async def check(caller: Caller) -> Principal:
+            require(caller, *scopes)
+            return caller
+
+        return check
+
     def require(caller: Principal, *scopes: str) -> None:
         """403 unless the token has one of ``scopes`` (``institution`` / ``participant``: any of that kind)."""
         for scope in scopes:
@@ -258,13 +266,15 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         summary="Submit an application (starts the partnership)",
     )
     async def submit_application(
-        application: Application, request: Request, caller: Caller, idempotency_key: IdempotencyKey
+        application: Application,
+        request: Request,
+        caller: Annotated[Principal, Depends(allow("coordinator", "institution"))],
+        idempotency_key: IdempotencyKey,
     ) -> Response:
         """Validated in full (the policy overrides too) before anything reaches Temporal; 201 with ``Location``.
 
         Scopes: ``institution:<institution_id>`` (its own students only) or ``coordinator``.
         """
-        require(caller, "coordinator", "institution")
         if not caller.has("coordinator") and application.institution_id not in caller.institutions:
             raise ProblemError(403, "this token may submit applications of its own institution only", "forbidden")
         try:
@@ -297,7 +307,7 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         summary="List partnerships (the coordinators' worklist)",
     )
     async def list_partnerships(
-        caller: Caller,
+        caller: Annotated[Principal, Depends(allow("coordinator", "ops:read", "institution"))],
         cohort: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_.:-]+$", max_length=64)] = None,
         stage: Stage | None = None,
         attention: bool = False,
@@ -305,7 +315,6 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
     ) -> Response:
         """Filters as ``entrypoint partnerships list``. Scopes: ``coordinator``, ``ops:read``, or
         ``institution:<id>`` (its own students' partnerships only)."""
-        require(caller, "coordinator", "ops:read", "institution")
         institutions = None if caller.reads_everything else sorted(caller.institutions)
         rows = [
             row
@@ -322,9 +331,11 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         tags=["partnerships"],
         summary="A partnership's status",
     )
-    async def partnership_status(partnership_id: PartnershipId, caller: Caller) -> Response:
+    async def partnership_status(
+        partnership_id: PartnershipId,
+        caller: Annotated[Principal, Depends(allow("coordinator", "ops:read", "institution", "participant"))],
+    ) -> Response:
         """Scopes: ``coordinator``, ``ops:read``, ``institution:<id>`` (own students), ``participant:<id>``."""
-        require(caller, "coordinator", "ops:read", "institution", "participant")
         await may_see(caller, partnership_id, ("coordinator", "ops:read", "institution"))
         try:
             return _json(await engine.partnerships.status(partnership_id))
@@ -340,10 +351,9 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
             partnership_id: PartnershipId,
             payload: body,  # type: ignore[valid-type]
             request: Request,
-            caller: Caller,
+            caller: Annotated[Principal, Depends(allow(*allowed))],
             idempotency_key: IdempotencyKey,
         ) -> Response:
-            require(caller, *allowed)
             if not any(caller.has(s) for s in plain) and partnership_id not in caller.participant_of:
                 raise ProblemError(404, f"no partnership {partnership_id}", "not-found")
 
@@ -388,10 +398,12 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         summary="Start a cohort (the Cohort workflow)",
     )
     async def start_cohort(
-        plan: CohortPlan, request: Request, caller: Caller, idempotency_key: IdempotencyKey
+        plan: CohortPlan,
+        request: Request,
+        caller: Annotated[Principal, Depends(allow("coordinator"))],
+        idempotency_key: IdempotencyKey,
     ) -> Response:
         """Scope: ``coordinator``."""
-        require(caller, "coordinator")
 
         async def run() -> Response:
             try:
@@ -410,9 +422,10 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         tags=["cohorts"],
         summary="A cohort's stage and matching rounds",
     )
-    async def cohort_status(cohort_id: ObjectId, caller: Caller) -> Response:
+    async def cohort_status(
+        cohort_id: ObjectId, caller: Annotated[Principal, Depends(allow("coordinator", "ops:read"))]
+    ) -> Response:
         """Scopes: ``coordinator``, ``ops:read``."""
-        require(caller, "coordinator", "ops:read")
         try:
             return _json(await engine.cohorts.status(cohort_id))
         except NotFound:
@@ -429,11 +442,10 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         cohort_id: ObjectId,
         approval: MatchingApproval,
         request: Request,
-        caller: Caller,
+        caller: Annotated[Principal, Depends(allow("coordinator"))],
         idempotency_key: IdempotencyKey,
     ) -> Response:
         """With pins or exclusions the round is recomputed with them first. Scope: ``coordinator``."""
-        require(caller, "coordinator")
 
         async def run() -> Response:
             try:
@@ -457,11 +469,10 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         cohort_id: ObjectId,
         body: RunMatching,
         request: Request,
-        caller: Caller,
+        caller: Annotated[Principal, Depends(allow("coordinator"))],
         idempotency_key: IdempotencyKey,
     ) -> Response:
         """Scope: ``coordinator``."""
-        require(caller, "coordinator")
 
         async def run() -> Response:
             try:
@@ -479,10 +490,11 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         tags=["cohorts"],
         summary="The cohort report, from the records",
     )
-    async def cohort_report(cohort_id: ObjectId, caller: Caller) -> Response:
+    async def cohort_report(
+        cohort_id: ObjectId, caller: Annotated[Principal, Depends(allow("coordinator", "ops:read"))]
+    ) -> Response:
         """Stages, meetings, hours against the target, interventions, ratings and outcomes. Scopes:
         ``coordinator``, ``ops:read``."""
-        require(caller, "coordinator", "ops:read")
         report = await report_from_records(engine.records, cohort_id)
         if report is None:
             raise ProblemError(404, f"no partnerships recorded for cohort {cohort_id}", "not-found")
@@ -497,9 +509,12 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         tags=["gatherings"],
         summary="A gathering's registrations, waitlist and attendance",
     )
-    async def gathering_status(cohort_id: ObjectId, gathering_id: ObjectId, caller: Caller) -> Response:
+    async def gathering_status(
+        cohort_id: ObjectId,
+        gathering_id: ObjectId,
+        caller: Annotated[Principal, Depends(allow("coordinator", "ops:read", "calendar"))],
+    ) -> Response:
         """Scopes: ``coordinator``, ``ops:read``, ``calendar``."""
-        require(caller, "coordinator", "ops:read", "calendar")
         try:
             return _json(await engine.gatherings.status(cohort_id, gathering_id))
         except NotFound:
@@ -515,10 +530,9 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
             gathering_id: ObjectId,
             payload: body,  # type: ignore[valid-type]
             request: Request,
-            caller: Caller,
+            caller: Annotated[Principal, Depends(allow(*allowed))],
             idempotency_key: IdempotencyKey,
         ) -> Response:
-            require(caller, *allowed)
             if not any(caller.has(s) for s in plain):
                 registrant = str(getattr(payload, "registrant_id", ""))
                 own = {p for pid in caller.participant_of for p in (pid, f"{pid}:mentor")}

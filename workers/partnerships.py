@@ -212,8 +212,11 @@ class Partnerships:
 
 
 def translate(error: RPCError, missing: str) -> Exception:
-    """NotFound for an unknown workflow id; any other RPC error as it is."""
-    if error.status == RPCStatusCode.NOT_FOUND or "not found" in str(error).lower():
+    """Rejected for a workflow that has ended, NotFound for an unknown id; any other RPC error as it is."""
+    message = str(error).lower()
+    if "already completed" in message:
+        return Rejected("it has ended and takes no more commands")
+    if error.status == RPCStatusCode.NOT_FOUND or "not found" in message:
         return NotFound(missing)
     return error
 
