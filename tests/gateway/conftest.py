@@ -48,7 +48,7 @@ class Live:
     tokens: dict[str, str]
     webhook_secrets: dict[str, list[str]]
     settings: GatewaySettings
-    revoked: str = ""
+    database_url: str
     extra: dict[str, Any] = field(default_factory=dict)
 
     def headers(self, who: str | None, key: str | None = None) -> dict[str, str]:
@@ -140,6 +140,7 @@ async def live_gateway(
                     tokens=tokens,
                     webhook_secrets=secrets_by_provider,
                     settings=config,
+                    database_url=database_url,
                 )
             finally:
                 gateway.should_exit = True
