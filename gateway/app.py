@@ -5,7 +5,6 @@ participant's token, that the partnership is theirs (404 otherwise, exactly as f
 takes an ``Idempotency-Key``. Everything reaches Temporal through the typed facades the CLI uses.
 """
 
-
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal

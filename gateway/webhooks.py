@@ -8,7 +8,9 @@ refusing deliveries signed with the old one.
 
 from __future__ import annotations
 
+import base64
 import json
+import secrets
 from datetime import datetime
 from typing import Any, Literal
 
@@ -55,6 +57,11 @@ class CalendarWebhook(BaseModel):
     type: Literal["meeting.held"]
     timestamp: datetime | None = None
     data: MeetingHeld
+
+
+def new_secret() -> str:
+    """A fresh ``whsec_`` secret (24 random bytes, base64), to give a provider."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
 WEBHOOK_BODIES: dict[str, type[BaseModel]] = {"esign": EsignWebhook, "calendar": CalendarWebhook}

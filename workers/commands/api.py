@@ -43,6 +43,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     revoke.add_argument("name", metavar="NAME")
     revoke.set_defaults(handler=_revoke)
 
+    secret = subparsers.add_parser(
+        "webhook-secret",
+        help="print a new whsec_ secret for a webhook provider (Standard Webhooks)",
+        description="Print a fresh whsec_ secret. Give it to the provider and add it to "
+        "ENTRYPOINT_ESIGN_WEBHOOK_SECRETS or ENTRYPOINT_CALENDAR_WEBHOOK_SECRETS (space-separated; keep the old one "
+        "there too until the provider has switched, then remove it).",
+    )
+    secret.set_defaults(handler=_webhook_secret)
+
 
 @asynccontextmanager
 async def _store() -> AsyncIterator[Any]:
@@ -114,4 +123,11 @@ async def _revoke(args: argparse.Namespace) -> int:
         except TokenError as error:
             raise CommandError(str(error)) from None
     print(f"revoked {args.name}" if changed else f"{args.name} was already revoked")
+    return 0
+
+
+async def _webhook_secret(args: argparse.Namespace) -> int:
+    from gateway.webhooks import new_secret
+
+    print(new_secret())
     return 0
