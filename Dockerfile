@@ -7,6 +7,7 @@ COPY domain ./domain
 COPY activities ./activities
 COPY workflows ./workflows
 COPY workers ./workers
+COPY gateway ./gateway
 RUN pip install --no-cache-dir . && useradd --system --home /app entrypoint
 USER entrypoint
 ENTRYPOINT ["entrypoint"]

@@ -1,7 +1,8 @@
 """``entrypoint dev`` (what ``make run`` runs): a whole local installation in one command.
 
 Starts ``temporal server start-dev`` (UI on http://localhost:8233, state in ./var/temporal.db), runs setup,
-starts the worker, and starts a demo cohort on a fast policy. Ctrl-C stops everything it started.
+starts the worker and the integration gateway (http://127.0.0.1:8000, with demo tokens and webhook secrets),
+and starts a demo cohort on a fast policy. Ctrl-C stops everything it started.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ import asyncio
 import contextlib
 import signal
 import socket
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import structlog
+from temporalio.client import Client
 
 from activities.records.migrate import upgrade
 from activities.records.store import RecordStore
@@ -103,7 +107,65 @@ async def watch(partnerships: Partnerships, cohort_id: str, every: float = 2.0) 
         await asyncio.sleep(every)
 
 
-async def run_dev(settings: Settings, cohort_id: str, demo: bool, ui_port: int) -> int:
+async def start_gateway(
+    client: Client, settings: Settings, cohort_id: str, port: int
+) -> tuple[asyncio.Task[None], Any] | None:
+    """Serve the gateway on 127.0.0.1:``port`` with demo tokens and webhook secrets, and print them."""
+    from gateway.server import engine_for, server
+    from gateway.settings import GatewaySettings
+    from gateway.webhooks import new_secret
+
+    if _listening("127.0.0.1", port):
+        print(f"Port {port} is taken: the gateway is not started (entrypoint dev --api-port N).")
+        return None
+    config = GatewaySettings()
+    secrets = {
+        "esign": config.webhook_secrets("esign") or [new_secret()],
+        "calendar": config.webhook_secrets("calendar") or [new_secret()],
+    }
+    config = config.model_copy(
+        update={
+            "esign_webhook_secrets": " ".join(secrets["esign"]),
+            "calendar_webhook_secrets": " ".join(secrets["calendar"]),
+        }
+    )
+    engines = engine_for(client, settings.task_queue, settings.database_url)
+    engine = await engines.__aenter__()
+    suffix = uuid.uuid4().hex[:4]
+    demo_scopes = {
+        "coordinator": ["coordinator"],
+        "ops": ["ops:read"],
+        "institution": ["institution:uni-helsinki"],
+        "esign": ["esign"],
+        "calendar": ["calendar"],
+        "participant": [f"participant:partnership-{cohort_id}-demo-02"],
+    }
+    tokens = {
+        role: await engine.store.create_token(f"{cohort_id}-{role}-{suffix}", scopes)
+        for role, scopes in demo_scopes.items()
+    }
+    gateway = server(engine, "127.0.0.1", port, config)
+
+    async def serve() -> None:
+        try:
+            await gateway.serve()
+        finally:
+            await engines.__aexit__(None, None, None)
+
+    task = asyncio.create_task(serve())
+    print(f"Gateway:            http://127.0.0.1:{port}/v1   (docs http://127.0.0.1:{port}/docs)")
+    print("Demo tokens (Authorization: Bearer ...), made for this run:")
+    for role, token in tokens.items():
+        print(f"  {role:<12} {' '.join(demo_scopes[role]):<40} {token}")
+    print(f"Webhook secrets:    esign {secrets['esign'][0]}  calendar {secrets['calendar'][0]}")
+    print(f"  e.g. export EP_TOKEN={tokens['coordinator']}")
+    print(
+        f'       curl -H "Authorization: Bearer $EP_TOKEN" "http://127.0.0.1:{port}/v1/partnerships?cohort={cohort_id}"'
+    )
+    return task, gateway
+
+
+async def run_dev(settings: Settings, cohort_id: str, demo: bool, ui_port: int, api_port: int = 8000) -> int:
     var = Path("var")
     _, _, port_text = settings.temporal_address.rpartition(":")
     port = int(port_text or 7233)
@@ -125,6 +187,7 @@ async def run_dev(settings: Settings, cohort_id: str, demo: bool, ui_port: int) 
             loop.add_signal_handler(sig, stop.set)
         async with worker:
             print(f"Worker running on task queue {settings.task_queue!r}.")
+            gateway = await start_gateway(client, settings, cohort_id, api_port)
             demo_task = None
             if demo:
                 await seed(store, cohort_id)
@@ -147,6 +210,10 @@ async def run_dev(settings: Settings, cohort_id: str, demo: bool, ui_port: int) 
             if watcher is not None:
                 watcher.cancel()
             print("\nStopping ...", flush=True)
+            if gateway is not None:
+                gateway[1].should_exit = True
+                with contextlib.suppress(Exception):
+                    await gateway[0]
             if demo_task is not None:
                 demo_task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

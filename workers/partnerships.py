@@ -1,4 +1,4 @@
-"""The typed client facade for partnerships: what the CLI (and later the integration gateway) call.
+"""The typed client facade for partnerships: what the CLI and the integration gateway (``gateway/``) call.
 
 It validates input before anything reaches Temporal, so a caller gets a clear error instead of a
 workflow stuck on a bad payload, and it speaks the contract in ``contract/partnership.py`` (the workflow
@@ -7,14 +7,15 @@ and its query by typed reference).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from contract.partnership import (
     MESSAGES,
@@ -39,6 +40,14 @@ class NotFound(Exception):
     pass
 
 
+class AlreadyExists(Exception):
+    """A workflow with this id exists already (an application for this mentee in this cohort, a cohort)."""
+
+
+QUERY_TIMEOUT = timedelta(seconds=10)
+"""How long a status query waits for a worker to answer before the caller gets an error."""
+
+
 class PartnershipRow(BaseModel):
     """One line of the coordinators' worklist, from Temporal visibility (no personal data there)."""
 
@@ -55,9 +64,20 @@ class PartnershipRow(BaseModel):
     started_at: datetime | None
 
 
-def visibility_query(cohort: str | None = None, stage: str | None = None, attention: bool = False) -> str:
+def visibility_query(
+    cohort: str | None = None,
+    stage: str | None = None,
+    attention: bool = False,
+    institutions: Sequence[str] | None = None,
+) -> str:
+    """The visibility query; ``institutions`` (when given) keeps only partnerships of those institutions."""
     sa = SearchAttributes
     clauses = [f"WorkflowType = '{WORKFLOW_TYPE}'"]
+    if institutions is not None:
+        if not institutions:
+            raise ValueError("institutions: give at least one (None for all)")
+        listed = ", ".join(f"'{_quote(i)}'" for i in institutions)
+        clauses.append(f"{sa.INSTITUTION.name} IN ({listed})")
     if cohort:
         clauses.append(f"{sa.COHORT.name} = '{_quote(cohort)}'")
     if stage:
@@ -79,18 +99,34 @@ class Partnerships:
     async def start(
         self, application: Application | dict[str, Any]
     ) -> WorkflowHandle[PartnershipWorkflow, PartnershipStatus]:
+        """Start the partnership; AlreadyExists when this mentee already has one in this cohort.
+
+        The cohort, mentee and institution are search attributes from the start, so that who may see the
+        partnership (an institution sees its own students only) is known before its first workflow task.
+        """
         app = application if isinstance(application, Application) else Application.model_validate(application)
-        return await self._client.start_workflow(
-            PartnershipWorkflow.run,
-            app,
-            id=app.workflow_id,
-            task_queue=self._task_queue,
-            static_summary=f"Partnership · cohort {app.cohort_id} · mentee {app.mentee_id}",
-            static_details=(
-                f"Mentee {app.mentee_id} ({app.degree_level}, {app.institution_id}) in cohort {app.cohort_id}. "
-                "Query `status` for the current state."
-            ),
-        )
+        sa = SearchAttributes
+        try:
+            return await self._client.start_workflow(
+                PartnershipWorkflow.run,
+                app,
+                id=app.workflow_id,
+                task_queue=self._task_queue,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(sa.COHORT, app.cohort_id),
+                        SearchAttributePair(sa.MENTEE_ID, app.mentee_id),
+                        SearchAttributePair(sa.INSTITUTION, app.institution_id),
+                    ]
+                ),
+                static_summary=f"Partnership · cohort {app.cohort_id} · mentee {app.mentee_id}",
+                static_details=(
+                    f"Mentee {app.mentee_id} ({app.degree_level}, {app.institution_id}) in cohort {app.cohort_id}. "
+                    "Query `status` for the current state."
+                ),
+            )
+        except WorkflowAlreadyStartedError:
+            raise AlreadyExists(f"partnership {app.workflow_id} exists already") from None
 
     @property
     def task_queue(self) -> str:
@@ -120,22 +156,36 @@ class Partnerships:
         try:
             return await self.handle(partnership_id).execute_update(name, payload, result_type=PartnershipStatus)
         except WorkflowUpdateFailedError as failure:
-            cause = failure.cause
-            raise Rejected(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None
+            raise rejected(failure) from None
         except RPCError as error:
             raise self._translate(partnership_id, error) from None
 
     async def status(self, partnership_id: str) -> PartnershipStatus:
         try:
-            return await self.handle(partnership_id).query(PartnershipWorkflow.status)
+            return await self.handle(partnership_id).query(PartnershipWorkflow.status, rpc_timeout=QUERY_TIMEOUT)
         except RPCError as error:
             raise self._translate(partnership_id, error) from None
 
+    async def institution(self, partnership_id: str) -> str | None:
+        """The institution the partnership belongs to (its search attribute); NotFound for an unknown id."""
+        try:
+            description = await self.handle(partnership_id).describe()
+        except RPCError as error:
+            raise self._translate(partnership_id, error) from None
+        if description.workflow_type != WORKFLOW_TYPE:
+            raise NotFound(f"no partnership {partnership_id}")
+        return description.typed_search_attributes.get(SearchAttributes.INSTITUTION)
+
     async def list(
-        self, cohort: str | None = None, stage: str | None = None, attention: bool = False, limit: int = 1000
+        self,
+        cohort: str | None = None,
+        stage: str | None = None,
+        attention: bool = False,
+        limit: int = 1000,
+        institutions: Sequence[str] | None = None,
     ) -> AsyncIterator[PartnershipRow]:
         sa = SearchAttributes
-        query = visibility_query(cohort, stage, attention)
+        query = visibility_query(cohort, stage, attention, institutions)
         count = 0
         async for wf in self._client.list_workflows(query):
             attrs = wf.typed_search_attributes
@@ -158,6 +208,20 @@ class Partnerships:
 
     @staticmethod
     def _translate(partnership_id: str, error: RPCError) -> Exception:
-        if "not found" in str(error).lower():
-            return NotFound(f"no partnership {partnership_id}")
-        return error
+        return translate(error, f"no partnership {partnership_id}")
+
+
+def translate(error: RPCError, missing: str) -> Exception:
+    """Rejected for a workflow that has ended, NotFound for an unknown id; any other RPC error as it is."""
+    message = str(error).lower()
+    if "already completed" in message:
+        return Rejected("it has ended and takes no more commands")
+    if error.status == RPCStatusCode.NOT_FOUND or "not found" in message:
+        return NotFound(missing)
+    return error
+
+
+def rejected(failure: WorkflowUpdateFailedError) -> Rejected:
+    """The domain's reason an update was refused (its validator or the workflow's rejection)."""
+    cause = failure.cause
+    return Rejected(cause.message if isinstance(cause, ApplicationError) else str(cause))

@@ -265,3 +265,34 @@ gathering_events = Table(
     Column("recorded_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
 )
 """Each gathering's events (registrations, waitlist, attendance): its permanent record. Ids only."""
+
+# ---------------------------------------------------------------------------------------------- gateway
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("token_id", String(32), primary_key=True),
+    Column("name", String(ID), nullable=False, unique=True),
+    Column("scopes", JSON, nullable=False),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+)
+"""The integration gateway's bearer tokens: a name, its scopes and the SHA-256 of its secret (never the secret)."""
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("principal", String(100), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("headers", JSON, nullable=True),
+    Column("body", Text, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("locked_until", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False, index=True),
+    CheckConstraint("state IN ('in_flight', 'done')", name="state"),
+)
+"""The gateway's Idempotency-Key records: the first response to each (token or webhook provider, key)."""

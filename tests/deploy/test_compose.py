@@ -28,7 +28,7 @@ def _env(service: dict[str, Any]) -> dict[str, str]:
 
 def test_it_has_the_production_shape(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert {"temporal", "temporal-db", "temporal-ui", "records-db", "setup", "worker"} <= set(services)
+    assert {"temporal", "temporal-db", "temporal-ui", "records-db", "setup", "worker", "gateway"} <= set(services)
     assert _env(services["temporal"])["DB"].startswith("postgres")
     assert _env(services["temporal"])["POSTGRES_SEEDS"] == "temporal-db"
     assert services["temporal-db"]["image"].startswith("postgres")
@@ -66,6 +66,21 @@ def test_volumes_are_declared_and_the_image_is_buildable(compose: dict[str, Any]
     }
     assert used <= set(compose.get("volumes", {}))
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for package in ("domain", "activities", "workflows", "workers"):
+    for package in ("domain", "activities", "workflows", "workers", "gateway"):
         assert re.search(rf"^COPY {package} ", dockerfile, re.M), f"Dockerfile does not copy {package}/"
     assert 'ENTRYPOINT ["entrypoint"]' in dockerfile
+
+
+def test_integrations_reach_the_gateway_and_not_the_temporal_frontend(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    published = [str(port) for service in services.values() for port in service.get("ports", [])]
+    assert not any(port.endswith(":7233") or port == "7233" for port in published), published
+    gateway = services["gateway"]
+    assert gateway["command"][:1] == ["api"] and any(str(p).endswith(":8000") for p in gateway["ports"])
+    assert gateway["depends_on"]["setup"]["condition"] == "service_completed_successfully"
+    env = _env(gateway)
+    assert env["TEMPORAL_ADDRESS"] == "temporal:7233" and "@records-db:5432/" in env["ENTRYPOINT_DATABASE_URL"]
+    from gateway.settings import GatewaySettings
+
+    known = {str(f.validation_alias) for f in (Settings.model_fields | GatewaySettings.model_fields).values()}
+    assert set(env) <= known, set(env) - known

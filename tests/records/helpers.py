@@ -77,3 +77,6 @@ class Pair:
         outcome = c.MenteeOutcome.FURTHER_STUDIES
         await self.do(c.SubmitClosingReview(party=c.Party.MENTEE, rating=5, outcome=outcome), day(191))
         await self.do(c.SubmitClosingReview(party=c.Party.MENTOR, rating=4, comments="a pleasure"), day(192))
+
+HEAD = "0009"
+"""The newest migration: the schema revision every upgraded database reaches."""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from activities.records import RecordStore
-from tests.records.helpers import Pair
+from tests.records.helpers import HEAD, Pair
 from workers.cli import main
 from workers.settings import settings
 
@@ -38,14 +38,14 @@ def _lifecycle(path: Path) -> Pair:
 def test_db_upgrade_creates_the_schema_and_is_idempotent(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["db", "upgrade"]) == 0
     out = capsys.readouterr().out
-    assert "migrated from an empty database to revision 0009" in out and "0001: Initial schema" in out
+    assert f"migrated from an empty database to revision {HEAD}" in out and "0001: Initial schema" in out
     assert database.is_file()
 
     assert main(["db", "upgrade"]) == 0
-    assert "already at revision 0009; nothing to do" in capsys.readouterr().out
+    assert f"already at revision {HEAD}; nothing to do" in capsys.readouterr().out
 
     assert main(["db", "current"]) == 0
-    assert "revision 0009; newest available 0009" in capsys.readouterr().out
+    assert f"revision {HEAD}; newest available {HEAD}" in capsys.readouterr().out
 
 
 def test_db_current_on_an_empty_database_says_it_is_behind(database: Path, capsys: pytest.CaptureFixture[str]) -> None:

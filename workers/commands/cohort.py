@@ -84,13 +84,23 @@ async def _start(args: argparse.Namespace) -> int:
         plan = CohortPlan.model_validate(_read_json(args.file))
     except ValidationError as error:
         raise CommandError(f"{args.file} is not a valid cohort plan: {problems(error)}") from None
-    handle = await (await _cohorts()).start(plan)
+    from workers.cohorts import AlreadyExists
+
+    try:
+        handle = await (await _cohorts()).start(plan)
+    except AlreadyExists as error:
+        raise CommandError(str(error)) from None
     print(f"started {handle.id}")
     return 0
 
 
 async def _status(args: argparse.Namespace) -> int:
-    status = await (await _cohorts()).status(args.cohort_id)
+    from workers.cohorts import NotFound
+
+    try:
+        status = await (await _cohorts()).status(args.cohort_id)
+    except NotFound as error:
+        raise CommandError(str(error)) from None
     print(f"Cohort {status.cohort_id}: {status.stage} ({status.waiting_for})")
     for r in status.rounds:
         print(
@@ -104,7 +114,7 @@ async def _status(args: argparse.Namespace) -> int:
 
 async def _approve(args: argparse.Namespace) -> int:
     from contract.cohort import MatchingApproval
-    from workers.partnerships import Rejected
+    from workers.cohorts import NotFound, Rejected
 
     try:
         approval = MatchingApproval(
@@ -119,13 +129,20 @@ async def _approve(args: argparse.Namespace) -> int:
     except Rejected as rejection:
         print(f"refused: {rejection.message}")
         return 1
+    except NotFound as error:
+        raise CommandError(str(error)) from None
     current = status.rounds[-1]
     print(f"approved round {current.number}: {current.matched} matches are being delivered")
     return 0
 
 
 async def _run_matching(args: argparse.Namespace) -> int:
-    await (await _cohorts()).run_matching(args.cohort_id, args.reason)
+    from workers.cohorts import NotFound
+
+    try:
+        await (await _cohorts()).run_matching(args.cohort_id, args.reason)
+    except NotFound as error:
+        raise CommandError(str(error)) from None
     print("a new matching round was requested")
     return 0
 
@@ -133,13 +150,12 @@ async def _run_matching(args: argparse.Namespace) -> int:
 async def _report(args: argparse.Namespace) -> int:
     from activities.records.store import RecordStore
     from activities.reports.cohort import render_html, render_text
-    from domain.cohort import build_report
+    from workers.cohorts import report_from_records
 
     async with RecordStore.from_url(settings().database_url) as store:
-        states = await store.list_states(args.cohort_id)
-    if not states:
+        report = await report_from_records(store, args.cohort_id)
+    if report is None:
         raise CommandError(f"no partnerships recorded for cohort {args.cohort_id}")
-    report = build_report(args.cohort_id, states)
     print(render_text(report))
     args.out_dir.mkdir(parents=True, exist_ok=True)
     stem = args.out_dir / f"cohort-{args.cohort_id}"

@@ -167,8 +167,13 @@ async def _start(args: argparse.Namespace) -> int:
         raise CommandError(f"cannot read {args.file}: {error.strerror}") from None
     except ValidationError as error:
         raise CommandError(f"{args.file} is not a valid application: {problems(error)}") from None
+    from workers.partnerships import AlreadyExists
+
     facade = await _facade()
-    handle = await facade.start(app)
+    try:
+        handle = await facade.start(app)
+    except AlreadyExists as error:
+        raise CommandError(str(error)) from None
     print(f"started {handle.id}")
     return 0
 

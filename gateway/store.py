@@ -1,0 +1,240 @@
+"""The gateway's records (in the records database, migration 0005): API tokens and idempotency keys.
+
+Token secrets are 256-bit random strings shown once; only their SHA-256 is stored, and a presented secret
+is compared with ``hmac.compare_digest``. A token reads ``ept_<token_id>_<secret>``: the id finds the row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from activities.records.engine import Database, create_engine
+from activities.records.schema import api_tokens, idempotency_keys
+from gateway.scopes import Principal, parse_scope
+
+TOKEN_PREFIX = "ept"
+NAME_MAX = 64
+
+
+class TokenError(ValueError):
+    """A token command that cannot be done (duplicate name, unknown name, bad scope): the reason."""
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    name: str
+    token_id: str
+    scopes: tuple[str, ...]
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    status_code: int
+    headers: dict[str, str]
+    body: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What claiming an idempotency key found: ``new`` (go ahead), ``replay`` (the stored first response),
+    ``mismatch`` (the key was used with another request), ``in_flight`` (the first is still running)."""
+
+    outcome: Literal["new", "replay", "mismatch", "in_flight"]
+    response: StoredResponse | None = None
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class GatewayStore:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    @classmethod
+    def from_url(cls, url: str) -> GatewayStore:
+        return cls(Database(create_engine(url)))
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def __aenter__(self) -> GatewayStore:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------------------------------------ tokens
+
+    async def create_token(self, name: str, scopes: list[str]) -> str:
+        """Create a token; returns its secret (the only time it is seen). TokenError for a taken name."""
+        if not name or len(name) > NAME_MAX or not all(ch.isalnum() or ch in "-_." for ch in name):
+            raise TokenError("a token name is 1-64 letters, digits, '-', '_' or '.'")
+        if not scopes:
+            raise TokenError("give a token at least one --scope")
+        try:
+            parsed = sorted({parse_scope(s) for s in scopes})
+        except ValueError as error:
+            raise TokenError(str(error)) from None
+        token_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+
+        async def work(connection: AsyncConnection) -> None:
+            await connection.execute(
+                insert(api_tokens).values(
+                    token_id=token_id, name=name, scopes=parsed, secret_sha256=_digest(secret), created_at=_now()
+                )
+            )
+
+        try:
+            await self._db.write(work)
+        except IntegrityError:
+            raise TokenError(f"a token named {name!r} exists already") from None
+        return f"{TOKEN_PREFIX}_{token_id}_{secret}"
+
+    async def list_tokens(self) -> list[TokenInfo]:
+        async def work(connection: AsyncConnection) -> list[TokenInfo]:
+            rows = await connection.execute(select(api_tokens).order_by(api_tokens.c.name))
+            return [TokenInfo(r.name, r.token_id, tuple(r.scopes), r.created_at, r.revoked_at) for r in rows.fetchall()]
+
+        return await self._db.read(work)
+
+    async def revoke_token(self, name: str) -> bool:
+        """Revoke the token named ``name``; False when it was already revoked. TokenError for an unknown name."""
+
+        async def work(connection: AsyncConnection) -> bool | None:
+            row = (await connection.execute(select(api_tokens.c.revoked_at).where(api_tokens.c.name == name))).first()
+            if row is None:
+                return None
+            if row.revoked_at is not None:
+                return False
+            await connection.execute(update(api_tokens).where(api_tokens.c.name == name).values(revoked_at=_now()))
+            return True
+
+        done = await self._db.write(work)
+        if done is None:
+            raise TokenError(f"no token named {name!r}")
+        return done
+
+    async def authenticate(self, presented: str) -> Principal | None:
+        """The principal for a presented token; None when it is malformed, unknown, wrong or revoked."""
+        prefix, _, rest = presented.partition("_")
+        token_id, _, secret = rest.partition("_")
+        if prefix != TOKEN_PREFIX or not token_id or not secret or len(presented) > 200:
+            return None
+
+        async def work(connection: AsyncConnection) -> Any:
+            return (await connection.execute(select(api_tokens).where(api_tokens.c.token_id == token_id))).first()
+
+        row = await self._db.read(work)
+        if row is None or not hmac.compare_digest(_digest(secret), row.secret_sha256) or row.revoked_at is not None:
+            return None
+        return Principal(name=row.name, scopes=frozenset(row.scopes))
+
+    # ------------------------------------------------------------------------------------------ idempotency
+
+    async def claim(
+        self, principal: str, key: str, fingerprint: str, ttl: timedelta, lock: timedelta = timedelta(minutes=2)
+    ) -> Claim:
+        """Claim ``key`` for a request with ``fingerprint``, in one write transaction.
+
+        An expired record is replaced; an in-flight record whose lock ran out (its gateway died mid-request)
+        may be taken over by a retry with the same request.
+        """
+        now = _now()
+        k = idempotency_keys.c
+
+        async def work(connection: AsyncConnection) -> Claim:
+            await connection.execute(delete(idempotency_keys).where(k.expires_at < now))
+            row = (
+                await connection.execute(
+                    select(idempotency_keys).where(k.principal == principal, k.key == key).with_for_update()
+                )
+            ).first()
+            if row is not None:
+                if row.fingerprint != fingerprint:
+                    return Claim("mismatch")
+                if row.state == "done":
+                    stored = StoredResponse(row.status_code, dict(row.headers or {}), row.body or "")
+                    return Claim("replay", stored)
+                if row.locked_until > now:
+                    return Claim("in_flight")
+                await connection.execute(
+                    update(idempotency_keys)
+                    .where(k.principal == principal, k.key == key)
+                    .values(locked_until=now + lock)
+                )
+                return Claim("new")
+            await connection.execute(
+                insert(idempotency_keys).values(
+                    principal=principal,
+                    key=key,
+                    fingerprint=fingerprint,
+                    state="in_flight",
+                    created_at=now,
+                    locked_until=now + lock,
+                    expires_at=now + ttl,
+                )
+            )
+            return Claim("new")
+
+        for _ in range(3):
+            try:
+                return await self._db.write(work)
+            except IntegrityError:  # another request inserted the same key between our select and insert
+                continue
+        return Claim("in_flight")
+
+    async def complete(self, principal: str, key: str, response: StoredResponse) -> None:
+        k = idempotency_keys.c
+
+        async def work(connection: AsyncConnection) -> None:
+            await connection.execute(
+                update(idempotency_keys)
+                .where(k.principal == principal, k.key == key)
+                .values(
+                    state="done",
+                    status_code=response.status_code,
+                    headers=response.headers,
+                    body=response.body,
+                )
+            )
+
+        await self._db.write(work)
+
+    async def release(self, principal: str, key: str) -> None:
+        """Forget an in-flight key (the request failed without an answer worth keeping): a retry runs again."""
+        k = idempotency_keys.c
+
+        async def work(connection: AsyncConnection) -> None:
+            await connection.execute(
+                delete(idempotency_keys).where(k.principal == principal, k.key == key, k.state == "in_flight")
+            )
+
+        await self._db.write(work)
+
+
+def fingerprint(method: str, path: str, body: bytes) -> str:
+    """The request's fingerprint: method, path and body (JSON bodies canonicalised, so key order and
+    whitespace do not make two equal requests differ)."""
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode() if body else b""
+    except (ValueError, UnicodeDecodeError):
+        canonical = body
+    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + canonical).hexdigest()
