@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from activities.records import gathering_outbox
 from activities.records import schema as s
 from activities.records.engine import Database
 from activities.records.errors import RecordsError
@@ -66,6 +67,17 @@ async def append(
                 fresh.append(row)
         if fresh:
             await connection.execute(t.insert(), fresh)
+            # The notices of the events written now, in the same transaction: a retried append that
+            # writes no event writes no notice either.
+            fresh_versions = {row["version"] for row in fresh}
+            versioned = [
+                (expected_version + n, event)
+                for n, event in enumerate(events, start=1)
+                if expected_version + n in fresh_versions
+            ]
+            await gathering_outbox.insert_rows(
+                connection, await gathering_outbox.rows_for(connection, gathering_key, cohort_id, versioned)
+            )
         return expected_version + len(rows)
 
     return await db.write(work)
