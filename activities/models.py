@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.gathering.events import Event as GatheringEvent
 from domain.partnership.commands import GatheringKind
@@ -59,8 +59,8 @@ class RegisterCohort(_Model):
 
 
 class PinSpec(_Model):
-    mentee_id: str
-    mentor_id: str
+    mentee_id: str = Field(max_length=200)
+    mentor_id: str = Field(max_length=200)
 
 
 class MatchingRoundRequest(_Model):

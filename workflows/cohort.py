@@ -14,7 +14,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
+    from pydantic import BaseModel, Field
 
     from activities.models import (
         CohortReportRequest,
@@ -47,7 +47,8 @@ RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=time
 class MatchingApproval(BaseModel):
     """The ``approve_matching`` update: approve the round, optionally with pins and exclusions first."""
 
-    round_id: str | None = None
+    round_id: str | None = Field(default=None, max_length=200)
+    """Bounded: a rejection names the round, and a huge one would not fit in the workflow task's answer."""
     pins: tuple[PinSpec, ...] = ()
     exclusions: tuple[PinSpec, ...] = ()
 
