@@ -75,6 +75,10 @@ DRILLS = ("worker", "temporal", "postgres", "smtp")
 ESCALATIONS = ("signature_overdue", "meeting_lapsed", "review_overdue")
 """Events that raise a coordinator's attention: each is false here, since every pair acts in time."""
 TERMINAL = {"COMPLETED", "WITHDRAWN", "REJECTED", "ENDED_EARLY"}
+POLL = 3.0
+"""Seconds between two status queries of one pair while it waits for a stage."""
+PROBES = 10
+"""Partnerships asked for their status to tell that the workflows run again after a fault."""
 COORDINATOR_ID = "coord-drill"
 INSTITUTION = Institution(institution_id="uni-drill", name="Drill University", partner=True)
 
@@ -340,24 +344,26 @@ class Parties:
         self.timing = timing
         self.calls = calls
 
-    async def update(self, pair: Pair, name: str, payload: dict[str, Any], update_id: str) -> bool:
-        """Send one update, retried (same id) through faults; True when accepted."""
+    async def update(
+        self, pair: Pair, name: str, payload: dict[str, Any], update_id: str
+    ) -> PartnershipStatus | None:
+        """Send one update, retried (same id) through faults; the new status when accepted, else None."""
         token = self.calls.begin()
         try:
             while True:
                 try:
-                    await self.client.get_workflow_handle(pair.pid).execute_update(
+                    status = await self.client.get_workflow_handle(pair.pid).execute_update(
                         name, payload, id=update_id, result_type=PartnershipStatus, rpc_timeout=timedelta(seconds=30)
                     )
                 except WorkflowUpdateFailedError as failure:
                     pair.rejected.append(f"{name}: {failure.cause}")
-                    return False
+                    return None
                 except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, OSError, RuntimeError):
                     self.calls.retries += 1
                     await asyncio.sleep(1.0)
                     continue
                 pair.accepted[name] = pair.accepted.get(name, 0) + 1
-                return True
+                return status
         finally:
             self.calls.end(token)
 
@@ -368,14 +374,14 @@ class Parties:
                     "status", result_type=PartnershipStatus, rpc_timeout=timedelta(seconds=10)
                 )
             except (RPCError, OSError, RuntimeError):
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(2.0)
 
     async def until_stage(self, pair: Pair, stages: set[str], deadline: float) -> PartnershipStatus | None:
         while time.monotonic() < deadline:
             status = await self.status(pair)
             if status.stage in stages:
                 return status
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(POLL + random.random())  # few queries: a busy workflow refuses them
         return None
 
     async def drive(self, pair: Pair, deadline: float) -> None:
@@ -388,12 +394,13 @@ class Parties:
         meeting = 0
         while time.monotonic() < deadline:
             await asyncio.sleep(self.timing.meeting_every)
-            status = await self.status(pair)
-            if status.stage != "ACTIVE":
-                break
             meeting += 1
             payload = {"kind": "pair", "minutes": 60, "topics": [f"drill meeting {meeting}"]}
-            await self.update(pair, "log_meeting", payload, f"{pair.pid}-meeting-{meeting}")
+            status = await self.update(pair, "log_meeting", payload, f"{pair.pid}-meeting-{meeting}")
+            if status is None:
+                status = await self.status(pair)  # refused: the programme has ended, most likely
+            if status.stage != "ACTIVE":
+                break
         if await self.until_stage(pair, {"CLOSING_REVIEW"} | TERMINAL, deadline) is None:
             return
         for party, rating in (("mentee", 5), ("mentor", 4)):
@@ -576,7 +583,7 @@ class Drill:
     async def _answers(self, client: Client) -> bool:
         """Whether every partnership answers ``status`` now (the worker is back and its workflows run)."""
         try:
-            for pid in self.pids:
+            for pid in self.pids[:: max(1, len(self.pids) // PROBES)]:
                 await client.get_workflow_handle(pid).query("status", rpc_timeout=timedelta(seconds=5))
         except Exception:
             return False
@@ -598,7 +605,7 @@ class Drill:
             if calls_done and outbox_done:
                 self.recovery.append(time.monotonic() - fault.ended)
                 return
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(1.0)
 
     def _ended(self, store: RecordStore, monitors: list[asyncio.Task[None]]) -> None:
         fault = Fault(ended=time.monotonic(), ended_wall=datetime.now(UTC))
