@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 import typing
+from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -51,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from sqlalchemy import func, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
@@ -59,6 +61,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
+from activities.records import schema
 from activities.records.migrate import upgrade
 from activities.records.models import OutboxStatus
 from activities.records.store import RecordStore
@@ -71,7 +74,7 @@ from workers.setup import register_search_attributes
 from workers.temporal import data_converter
 from workflows.contract import Application, PartnershipStatus
 
-DRILLS = ("worker", "temporal", "postgres", "smtp")
+DRILLS = ("worker", "smtp", "postgres", "temporal")
 ESCALATIONS = ("signature_overdue", "meeting_lapsed", "review_overdue")
 """Events that raise a coordinator's attention: each is false here, since every pair acts in time."""
 TERMINAL = {"COMPLETED", "WITHDRAWN", "REJECTED", "ENDED_EARLY"}
@@ -128,6 +131,11 @@ class Timing:
 
 
 # ---------------------------------------------------------------------------------------------- processes
+
+
+def _seconds(duration: str) -> float:
+    """``PT40S`` -> 40.0 (the drill's policies use seconds only)."""
+    return float(duration.removeprefix("PT").removesuffix("S"))
 
 
 def free_port() -> int:
@@ -315,6 +323,8 @@ class Pair:
     """How many of each update the workflow accepted (each update id counted once)."""
     rejected: list[str] = field(default_factory=list)
     final: PartnershipStatus | None = None
+    first_sent: dict[str, datetime] = field(default_factory=dict)
+    """When each call (by update id) was first sent: what counts for "in time"."""
 
 
 @dataclass
@@ -338,17 +348,20 @@ class Calls:
 
 
 class Parties:
-    def __init__(self, client: Client, facade: Partnerships, timing: Timing, calls: Calls) -> None:
+    def __init__(
+        self, client: Client, facade: Partnerships, timing: Timing, calls: Calls, alive: Callable[[], bool]
+    ) -> None:
         self.client = client
         self.facade = facade
         self.timing = timing
         self.calls = calls
+        self.alive = alive
+        """False once the drill gives up (nothing progressed for ``--stall`` seconds)."""
 
-    async def update(
-        self, pair: Pair, name: str, payload: dict[str, Any], update_id: str
-    ) -> PartnershipStatus | None:
+    async def update(self, pair: Pair, name: str, payload: dict[str, Any], update_id: str) -> PartnershipStatus | None:
         """Send one update, retried (same id) through faults; the new status when accepted, else None."""
         token = self.calls.begin()
+        pair.first_sent.setdefault(update_id, datetime.now(UTC))
         try:
             while True:
                 try:
@@ -359,6 +372,8 @@ class Parties:
                     pair.rejected.append(f"{name}: {failure.cause}")
                     return None
                 except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, OSError, RuntimeError):
+                    if not self.alive():
+                        return None
                     self.calls.retries += 1
                     await asyncio.sleep(1.0)
                     continue
@@ -376,23 +391,26 @@ class Parties:
             except (RPCError, OSError, RuntimeError):
                 await asyncio.sleep(2.0)
 
-    async def until_stage(self, pair: Pair, stages: set[str], deadline: float) -> PartnershipStatus | None:
-        while time.monotonic() < deadline:
+    async def until_stage(self, pair: Pair, stages: set[str]) -> PartnershipStatus | None:
+        while self.alive():
             status = await self.status(pair)
             if status.stage in stages:
                 return status
             await asyncio.sleep(POLL + random.random())  # few queries: a busy workflow refuses them
         return None
 
-    async def drive(self, pair: Pair, deadline: float) -> None:
+    async def drive(self, pair: Pair) -> None:
         """Sign at once, meet every ``meeting_every`` seconds, review at once: always in time."""
-        if await self.until_stage(pair, {"AWAITING_SIGNATURES"} | TERMINAL, deadline) is None:
+        if await self.until_stage(pair, {"AWAITING_SIGNATURES"} | TERMINAL) is None:
             return
-        for party in ("mentee", "mentor"):
-            ref = {"party": party, "signature_ref": f"esign-{party}"}
-            await self.update(pair, "sign_agreement", ref, f"{pair.pid}-sign-{party}")
+        await asyncio.gather(  # two people: neither waits for the other
+            *(
+                self.update(pair, "sign_agreement", {"party": p, "signature_ref": f"esign-{p}"}, f"{pair.pid}-sign-{p}")
+                for p in ("mentee", "mentor")
+            )
+        )
         meeting = 0
-        while time.monotonic() < deadline:
+        while self.alive():
             await asyncio.sleep(self.timing.meeting_every)
             meeting += 1
             payload = {"kind": "pair", "minutes": 60, "topics": [f"drill meeting {meeting}"]}
@@ -401,13 +419,15 @@ class Parties:
                 status = await self.status(pair)  # refused: the programme has ended, most likely
             if status.stage != "ACTIVE":
                 break
-        if await self.until_stage(pair, {"CLOSING_REVIEW"} | TERMINAL, deadline) is None:
+        if await self.until_stage(pair, {"CLOSING_REVIEW"} | TERMINAL) is None:
             return
-        for party, rating in (("mentee", 5), ("mentor", 4)):
-            review: dict[str, Any] = {"party": party, "rating": rating}
-            if party == "mentee":
-                review["outcome"] = "employed_in_field"
-            await self.update(pair, "submit_closing_review", review, f"{pair.pid}-review-{party}")
+        reviews: dict[str, dict[str, Any]] = {
+            "mentee": {"party": "mentee", "rating": 5, "outcome": "employed_in_field"},
+            "mentor": {"party": "mentor", "rating": 4},
+        }
+        await asyncio.gather(
+            *(self.update(pair, "submit_closing_review", r, f"{pair.pid}-review-{p}") for p, r in reviews.items())
+        )
 
 
 # ---------------------------------------------------------------------------------------------- one drill
@@ -427,6 +447,8 @@ class Result:
     failed_workflow_tasks: int = 0
     stuck: int = 0
     false_escalations: int = 0
+    late_escalations: int = 0
+    """Escalations for a call the parties sent only after the deadline (the drill's own parties were late)."""
     recover_seconds: float = 0.0
     faults: int = 0
     worker_crashes: int = 0
@@ -454,7 +476,8 @@ class Result:
             ("e-mails re-sent: SMTP accepted, then worker killed", self.emails_resent_after_kill),
             ("failed workflow tasks", self.failed_workflow_tasks),
             ("stuck or unfinished workflows", self.stuck),
-            ("false escalations", self.false_escalations),
+            ("false escalations (the parties had acted in time)", self.false_escalations),
+            ("escalations after a late call (the drill's parties were late)", self.late_escalations),
             ("seconds to recover (worst fault)", f"{self.recover_seconds:.1f}"),
             ("faults injected", self.faults),
             ("worker exits not asked for", self.worker_crashes),
@@ -498,6 +521,7 @@ class Drill:
         self.recovery: list[float] = []
         self.pids: list[str] = []
         self.client: Client | None = None
+        self.given_up = False
 
     @contextlib.asynccontextmanager
     async def installation(self) -> AsyncIterator[tuple[Client, RecordStore]]:
@@ -666,24 +690,24 @@ class Drill:
             self.pids, self.client = [pair.pid for pair in pairs], client
             for n in range(1, self.pairs + 1):
                 await facade.start(self.application(n))
-            parties = Parties(client, facade, self.timing, self.calls)
-            screened = time.monotonic() + 120.0
+            parties = Parties(client, facade, self.timing, self.calls, lambda: not self.given_up)
+            watcher = asyncio.create_task(self._watch_progress(store))
             for pair in pairs:  # every application screened before the cohort's matching round
-                await parties.until_stage(pair, {"AWAITING_MATCH"} | TERMINAL, screened)
+                await parties.until_stage(pair, {"AWAITING_MATCH"} | TERMINAL)
             outage = self.args.outage if self.name in ("postgres", "smtp") else 0.0
             span = self.timing.programme + outage + 30.0
             await Cohorts(client, self.task_queue).start(self.plan(datetime.now(UTC), span + 60.0))
-            deadline = time.monotonic() + span + self.args.grace
             monitors: list[asyncio.Task[None]] = []
-            drivers = [asyncio.create_task(parties.drive(pair, deadline)) for pair in pairs]
+            drivers = [asyncio.create_task(parties.drive(pair)) for pair in pairs]
             faults = asyncio.create_task(self.inject(store, self.timing.programme, monitors))
             await faults
             await asyncio.gather(*drivers)
             for pair in pairs:
-                pair.final = await parties.until_stage(pair, TERMINAL, deadline) or await parties.status(pair)
-            await self._drain(store, pairs, deadline)
+                pair.final = await parties.until_stage(pair, TERMINAL) or await parties.status(pair)
+            await self._drain(store, pairs)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*monitors), timeout=max(5.0, deadline - time.monotonic()))
+                await asyncio.wait_for(asyncio.gather(*monitors), timeout=120.0)
+            watcher.cancel()
             for monitor in monitors:
                 monitor.cancel()
             supervisor.cancel()
@@ -692,16 +716,50 @@ class Drill:
         result.seconds = time.monotonic() - began
         return result
 
-    async def _drain(self, store: RecordStore, pairs: list[Pair], deadline: float) -> None:
-        """Give the outbox (and its sweep) until the deadline to send what is pending."""
+    async def _event_count(self, store: RecordStore) -> int:
+        async def work(connection: Any) -> int:
+            return int(await connection.scalar(select(func.count()).select_from(schema.events)) or 0)
+
+        return await store.database.read(work)
+
+    async def _watch_progress(self, store: RecordStore) -> None:
+        """Give up once no event has been recorded for ``--stall`` seconds (or after ``--cap``): what has not
+        ended by then is stuck. A slow machine only makes the drill longer."""
+        began = last_change = time.monotonic()
+        last = -1
+        while True:
+            await asyncio.sleep(5.0)
+            with contextlib.suppress(Exception):
+                count = await self._event_count(store)
+                if count != last:
+                    last, last_change = count, time.monotonic()
+            now = time.monotonic()
+            if now - last_change > self.args.stall or now - began > self.args.cap:
+                self.given_up = True
+                return
+
+    async def _drain(self, store: RecordStore, pairs: list[Pair]) -> None:
+        """Give the outbox (and its sweep) a few sweeps to send what is pending."""
         ours = {pair.pid for pair in pairs}
-        limit = max(deadline, time.monotonic() + 3 * self.args.sweep)
+        limit = time.monotonic() + 3 * self.args.sweep + 60.0
         while time.monotonic() < limit:
             with contextlib.suppress(Exception):
                 pending = [m for m in await store.list_outbox(status=OutboxStatus.PENDING) if m.partnership_id in ours]
                 if not pending:
                     return
             await asyncio.sleep(1.0)
+
+    def _in_time(self, pair: Pair, event: Any, at: datetime) -> bool:
+        """Whether the parties had sent what the escalation says is missing before it was raised."""
+        sent = pair.first_sent
+        if event.type == "signature_overdue":
+            return all(sent.get(f"{pair.pid}-sign-{p.value}", at) < at for p in event.parties)
+        if event.type == "review_overdue":
+            return all(sent.get(f"{pair.pid}-review-{p.value}", at) < at for p in event.parties)
+        cadence = timedelta(seconds=_seconds(self.timing.policy["meeting_cadence"]))
+        window = (event.meeting_was_due - cadence, at)
+        meetings = [t for key, t in sent.items() if key.startswith(f"{pair.pid}-meeting-")]
+        return any(window[0] < t < window[1] for t in meetings)
 
     async def measure(self, client: Client, store: RecordStore, pairs: list[Pair], result: Result) -> None:
         result.faults = len(self.faults)
@@ -734,7 +792,12 @@ class Drill:
                 got = types.count(kind)
                 result.records_lost += max(0, count - got)
                 result.records_doubled += max(0, got - count)
-            result.false_escalations += sum(types.count(kind) for kind in ESCALATIONS)
+            for item in log:
+                if item.type in ESCALATIONS:
+                    if self._in_time(pair, item.event, item.occurred_at):
+                        result.false_escalations += 1
+                    else:
+                        result.late_escalations += 1
             for message in await store.list_outbox(partnership_id=pair.pid):
                 if message.status == OutboxStatus.SENT and message.message_id:
                     sent_ids[message.message_id] = message.key
@@ -765,6 +828,9 @@ class Drill:
             async for event in handle.fetch_history_events():
                 if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
                     result.failed_workflow_tasks += 1
+        reasons = Counter(reason[:90] for pair in pairs for reason in pair.rejected)
+        for reason, count in reasons.most_common(3):
+            result.notes.append(f"update rejected {count}x: {reason}")
         result.stuck = sum(1 for pair in pairs if pair.final is None or pair.final.stage not in TERMINAL)
         unfinished = [pair.pid for pair in pairs if pair.final is None or pair.final.stage != "COMPLETED"]
         if unfinished:
@@ -807,7 +873,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--temporal-kills", type=int, default=2, help="dev server SIGKILLs (default 2)")
     p.add_argument("--outage", type=float, default=60.0, help="seconds PostgreSQL or SMTP stay down (default 60)")
     p.add_argument("--sweep", type=float, default=10.0, help="the worker's outbox sweep interval (default 10 s)")
-    p.add_argument("--grace", type=float, default=240.0, help="seconds allowed after the programme to finish")
+    p.add_argument(
+        "--stall", type=float, default=180.0, help="give up when nothing was recorded for this long (default 180 s)"
+    )
+    p.add_argument("--cap", type=float, default=2400.0, help="give up on a drill after this long (default 2400 s)")
     p.add_argument("--seed", type=int, default=8, help="random seed of the fault moments")
     p.add_argument("--short", action="store_true", help="a short programme (for the test suite)")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
