@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint typecheck check bench clean
+.PHONY: install run test test-fast lint typecheck check bench drill clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ typecheck: $(STAMP)
 ## bench: quick benchmarks (a few minutes); `make bench BENCH_ARGS=--full` for the published table (BENCHMARKS.md)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## drill: real faults (worker, Temporal, PostgreSQL, SMTP) against a 100-pair cohort; one table per drill (README)
+## `make drill DRILL_ARGS="worker smtp"` runs some; `DRILL_ARGS="--pairs 20"` a smaller cohort
+drill: $(STAMP)
+	$(BIN)/python -m bench.drill $(DRILL_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,15 +1,17 @@
 """Activities of the Gathering workflow: keep its events (and send its notices), and tell partnerships of
 the hours their people spent at a gathering.
 
-Idempotent: ``record_gathering_events`` only writes log lines keyed by the gathering and version (there is
-no gatherings table yet; see the workflow's docstring), and ``deliver_attendance`` may signal a partnership
-again on a retry, which the partnership rejects ("attendance at gathering X is already recorded"), so hours
-are never counted twice. Ids only in logs: registrant and partnership ids are opaque.
+Idempotent: ``record_gathering_events`` writes the events and their notices keyed by the gathering and
+version (a retry writes nothing twice; the notices are claimed before they are sent), and
+``deliver_attendance`` may signal a partnership again on a retry, which the partnership rejects
+("attendance at gathering X is already recorded"), so hours are never counted twice. Ids only in logs:
+registrant and partnership ids are opaque.
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -27,10 +29,14 @@ from activities.models import (
     GatheringRecorded,
     RecordGatheringEvents,
 )
+from activities.notifications.activity import attempt_ends
+from activities.notifications.delivery import DeliveryFailed
+from activities.notifications.gatherings import deliver_gathering_pending
+from activities.notifications.smtp import Mailer
 from activities.records.store import RecordStore
 from contract import message_name
 from contract.partnership import ID_PREFIX as PARTNERSHIP_PREFIX
-from domain.gathering import COORDINATOR, notices_for
+from domain.gathering import notices_for
 from domain.partnership.commands import RecordGathering
 
 log = structlog.get_logger(__name__)
@@ -41,45 +47,50 @@ BATCH = 20
 
 NOT_A_PARTNERSHIP = "not a partnership id"
 UNKNOWN = "unknown partnership"
+NOTICE_SEND_SECONDS = 10.0
+"""How long ``record_gathering_events`` spends sending its notices at most; the rest is left to the sweep."""
 
 
 class GatheringActivities:
-    def __init__(self, store: RecordStore, client: Client | None, batch_size: int = BATCH) -> None:
+    def __init__(
+        self, store: RecordStore, client: Client | None, batch_size: int = BATCH, mailer: Mailer | None = None
+    ) -> None:
         self._store = store
         self._client = client
         self._batch = batch_size
+        self._mailer = mailer
 
     @activity.defn(name="record_gathering_events")
     async def record_gathering_events(self, request: RecordGatheringEvents) -> GatheringRecorded:
-        """Keep the events in the records database (the gathering's permanent log; a retry writes nothing twice)
-        and send their notices, as log lines for now.
+        """Keep the events in the records database (the gathering's permanent log) with their notices in the
+        gatherings' outbox, in one transaction (a retry writes neither twice), then try to send the notices.
 
-        The outbox belongs to partnerships (each row references a partnership's event), so a gathering's
-        notices cannot go there without a schema change; each is logged, with its recipient's opaque id.
+        Sending is best effort and bounded (``NOTICE_SEND_SECONDS``, and the attempt's end): a mail server
+        that is down or slow never holds the gathering up; what is not sent stays pending for the worker's
+        outbox sweep (``activities.notifications.sweep``), which never sends a message twice either.
         """
         await self._store.append_gathering_events(
             request.gathering_key, request.cohort_id, request.expected_version, request.events
         )
         version = request.expected_version
         notices = 0
-        coordinator: str | None = None
         for event in request.events:
             version += 1
             log.info("gathering event", gathering=request.gathering_key, version=version, event_type=event.type)
-            for notice in notices_for(event):
-                recipient = notice.recipient
-                if recipient == COORDINATOR:
-                    coordinator = coordinator or await self._store.get_cohort_coordinator(request.cohort_id)
-                    recipient = coordinator or "coordinator (none on file)"
-                log.info(
-                    "gathering notice",
-                    gathering=request.gathering_key,
-                    version=version,
-                    template=notice.template,
-                    recipient=recipient,
-                )
-                notices += 1
+            notices += len(notices_for(event))
+        if notices and self._mailer is not None:
+            await self._send_notices(request.gathering_key)
         return GatheringRecorded(version=version, notices=notices)
+
+    async def _send_notices(self, gathering_key: str) -> None:
+        until = datetime.now(UTC) + timedelta(seconds=NOTICE_SEND_SECONDS)
+        ends = attempt_ends(activity.info())
+        if ends is not None:
+            until = min(until, ends)
+        try:
+            await deliver_gathering_pending(self._store, self._mailer, gathering_key, until=until)
+        except DeliveryFailed as error:
+            log.warning("gathering notices left for the outbox sweep", gathering=gathering_key, reason=str(error))
 
     @activity.defn(name="deliver_attendance")
     async def deliver_attendance(self, request: DeliverAttendance) -> AttendanceDeliveryReport:

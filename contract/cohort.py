@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from contract.common import STATUS_QUERY, TASK_QUEUE, SearchAttributes
 from domain.cohort import CohortReport, RoundSummary
@@ -24,14 +24,15 @@ class PinSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    mentee_id: str
-    mentor_id: str
+    mentee_id: str = Field(max_length=200)
+    mentor_id: str = Field(max_length=200)
 
 
 class MatchingApproval(BaseModel):
     """The ``approve_matching`` update: approve the round, optionally with pins and exclusions first."""
 
-    round_id: str | None = None
+    round_id: str | None = Field(default=None, max_length=200)
+    """Bounded: a rejection names the round, and a huge one would not fit in the workflow task's answer."""
     pins: tuple[PinSpec, ...] = ()
     exclusions: tuple[PinSpec, ...] = ()
 

@@ -8,13 +8,13 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from workers.commands import api, cohort, db, matching, outbox, partnerships, pool, records, worker
+from workers.commands import api, cohort, db, doctor, matching, outbox, partnerships, pool, records, worker
 from workers.errors import CommandError
 from workers.logging import configure
 from workers.settings import settings
 
 # Each module has ``register(subparsers)``; a parser's ``handler`` is ``async def (args) -> int``.
-COMMAND_MODULES = (db, records, worker, partnerships, cohort, outbox, matching, pool, api)
+COMMAND_MODULES = (db, records, worker, partnerships, cohort, outbox, matching, pool, api, doctor)
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     smtp_url: str | None = Field(default=None, validation_alias="ENTRYPOINT_SMTP_URL")
     """smtp://[user:password@]host:port[?from=addr&starttls=1]; unset keeps notifications in the outbox."""
     log_level: str = Field(default="INFO", validation_alias="ENTRYPOINT_LOG_LEVEL")
+    outbox_sweep_interval: float = Field(default=60.0, gt=0, validation_alias="ENTRYPOINT_OUTBOX_SWEEP_INTERVAL")
+    """Seconds between two passes of the worker's outbox sweep (pending notices are retried that often)."""
 
 
 @lru_cache(maxsize=1)

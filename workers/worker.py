@@ -16,6 +16,7 @@ from activities.cohort import CohortActivities
 from activities.gathering import GatheringActivities
 from activities.notifications.activity import NotificationActivities
 from activities.notifications.delivery import SmtpMailer
+from activities.notifications.sweep import OutboxSweep
 from activities.partnership import PartnershipActivities
 from activities.records.store import RecordStore
 from workers.settings import Settings
@@ -38,7 +39,7 @@ def activities_for(store: RecordStore, mailer: SmtpMailer | None, client: Client
     """The activities; ``client`` lets the Gathering's ``deliver_attendance`` signal partnerships."""
     partnership = PartnershipActivities(store)
     notifications = NotificationActivities(store, mailer)
-    gathering = GatheringActivities(store, client)
+    gathering = GatheringActivities(store, client, mailer=mailer)
     return [
         partnership.register_application,
         partnership.record_events,
@@ -75,10 +76,17 @@ async def run_worker(settings: Settings) -> None:
         namespace=settings.temporal_namespace,
         temporal_address=settings.temporal_address,
         smtp=mailer is not None,
+        outbox_sweep_seconds=settings.outbox_sweep_interval if mailer is not None else None,
     )
+    # The outbox sweep runs beside the worker (see activities/notifications/sweep.py for why not a Schedule).
+    sweep = OutboxSweep(store, mailer, settings.outbox_sweep_interval) if mailer is not None else None
     try:
         async with worker:
+            if sweep is not None:
+                sweep.start()
             await stop.wait()
             log.info("worker stopping")
     finally:
+        if sweep is not None:
+            await sweep.stop()
         await store.close()

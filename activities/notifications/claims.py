@@ -137,6 +137,9 @@ class Claims:
             status = await connection.scalar(
                 select(records.outbox.c.status).where(records.outbox.c.idempotency_key == key)
             )
+            if status is None:  # not a partnership's notice: a gathering's?
+                g = records.gathering_outbox.c
+                status = await connection.scalar(select(g.status).where(g.idempotency_key == key))
             if status != OutboxStatus.PENDING.value:
                 await connection.execute(
                     update(outbox_claims).where(c.idempotency_key == key).values(expires_at=RELEASED)

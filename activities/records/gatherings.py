@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from activities.records import gathering_outbox
 from activities.records import schema as s
 from activities.records.engine import Database
 from activities.records.errors import GatheringVersionConflict
@@ -28,6 +29,12 @@ async def append(
     async def work(connection: AsyncConnection) -> int:
         if not await LOG.already_stored(connection, gathering_key, expected_version, prepared):
             await LOG.insert(connection, gathering_key, prepared, cohort_id=cohort_id)
+            # The notices of the events written now, in the same transaction: a retried append that
+            # writes no event writes no notice either.
+            versioned = [(item.version, item.event) for item in prepared]
+            await gathering_outbox.insert_rows(
+                connection, await gathering_outbox.rows_for(connection, gathering_key, cohort_id, versioned)
+            )
         return prepared[-1].version
 
     return await write_retrying(db, work)

@@ -296,3 +296,30 @@ idempotency_keys = Table(
     CheckConstraint("state IN ('in_flight', 'done')", name="state"),
 )
 """The gateway's Idempotency-Key records: the first response to each (token or webhook provider, key)."""
+
+gathering_outbox = Table(
+    "gathering_outbox",
+    metadata,
+    Column("idempotency_key", String(PID + 40), primary_key=True),
+    Column("gathering_key", String(PID), nullable=False, index=True),
+    Column("event_version", Integer, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("template", String(100), nullable=False),
+    # Who is told, as the gathering knows them (a partnership id, ``{partnership_id}:mentor``); None: the coordinator.
+    Column("registrant_id", String(160), nullable=True),
+    Column("recipient_role", String(16), nullable=False),
+    Column("recipient_id", String(ID), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    Column("message_id", String(998), nullable=True),
+    ForeignKeyConstraint(
+        ["gathering_key", "event_version"], ["gathering_events.gathering_key", "gathering_events.version"]
+    ),
+    CheckConstraint("status IN ('pending', 'sent', 'undeliverable')", name="status"),
+    Index(None, "status", "created_at"),
+)
+"""The gatherings' notices (reminders, places offered from the waitlist, cancellations, attendance requests):
+one row per (gathering, event, recipient), written with the events, delivered like the partnerships' outbox."""

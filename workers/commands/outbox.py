@@ -114,6 +114,7 @@ async def _deliver(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import SQLAlchemyError
 
     from activities.notifications.delivery import DeliveryFailed, deliver_pending
+    from activities.notifications.gatherings import deliver_gathering_pending
     from activities.notifications.smtp import SmtpMailer, SmtpUrlError
 
     url = settings().smtp_url
@@ -131,6 +132,15 @@ async def _deliver(args: argparse.Namespace) -> int:
     try:
         async with open_store() as store:
             result = await deliver_pending(store, mailer, args.partnership)
+            if args.partnership is None:  # everything: the gatherings' notices too
+                more = await deliver_gathering_pending(store, mailer)
+                result = result.model_copy(
+                    update={
+                        "sent": result.sent + more.sent,
+                        "undeliverable": result.undeliverable + more.undeliverable,
+                        "pending": result.pending + more.pending,
+                    }
+                )
     except DeliveryFailed as error:
         raise CommandError(f"{error}; what is not sent stays pending (run this again later)") from None
     except (SQLAlchemyError, OSError) as error:

@@ -1,0 +1,1 @@
+"""Templates of the gatherings' notices (see ``activities.notifications.gatherings``)."""

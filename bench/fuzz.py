@@ -1,0 +1,443 @@
+"""Hostile input against live workflows: no signal or update may fail a workflow task or hang a workflow.
+
+A seeded generator (``--seed``; the same seed sends the same inputs) sends ``--count`` inputs to live
+``Partnership`` (in several stages), ``Gathering`` and ``Cohort`` workflows on a real Temporal dev server
+with the real worker: every signal and update of the contract, and unknown names, carrying wrong types,
+missing and extra fields, null, huge strings (up to 1.5 MB), deep nesting, control characters, naive and
+nonsense dates, raw payloads that are not JSON at all, out-of-stage commands, and bursts of 500 at one
+workflow. Then, for every workflow: no ``WorkflowTaskFailed`` in its history, no pending workflow task on a
+second attempt (stuck), still running and answering ``status``; and ``records verify`` passes.
+
+``python -m bench.fuzz`` (10,000 inputs; ``--count``, ``--seed``); a small seeded run is in the test suite
+(``tests/workflows/test_fuzz.py``). The last full run is in RELIABILITY.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import string
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.api.common.v1 import Payload
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import RawValue
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from activities.records.migrate import upgrade
+from activities.records.store import RecordStore
+from contract import STATUS_QUERY
+from contract.gathering import MESSAGES as GATHERING_UPDATES
+from contract.gathering import gathering_workflow_id
+from contract.partnership import MESSAGES as SIGNAL_COMMANDS
+from contract.partnership import Application
+from domain.cohort import CohortPlan, PlannedGathering
+from domain.gathering import GatheringPlan
+from domain.partnership.commands import GatheringKind
+from domain.people import Contact, Institution
+from workers.binaries import temporal_binary
+from workers.doctor import find_stuck
+from workers.partnerships import Partnerships
+from workers.setup import register_search_attributes
+from workers.temporal import data_converter
+from workers.worker import build_worker
+
+HUGE = 1_500_000
+"""The largest string sent (Temporal refuses payloads over 2 MB)."""
+BURST = 500
+POLICY = {
+    "signing_reminder": "P30D",
+    "signing_deadline": "P60D",
+    "meeting_cadence": "P30D",
+    "programme_length": "P182D",
+}
+"""Slow clocks: nothing times out during the run, so every change of state comes from the inputs."""
+
+VALID: dict[str, dict[str, Any]] = {
+    "match_proposed": {"mentor_id": "mentor-fz", "score": 0.8, "reasons": ["shared field"]},
+    "sign_agreement": {"party": "mentee", "signature_ref": "esign-1"},
+    "log_meeting": {"kind": "pair", "held_on": "2026-03-02T16:00:00+02:00", "minutes": 60, "topics": ["cv"]},
+    "add_diary_entry": {"reflection": "learned", "goals": ["g"], "actions": ["a"]},
+    "gathering_attended": {"gathering_id": "kick", "kind": "collective", "hours": 3},
+    "coordinator_action": {"action": "nudge", "reason": "checked", "until": "2026-04-10T00:00:00+03:00"},
+    "withdraw": {"party": "mentee", "reason": "moved"},
+    "submit_closing_review": {"party": "mentee", "rating": 5, "outcome": "employed_in_field"},
+    "register": {"registrant_id": "partnership-fz-m1"},
+    "cancel_registration": {"registrant_id": "partnership-fz-m1"},
+    "record_attendance": {"present": ["partnership-fz-m1"]},
+    "cancel_gathering": {"reason": "weather"},
+    "run_matching": {"reason": "late applicants"},
+    "approve_matching": {"round_id": "round-1", "pins": [], "exclusions": []},
+}
+UNKNOWN_NAMES = ("nope", "status", "Match_Proposed", "", "x" * 300, "log_meeting\x00", "__stack_trace", "👀")
+
+
+class Hostile:
+    """A seeded source of hostile values and payloads."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.huge_sent = 0
+
+    def text(self) -> str:
+        r = self.rng.random()
+        if r < 0.2:
+            return "".join(self.rng.choice("\x00\x01\x07\x1b\x7f\u202e\ufeff\ud7ff\n\r\t ") for _ in range(20))
+        if r < 0.3:
+            return ""
+        if r < 0.4:
+            return " " * self.rng.randint(1, 50)
+        if r < 0.5:
+            return "'; DROP TABLE events; --"
+        if r < 0.6:
+            return "<script>alert(1)</script>" * 3
+        if r < 0.65:
+            return "x" * self.rng.choice([201, 1001, 5000, 70_000])
+        return "".join(self.rng.choice(string.printable) for _ in range(self.rng.randint(1, 40)))
+
+    def date(self) -> Any:
+        return self.rng.choice(
+            [
+                "2026-03-02T16:00:00",  # naive
+                "2026-13-45T25:61:00+02:00",
+                "yesterday",
+                "0000-00-00",
+                "9999-12-31T23:59:59+14:00",
+                "1970-01-01T00:00:00Z",
+                "2026-03-02T16:00:00+25:00",
+                1e20,
+                -1,
+                "P30D",
+                "",
+            ]
+        )
+
+    def nested(self, depth: int) -> Any:
+        value: Any = "deep"
+        for _ in range(depth):
+            value = {"a": value} if self.rng.random() < 0.5 else [value]
+        return value
+
+    def value(self) -> Any:
+        r = self.rng.random()
+        if r < 0.1:
+            return None
+        if r < 0.2:
+            return self.rng.choice([0, -1, 2**63, -(2**70), 3.5, 1e308, True, False])
+        if r < 0.35:
+            return self.text()
+        if r < 0.45:
+            return self.date()
+        if r < 0.55:
+            return self.nested(self.rng.choice([2, 10, 60]))
+        if r < 0.65:
+            return [self.text() for _ in range(self.rng.randint(0, 5))]
+        if r < 0.7:
+            return [None] * self.rng.choice([1, 1000])
+        if r < 0.75:
+            return {self.text(): self.text()}
+        return self.rng.choice(["mentee", "mentor", "coordinator", "pair", "group", "nudge", "pause", "rematch"])
+
+    def payload(self, name: str) -> Any:
+        """A JSON-able payload for ``name``: mutated from a valid one, or something else entirely."""
+        valid = dict(VALID.get(name) or self.rng.choice(list(VALID.values())))
+        r = self.rng.random()
+        if r < 0.08:
+            return valid  # well formed: out of stage, or repeated, or simply accepted
+        if r < 0.4:  # one field wrong
+            key = self.rng.choice(list(valid))
+            valid[key] = self.value()
+            return valid
+        if r < 0.5:  # a field missing
+            valid.pop(self.rng.choice(list(valid)), None)
+            return valid
+        if r < 0.6:  # extra fields
+            for _ in range(self.rng.randint(1, 4)):
+                valid[self.text()[:30] or "extra"] = self.value()
+            return valid
+        if r < 0.7:  # every field wrong
+            return {key: self.value() for key in valid}
+        if r < 0.72 and self.huge_sent < 12:  # a huge string, rarely (histories keep them)
+            self.huge_sent += 1
+            key = self.rng.choice(list(valid))
+            valid[key] = "y" * self.rng.choice([HUGE, HUGE // 3])
+            return valid
+        return self.value()  # not an object at all: null, a number, a list, a string
+
+    def raw(self) -> RawValue:
+        """A payload that no JSON decoder takes."""
+        choice = self.rng.random()
+        if choice < 0.4:
+            payload = Payload(metadata={"encoding": b"json/plain"}, data=b"{not json" + self.rng.randbytes(16))
+        elif choice < 0.7:
+            payload = Payload(metadata={"encoding": b"binary/plain"}, data=self.rng.randbytes(64))
+        elif choice < 0.85:
+            payload = Payload(metadata={"encoding": b"binary/null"}, data=b"")
+        else:
+            payload = Payload(metadata={"encoding": b"no/such-encoding"}, data=b"\xff\xfe")
+        return RawValue(payload)
+
+
+@dataclass
+class Outcome:
+    sent: int = 0
+    by_kind: Counter[str] = field(default_factory=Counter)
+    accepted_updates: int = 0
+    rejected_updates: int = 0
+    refused_by_server: int = 0
+    """Refused before any workflow saw it (e.g. a name Temporal does not take)."""
+    failed_workflow_tasks: int = 0
+    stuck: list[str] = field(default_factory=list)
+    not_running: list[str] = field(default_factory=list)
+    no_status: list[str] = field(default_factory=list)
+    verify_ok: bool = False
+    verify_problems: list[str] = field(default_factory=list)
+    workflows: int = 0
+    ended_by_commands: int = 0
+    """Workflows a well-formed command ended (a withdrawal, a cancelled gathering): fine."""
+    task_failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.failed_workflow_tasks == 0
+            and not self.stuck
+            and not self.not_running
+            and not self.no_status
+            and self.verify_ok
+        )
+
+    def summary(self) -> str:
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.by_kind.items()))
+        return "\n".join(
+            [
+                f"inputs sent: {self.sent} ({kinds}) to {self.workflows} live workflows in {self.seconds:.0f} s",
+                f"updates accepted {self.accepted_updates}, rejected {self.rejected_updates}; "
+                f"refused by the server {self.refused_by_server}",
+                f"failed workflow tasks: {self.failed_workflow_tasks} {self.task_failures[:5]}",
+                f"stuck workflows: {len(self.stuck)} {self.stuck[:5]}",
+                f"workflows failed or terminated: {len(self.not_running)} {self.not_running[:5]}; "
+                f"ended by a well-formed command: {self.ended_by_commands}",
+                f"workflows not answering status: {len(self.no_status)} {self.no_status[:5]}",
+                f"records verify: {'ok' if self.verify_ok else 'FAILED ' + '; '.join(self.verify_problems[:5])}",
+                f"result: {'PASS' if self.ok else 'FAIL'}",
+            ]
+        )
+
+
+@dataclass(frozen=True)
+class Target:
+    workflow_id: str
+    signals: tuple[str, ...]
+    updates: tuple[str, ...]
+
+
+async def _live_workflows(client: Client, store: RecordStore, task_queue: str, cohort: str) -> list[Target]:
+    facade = Partnerships(client, task_queue)
+    far = datetime.now(UTC) + timedelta(days=300)
+    partnership_names = tuple(SIGNAL_COMMANDS)
+    targets = []
+    handles = []
+    for n in range(12):
+        app = Application.model_validate(
+            {
+                "cohort_id": cohort,
+                "mentee_id": f"fz-{n:02d}",
+                "institution_id": "uni-fz",
+                "degree_level": "master",
+                "field": "data science",
+                "interests": ["ml"],
+                "languages": ["en"],
+                "goals": ["a job"],
+                "contact": {"name": f"Fuzz Mentee {n}", "email": f"fz{n}@example.org"},
+                "policy": POLICY,
+            }
+        )
+        handles.append(await facade.start(app))
+        targets.append(Target(app.workflow_id, partnership_names, partnership_names))
+    for n, handle in enumerate(handles):  # stages: awaiting match, awaiting signatures, active
+        await _until(lambda h=handle: _stage(facade, h.id), {"AWAITING_MATCH"})
+        if n % 3 >= 1:
+            await facade.update(handle.id, "match_proposed", {"mentor_id": f"mentor-fz{n}"})
+        if n % 3 == 2:
+            await facade.update(handle.id, "sign_agreement", {"party": "mentee"})
+            await facade.update(handle.id, "sign_agreement", {"party": "mentor"})
+    plan = GatheringPlan.model_validate(
+        {
+            "cohort_id": cohort,
+            "gathering_id": "fz-visit",
+            "kind": "group",
+            "subject": "Fuzz visit",
+            "starts_at": far.isoformat(),
+            "duration_hours": 2,
+            "place": "Helsinki",
+        }
+    )
+    gathering_id = gathering_workflow_id(cohort, "fz-visit")
+    await client.start_workflow("Gathering", plan, id=gathering_id, task_queue=task_queue)
+    targets.append(Target(gathering_id, (), tuple(GATHERING_UPDATES)))
+    cohort_plan = CohortPlan(
+        cohort_id=f"{cohort}-c",
+        coordinator_id="coord-fz",
+        applications_close=far,
+        matching_at=far + timedelta(days=1),
+        kickoff_at=far + timedelta(days=2),
+        programme_end=far + timedelta(days=200),
+        gatherings=(
+            PlannedGathering(gathering_id="o", kind=GatheringKind.COLLECTIVE, subject="O", starts_at=far),
+        ),
+    )
+    await client.start_workflow("Cohort", cohort_plan, id=f"cohort-{cohort}-c", task_queue=task_queue)
+    targets.append(Target(f"cohort-{cohort}-c", ("run_matching",), ("approve_matching",)))
+    return targets
+
+
+async def _stage(facade: Partnerships, workflow_id: str) -> str | None:
+    try:
+        return (await facade.status(workflow_id)).stage
+    except Exception:
+        return None
+
+
+async def _until(probe: Any, stages: set[str], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await probe() in stages:
+            return
+        await asyncio.sleep(0.2)
+    raise RuntimeError(f"a fuzz target did not reach {stages}")
+
+
+async def _send(client: Client, target: Target, hostile: Hostile, outcome: Outcome, burst: bool = False) -> None:
+    rng = hostile.rng
+    handle = client.get_workflow_handle(target.workflow_id)
+    as_update = bool(target.updates) and (not target.signals or rng.random() < 0.5) and not burst
+    names = target.updates if as_update else target.signals
+    name = rng.choice(UNKNOWN_NAMES) if rng.random() < 0.05 else rng.choice(names)
+    argument: Any = hostile.raw() if rng.random() < 0.07 else hostile.payload(name)
+    kind = "update" if as_update else "signal"
+    kind += "-unknown" if name not in VALID else ""
+    kind += "-raw" if isinstance(argument, RawValue) else ""
+    outcome.sent += 1
+    outcome.by_kind["burst" if burst else kind.split("-")[0]] += 1
+    try:
+        if as_update:
+            try:
+                await handle.execute_update(name, argument, rpc_timeout=timedelta(seconds=60))
+                outcome.accepted_updates += 1
+            except WorkflowUpdateFailedError:
+                outcome.rejected_updates += 1
+        else:
+            await handle.signal(name, argument, rpc_timeout=timedelta(seconds=30))
+    except (RPCError, TypeError, ValueError):
+        outcome.refused_by_server += 1  # too large, an invalid name, a payload the client cannot encode
+
+
+async def fuzz(client: Client, store: RecordStore, task_queue: str, count: int, seed: int, bursts: int) -> Outcome:
+    rng = random.Random(seed)
+    hostile = Hostile(rng)
+    outcome = Outcome()
+    began = time.monotonic()
+    cohort = f"fz{uuid.uuid4().hex[:6]}"
+    await store.upsert_institution(Institution(institution_id="uni-fz", name="Fuzz University", partner=True))
+    await store.upsert_person("coord-fz", "coordinator", Contact(name="Fuzz Coordinator", email="c@fz.org"))
+    await store.upsert_cohort(cohort, "coord-fz")
+    targets = await _live_workflows(client, store, task_queue, cohort)
+    outcome.workflows = len(targets)
+    partnerships = [t for t in targets if t.signals and t.workflow_id.startswith("partnership-")]
+    gate = asyncio.Semaphore(32)
+
+    async def one(target: Target, burst: bool = False) -> None:
+        async with gate:
+            await _send(client, target, hostile, outcome, burst)
+
+    burst_size = min(BURST, max(1, count // 4))
+    singles = max(0, count - bursts * burst_size)
+    for _ in range(bursts):  # a burst of signals at one workflow, all at once
+        target = rng.choice(partnerships)
+        await asyncio.gather(*(one(target, burst=True) for _ in range(burst_size)))
+    batch = 64
+    for start in range(0, singles, batch):
+        await asyncio.gather(*(one(rng.choice(targets)) for _ in range(min(batch, singles - start))))
+    await asyncio.sleep(2.0)
+    await check(client, store, targets, outcome)
+    outcome.seconds = time.monotonic() - began
+    return outcome
+
+
+async def check(client: Client, store: RecordStore, targets: list[Target], outcome: Outcome) -> None:
+    for target in targets:
+        handle = client.get_workflow_handle(target.workflow_id)
+        described = await handle.describe()
+        status = described.status.name if described.status is not None else "UNKNOWN"
+        if status not in ("RUNNING", "COMPLETED"):  # completed: a well-formed withdraw or cancel_gathering
+            outcome.not_running.append(f"{target.workflow_id} ({status})")
+        elif status == "COMPLETED":
+            outcome.ended_by_commands += 1
+        stuck = await find_stuck(client, target.workflow_id, described.run_id or "", described.workflow_type)
+        if stuck is not None:
+            outcome.stuck.append(f"{target.workflow_id}: {stuck.failure}")
+        async for event in handle.fetch_history_events():
+            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                outcome.failed_workflow_tasks += 1
+                message = event.workflow_task_failed_event_attributes.failure.message.strip().splitlines()
+                outcome.task_failures.append(f"{target.workflow_id}: {(message or ['?'])[0][:200]}")
+        try:
+            await handle.query(STATUS_QUERY, rpc_timeout=timedelta(seconds=10))
+        except Exception as error:
+            outcome.no_status.append(f"{target.workflow_id}: {type(error).__name__}")
+    report = await store.verify()
+    outcome.verify_ok = report.ok
+    outcome.verify_problems = [f"{d.partnership_id}: {d.what}" for d in report.disagreements][:10]
+
+
+async def run(count: int, seed: int, bursts: int, directory: Path) -> Outcome:
+    url = f"sqlite+aiosqlite:///{directory / 'records.db'}"
+    await upgrade(url)
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=temporal_binary("temporal"),
+        data_converter=data_converter(),
+        ui=False,
+        dev_server_log_level="error",
+    )
+    store = RecordStore.from_url(url)
+    try:
+        await register_search_attributes(env.client, "default")
+        task_queue = f"fuzz-{uuid.uuid4().hex[:6]}"
+        async with build_worker(env.client, task_queue, store, mailer=None):
+            return await fuzz(env.client, store, task_queue, count, seed, bursts)
+    finally:
+        await store.close()
+        await env.shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.fuzz", description=__doc__.split("\n\n")[0])
+    p.add_argument("--count", type=int, default=10_000, help="hostile inputs to send (default 10,000)")
+    p.add_argument("--seed", type=int, default=8)
+    p.add_argument("--bursts", type=int, default=4, help="bursts of 500 signals at one workflow (default 4)")
+    p.add_argument("--json", metavar="FILE", help="also write the outcome as JSON")
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="fuzz-") as tmp:
+        outcome = asyncio.run(run(args.count, args.seed, args.bursts, Path(tmp)))
+    print(outcome.summary())
+    if args.json:
+        Path(args.json).write_text(json.dumps({**outcome.__dict__, "ok": outcome.ok}, indent=2, default=str) + "\n")
+    return 0 if outcome.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
