@@ -273,38 +273,40 @@ def score_matrix(mentees: Sequence[MenteeFeatures], mentors: Sequence[MentorFeat
     mentor_interests = np.array([len(r.interests) for r in mentors], dtype=np.float64)
     goal_words = Overlap([e.goal_tokens for e in mentees], [r.profile_tokens for r in mentors])
 
-    # Sector and degree level take a few values: W x part by (mentee's kind, mentor's kind), then gathered.
+    # Sector and degree level take a few values: W x part for each kind of mentee, against every mentor.
     codes = {sector: code for code, sector in enumerate(Sector)}
-    sector_table = np.array(
-        [[W_SECTOR * NEUTRAL] * len(codes)]
-        + [[W_SECTOR * float(p == o) for o in range(len(codes))] for p in range(len(codes))]
+    offered = np.array([codes[r.sector] for r in mentors])
+    sector_rows = np.array(
+        [np.full(n, W_SECTOR * NEUTRAL)] + [W_SECTOR * (offered == p).astype(np.float64) for p in range(len(codes))]
     )
     preferred = np.array([0 if e.preferred_sector is None else 1 + codes[e.preferred_sector] for e in mentees])
-    offered = np.array([codes[r.sector] for r in mentors])
-    degree_table = np.array([[W_DEGREE * NEUTRAL] * 2, [W_DEGREE * 0.0, W_DEGREE * 1.0]])
+    research = np.array([1.0 if r.research else 0.0 for r in mentors])
+    degree_rows = np.array([np.full(n, W_DEGREE * NEUTRAL), W_DEGREE * research])
     phd = np.array([1 if e.phd else 0 for e in mentees])
-    research = np.array([1 if r.research else 0 for r in mentors])
+    goal_table = np.array([W_GOALS * min(1.0, g / GOAL_WORDS_FOR_FULL) for g in range(GOAL_WORDS_FOR_FULL + 1)])
+    any_empty_field = bool((field_sizes == 0).any())
 
     for a, b in row_blocks(m):
-        sizes = field_sizes[a:b, None]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            field = FIELD_PARTIAL * (field_words.counts(a, b) / sizes)
-        field[(sizes == 0).ravel(), :] = 0.0
-        field[exact.counts(a, b) > 0] = 1.0
         block = total[a:b]
-        np.multiply(W_FIELD, field, out=block)
+        np.divide(field_words.counts(a, b), field_sizes[a:b, None], out=block)  # the partial field
+        block *= FIELD_PARTIAL
+        if any_empty_field:
+            block[field_sizes[a:b] == 0, :] = 0.0
+        np.copyto(block, 1.0, where=exact.counts(a, b) > 0)
+        block *= W_FIELD
 
         shared = shared_interests.counts(a, b).astype(np.float64)
-        union = mentee_interests[a:b, None] + mentor_interests[None, :] - shared
-        with np.errstate(divide="ignore", invalid="ignore"):
-            interests = np.where(union > 0, shared / union, 0.0)
-        block += W_INTERESTS * interests
+        union = mentee_interests[a:b, None] + mentor_interests[None, :]
+        union -= shared
+        interests = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
+        interests *= W_INTERESTS
+        block += interests
 
-        block += sector_table[preferred[a:b, None], offered[None, :]]
-        block += degree_table[phd[a:b, None], research[None, :]]
+        block += sector_rows[preferred[a:b]]
+        block += degree_rows[phd[a:b]]
 
-        goals = np.minimum(1.0, goal_words.counts(a, b) / np.float64(GOAL_WORDS_FOR_FULL))
-        block += W_GOALS * goals
+        goals = np.minimum(goal_words.counts(a, b), GOAL_WORDS_FOR_FULL).astype(np.intp)
+        block += goal_table[goals]
     return total
 
 

@@ -22,6 +22,7 @@ pool gives the same result in any input order.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -130,7 +131,7 @@ class _Pool:
             unit=score_unit(mentee_features, mentor_features),
         )
 
-    @property
+    @functools.cached_property
     def allowed(self) -> Mask:
         """The pairs the constraints other than capacity allow."""
         return ~self.excluded & ~self.conflicted & self.speaks
@@ -227,10 +228,12 @@ def _solve_full(round_: _Round, rows: Indices, usable: Indices) -> None:
             round_.remaining[usable[c]] -= 1
 
 
-CANDIDATES = 16
+CANDIDATES = 8
 """Best-scoring feasible mentors per mentee in the first pruned graph."""
 MENTOR_CANDIDATES = 8
 """Best-scoring feasible mentees per mentor, added to the first pruned graph."""
+VIOLATIONS_ADDED = 16
+"""Violated pairs per mentee added to the graph for the next solve (the worst first)."""
 ROUNDS = 12
 """Pruned solves (each adding the pairs the previous certificate found violated) before the full solve."""
 EXACT = 2.0**52
@@ -266,17 +269,17 @@ def _solve_pruned(round_: _Round, rows: Indices, usable: Indices, candidates: in
     if 8.0 * (rows.size + 2) * (big + 2 * unit) >= EXACT:
         return False
     remaining = round_.remaining[usable]
-    found = _top_candidates(pool.scores, round_.allowed, rows, usable, candidates, unit)
-    if found is None:
-        return False
-    cand_rows, cand_cols = found
-    for _ in range(ROUNDS):
+    cand_rows, cand_cols = _top_candidates(pool.scores, round_.allowed, rows, usable, candidates, MENTOR_CANDIDATES)
+    for attempt in range(ROUNDS):
         weights = np.rint(pool.scores[rows[cand_rows], usable[cand_cols]] * unit)
         mentor_of = _solve_sparse(rows.size, usable.size, remaining, cand_rows, cand_cols, weights, unit, big)
         prices = _least_prices(usable.size, remaining, cand_rows, cand_cols, weights, mentor_of, big)
         if prices is None:
             return False
-        extra_rows, extra_cols = _violations(round_, rows, usable, mentor_of, prices, unit, big, candidates)
+        found = _violations(round_, rows, usable, mentor_of, prices, unit, big, VIOLATIONS_ADDED, check=attempt == 0)
+        if found is None:
+            return False
+        extra_rows, extra_cols = found
         if extra_rows.size == 0:
             for r, c in enumerate(mentor_of.tolist()):
                 if c >= 0:
@@ -288,41 +291,53 @@ def _solve_pruned(round_: _Round, rows: Indices, usable: Indices, candidates: in
     return False
 
 
+SAMPLE = 256
+"""Mentors (mentees) sampled to estimate each mentee's (mentor's) k-th best score."""
+
+
+def _kth_best(values: Matrix, k: int) -> Matrix:
+    """Each row's ``k``-th largest value (``-inf`` when the row has fewer than ``k``)."""
+    if k > values.shape[1]:
+        return np.full(values.shape[0], -np.inf)
+    kth: Matrix = np.partition(values, values.shape[1] - k, axis=1)[:, values.shape[1] - k]
+    return kth
+
+
+def _sample(size: int) -> Indices:
+    sample: Indices = np.unique(np.linspace(0, size - 1, min(size, SAMPLE)).astype(np.intp))
+    return sample
+
+
 def _top_candidates(
-    scores: Matrix, allowed: Mask, rows: Indices, usable: Indices, k: int, unit: float
-) -> tuple[Indices, Indices] | None:
-    """(row, column) positions, in ``rows`` x ``usable``, of each mentee's ``k`` best allowed mentors and
-    each mentor's ``MENTOR_CANDIDATES`` best allowed mentees; None when a score is not a whole multiple of
-    ``1 / unit``."""
+    scores: Matrix, allowed: Mask, rows: Indices, usable: Indices, k: int, k_mentor: int
+) -> tuple[Indices, Indices]:
+    """(row, column) positions, in ``rows`` x ``usable``, of the allowed pairs among each mentee's about
+    ``k`` best mentors or each mentor's about ``k_mentor`` best mentees (any candidate set is correct: the
+    certificate decides; this one is cheap). The k-th best is estimated on a sample of the other side
+    (exact when that side is at most ``SAMPLE``): a score at least the sample's ``k x sample / all``-th best."""
+    n_rows, n_cols = rows.size, usable.size
+    columns, lines = _sample(n_cols), _sample(n_rows)
+    rank = max(1, round(k * columns.size / n_cols))
+    sampled = np.where(allowed[np.ix_(rows[lines], usable)], scores[np.ix_(rows[lines], usable)], -np.inf)
+    mentor_rank = max(1, round(k_mentor * lines.size / n_rows))
+    mentor_bar = _kth_best(np.ascontiguousarray(sampled.T), mentor_rank) if k_mentor > 0 else np.full(n_cols, np.inf)
+    mentor_bar[~np.isfinite(mentor_bar)] = -np.inf if k_mentor > 0 else np.inf
     found_rows, found_cols = [], []
-    k = min(k, usable.size)
-    best_scores, best_rows = [], []
-    for a, b in row_blocks(rows.size):
-        block = _block(scores, rows, usable, a, b)
-        scaled = block * unit
-        if np.max(np.abs(scaled - np.rint(scaled)), initial=0.0) > 1e-6:
-            return None
-        masked = np.where(_block(allowed, rows, usable, a, b), block, -np.inf)
-        top = np.argpartition(masked, masked.shape[1] - k, axis=1)[:, masked.shape[1] - k :]
-        keep = np.isfinite(np.take_along_axis(masked, top, axis=1))
-        r, _ = np.nonzero(keep)
+    for a, b in row_blocks(n_rows):
+        masked = np.where(_block(allowed, rows, usable, a, b), _block(scores, rows, usable, a, b), -np.inf)
+        bar = _kth_best(masked[:, columns], rank)
+        chosen = masked >= bar[:, None]
+        chosen |= masked >= mentor_bar[None, :]
+        chosen &= np.isfinite(masked)
+        heavy = np.flatnonzero(np.count_nonzero(chosen, axis=1) > 4 * k)
+        if heavy.size:  # many ties at the bar: the exact k best of those rows only
+            exact = masked[heavy]
+            chosen[heavy] = exact >= _kth_best(exact, min(k, n_cols))[:, None]
+            chosen[heavy] &= np.isfinite(exact)
+        r, c = np.nonzero(chosen)
         found_rows.append(r + a)
-        found_cols.append(top[keep])
-        kk = min(MENTOR_CANDIDATES, b - a)
-        down = np.argpartition(masked, masked.shape[0] - kk, axis=0)[masked.shape[0] - kk :]
-        best_rows.append(down + a)
-        best_scores.append(np.take_along_axis(masked, down, axis=0))
-    stacked_scores, stacked_rows = np.concatenate(best_scores), np.concatenate(best_rows)
-    kk = min(MENTOR_CANDIDATES, stacked_scores.shape[0])
-    down = np.argpartition(stacked_scores, stacked_scores.shape[0] - kk, axis=0)[stacked_scores.shape[0] - kk :]
-    keep = np.isfinite(np.take_along_axis(stacked_scores, down, axis=0))
-    mentor_rows = np.take_along_axis(stacked_rows, down, axis=0)[keep]
-    mentor_cols = np.broadcast_to(np.arange(usable.size), down.shape)[keep]
-    pairs = np.unique(
-        np.concatenate([np.concatenate(found_rows) * usable.size + np.concatenate(found_cols),
-                        mentor_rows * usable.size + mentor_cols])
-    )  # fmt: skip
-    return (pairs // usable.size).astype(np.intp), (pairs % usable.size).astype(np.intp)
+        found_cols.append(c)
+    return np.concatenate(found_rows).astype(np.intp), np.concatenate(found_cols).astype(np.intp)
 
 
 def _solve_sparse(
@@ -448,9 +463,11 @@ def _violations(
     unit: float,
     big: float,
     k: int,
-) -> tuple[Indices, Indices]:
+    check: bool,
+) -> tuple[Indices, Indices] | None:
     """Allowed pairs of the whole pool whose dual constraint ``u[i] + v[j] >= BIG + w[i, j]`` fails: at
-    most the ``k`` worst per mentee (integers: exact)."""
+    most the ``k`` worst per mentee (integers: exact). With ``check``, None if a score is not a whole
+    multiple of ``1 / unit`` (within 1e-6)."""
     scores, allowed = round_.pool.scores, round_.allowed
     matched = mentor_of >= 0
     at = np.maximum(mentor_of, 0)
@@ -459,7 +476,12 @@ def _violations(
     profit = np.where(matched, own - prices[at], -big)
     found_rows, found_cols = [], []
     for a, b in row_blocks(rows.size):
-        excess = np.rint(_block(scores, rows, usable, a, b) * unit)
+        scaled = _block(scores, rows, usable, a, b) * unit
+        excess = np.rint(scaled)
+        if check:
+            scaled -= excess
+            if np.max(np.abs(scaled), initial=0.0) > 1e-6:
+                return None
         excess -= profit[a:b, None]
         excess -= prices[None, :]
         excess[~_block(allowed, rows, usable, a, b)] = -np.inf
@@ -539,16 +561,20 @@ def _unmatched_reasons(round_: _Round, i: int) -> tuple[str, ...]:
 
 
 def _top3(pool: _Pool, allowed_at_start: Mask, pairs: Sequence[tuple[int, int]]) -> int:
-    """How many of ``pairs`` give the mentee one of its ``TOP`` best feasible mentors (ties count)."""
+    """How many of ``pairs`` give the mentee one of its ``TOP`` best feasible mentors (ties count): fewer
+    than ``TOP`` feasible mentors score strictly more than the one chosen."""
     if not pairs:
         return 0
     rows = np.array([i for i, _ in pairs], dtype=np.intp)
     columns = np.array([j for _, j in pairs], dtype=np.intp)
-    candidates = np.where(allowed_at_start[rows], pool.scores[rows], -np.inf)
-    k = min(TOP, candidates.shape[1])
-    threshold = -np.partition(-candidates, k - 1, axis=1)[:, k - 1]
     chosen = pool.scores[rows, columns]
-    return int(np.sum(chosen >= threshold))
+    every = np.arange(pool.scores.shape[1])
+    count = 0
+    for a, b in row_blocks(rows.size):
+        better = _block(pool.scores, rows, every, a, b) > chosen[a:b, None]
+        better &= _block(allowed_at_start, rows, every, a, b)
+        count += int(np.sum(np.count_nonzero(better, axis=1) < TOP))
+    return count
 
 
 def _result(round_: _Round) -> MatchingResult:
