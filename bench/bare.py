@@ -1,9 +1,9 @@
 """The bare floor: a Temporal workflow of the Partnership's shape with no domain and no database.
 
 It takes the same signals (the same JSON payloads) and runs ONE no-op activity for each, plus one when it
-starts (the registration) and one when its "programme" timer fires (the end of the programme). The driver
-waits for that timer exactly as it waits for the Partnership's (a long poll on the history); the ``stage``
-query is there for a person looking. Whatever the engine costs beyond this is the engine's own.
+starts (the registration) and one when its "programme" timer fires (the end of the programme). It has a
+``stage`` query the driver polls exactly as it polls the Partnership's ``status``. Whatever the engine
+costs beyond this is the engine's own.
 
 This module holds a workflow: the sandbox re-imports it, so it must stay free of side effects.
 """

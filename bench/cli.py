@@ -105,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", nargs="+", choices=sorted(BENCHMARKS), metavar="NAME", help="run only these")
     parser.add_argument("--concurrency", type=int, default=100, help="partnerships driven at once (default: 100)")
     parser.add_argument(
+        "--sizes",
+        nargs="+",
+        type=int,
+        metavar="N",
+        help="these sizes instead of the mode's, for engine_overhead, worker_memory, cohort_simulation and matching",
+    )
+    parser.add_argument(
         "--engine-only", action="store_true", help="engine_overhead without the bare floor (to profile the engine)"
     )
     parser.add_argument(
@@ -150,6 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     common.OUT = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sizes = FULL if args.full else QUICK
+    if args.sizes:
+        given = args.sizes
+        sizes = Sizes(overhead=given, memory=given, records=sizes.records, cohort=given, matching=given)
     names = args.only or list(BENCHMARKS)
     began = time.monotonic()
     with common.scratch_dir() as logs:

@@ -2,10 +2,10 @@
 
 The script: start; ``match_proposed``; ``sign_agreement`` by the mentee and by the mentor (the programme
 starts and its end timer runs ``PROGRAMME_SECONDS``); ``MEETINGS`` times ``log_meeting`` and ``DIARY_ENTRIES``
-times ``add_diary_entry``; the driver waits for the end of the programme (a long poll on the workflow's
-history: the timer fired and a workflow task after it completed; no status queries), then two
-``submit_closing_review`` signals complete it. Meetings are logged as held right after the signing, so
-they count whether they reach the workflow before or after the programme's end.
+times ``add_diary_entry``; the driver waits for the end of the programme (the first status query when its
+timer is due, then backing off), then two ``submit_closing_review`` signals complete it. Meetings are
+logged as held right after the signing, so they count whether they reach the workflow before or after
+the programme's end.
 
 The fast policy keeps every other clock (reminders, nudges, escalations) far beyond the run, so no extra
 timers fire and every partnership has the same shape.
@@ -14,11 +14,11 @@ timers fire and every partnership has the same shape.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
 from bench.bare import BARE_WORKFLOW_TYPE, BareSpec
@@ -105,46 +105,55 @@ async def _signal_all(handle: WorkflowHandle[Any, Any], steps: list[tuple[str, d
         await handle.signal(name, payload)
 
 
-async def until_timer_handled(handle: WorkflowHandle[Any, Any], timeout: float) -> None:
-    """Wait (long-polling the history, no queries) until a timer fired and a workflow task after it completed:
-    the workflow has handled its deadline. The run's only timer that fires is the end of the programme."""
+FIRST_POLL = 0.25
+LAST_POLL = 2.0
+"""Waits between status queries: doubling from FIRST_POLL up to LAST_POLL."""
 
-    async def watch() -> None:
-        fired = False
-        async for event in handle.fetch_history_events(wait_new_event=True):
-            if event.event_type == EventType.EVENT_TYPE_TIMER_FIRED:
-                fired = True
-            elif fired and event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-                return
-        raise AssertionError("the workflow closed before its programme ended")
 
-    try:
-        await asyncio.wait_for(watch(), timeout)
-    except TimeoutError:
-        raise TimeoutError("the programme did not end in time") from None
+async def backing_off(timeout: float, first: float = FIRST_POLL) -> AsyncIterator[None]:
+    """Yield at 0, then after waits doubling from ``first`` up to ``LAST_POLL``, until ``timeout``.
+
+    A long poll on the history (``fetch_history_events(wait_new_event=True)``) would need no queries at all,
+    but on the dev server more than a few at once stall (12 concurrent lifecycles all timed out): see
+    BENCHMARKS.md."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    wait = first
+    while True:
+        yield
+        if loop.time() + wait > deadline:
+            raise TimeoutError("not there in time")
+        await asyncio.sleep(wait)
+        wait = min(2 * wait, LAST_POLL)
+
+
+async def _until(handle: WorkflowHandle[Any, Any], ended: Any, timeout: float) -> None:
+    """Wait for the end of the programme: its timer is due ``PROGRAMME_SECONDS`` after the signing, so
+    the first query comes then, and the next ones back off (not 4 a second)."""
+    await asyncio.sleep(PROGRAMME_SECONDS)
+    async for _ in backing_off(timeout):
+        if await ended(handle):
+            return
+
+
+async def _engine_ended(handle: WorkflowHandle[Any, Any]) -> bool:
+    status = await handle.query("status", result_type=PartnershipStatus)
+    return status.stage == "CLOSING_REVIEW"
+
+
+async def _bare_ended(handle: WorkflowHandle[Any, Any]) -> bool:
+    return bool(await handle.query("stage", result_type=str) == "ENDED")
 
 
 async def until_stage(
     handle: WorkflowHandle[Any, Any], stages: set[str], timeout: float = 120
 ) -> PartnershipStatus:
-    """The partnership's status once its stage is one of ``stages``: one status query now, then one after
-    each workflow task the history shows completed (a long poll), instead of querying on a clock."""
-
-    async def watch() -> PartnershipStatus:
+    """The partnership's status once its stage is one of ``stages`` (queries backing off from 0.1 s)."""
+    async for _ in backing_off(timeout, first=0.1):
         status = await handle.query("status", result_type=PartnershipStatus)
         if status.stage in stages:
             return status
-        async for event in handle.fetch_history_events(wait_new_event=True):
-            if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
-                status = await handle.query("status", result_type=PartnershipStatus)
-                if status.stage in stages:
-                    return status
-        return await handle.query("status", result_type=PartnershipStatus)  # closed: its last status
-
-    try:
-        return await asyncio.wait_for(watch(), timeout)
-    except TimeoutError:
-        raise TimeoutError(f"{handle.id} never reached {sorted(stages)}") from None
+    raise AssertionError("unreachable")
 
 
 async def drive_engine(client: Client, task_queue: str, cohort_id: str, index: int, timeout: float) -> None:
@@ -157,7 +166,7 @@ async def drive_engine(client: Client, task_queue: str, cohort_id: str, index: i
     signed_at = datetime.now(UTC)
     await _signal_all(handle, steps[2:])
     await _signal_all(handle, middle(signed_at))
-    await until_timer_handled(handle, timeout)
+    await _until(handle, _engine_ended, timeout)
     await _signal_all(handle, CLOSING)
     result: PartnershipStatus = await handle.result()
     if result.stage != "COMPLETED" or result.meetings_held != MEETINGS or result.diary_entries != DIARY_ENTRIES:
@@ -176,7 +185,7 @@ async def drive_bare(client: Client, task_queue: str, cohort_id: str, index: int
     signed_at = datetime.now(UTC)
     await _signal_all(handle, steps[2:])
     await _signal_all(handle, middle(signed_at))
-    await until_timer_handled(handle, timeout)
+    await _until(handle, _bare_ended, timeout)
     await _signal_all(handle, CLOSING)
     processed = await handle.result()
     if processed != SIGNALS_PER_PARTNERSHIP:
