@@ -39,6 +39,7 @@ from activities.models import (
 from activities.records.store import RecordStore
 from bench.common import COORDINATOR_ID, Result, emit, progress, records_database, seed, time_skipping_server
 from bench.domainlife import lifecycle
+from bench.lifecycle import until_stage
 from contract.cohort import RunMatching
 from contract.partnership import WORKFLOW_TYPE, Application, PartnershipStatus
 from domain.cohort import CohortPlan, CohortReport, PlannedGathering, RoundSummary, build_report
@@ -194,22 +195,6 @@ async def _bounded(items: Sequence[Any], work: Any, concurrency: int) -> int:
     return failed
 
 
-async def _stage(handle: WorkflowHandle[Any, Any], stages: set[str], timeout: float = 120) -> PartnershipStatus:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        try:
-            status = await handle.query(PartnershipWorkflow.status)
-            if status.stage in stages:
-                return status
-        except Exception:
-            if loop.time() > deadline:
-                raise
-        if loop.time() > deadline:
-            raise TimeoutError(f"{handle.id} never reached {stages}")
-        await asyncio.sleep(0.1)
-
-
 async def _cohort_stage(handle: WorkflowHandle[Any, Any], predicate: Any, timeout: float) -> Any:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -270,7 +255,7 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
                         WORKFLOW_TYPE, app, id=app.workflow_id, task_queue=task_queue, result_type=PartnershipStatus
                     )
                     handles[app.workflow_id] = handle
-                    await _stage(handle, {"AWAITING_MATCH"})
+                    await until_stage(handle, {"AWAITING_MATCH"})
 
                 failed = await _bounded(inp.mentees, apply, concurrency)
                 phase("applications")
@@ -292,7 +277,8 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
                 phase("matching")
 
                 async def sign(handle: WorkflowHandle[Any, PartnershipStatus]) -> None:
-                    if (await _stage(handle, {"AWAITING_SIGNATURES", "AWAITING_MATCH"})).stage != "AWAITING_SIGNATURES":
+                    status = await until_stage(handle, {"AWAITING_SIGNATURES", "AWAITING_MATCH"})
+                    if status.stage != "AWAITING_SIGNATURES":
                         return
                     for party in ("mentee", "mentor"):
                         await handle.execute_update(PartnershipWorkflow.sign_agreement_update, {"party": party})

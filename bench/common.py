@@ -7,6 +7,7 @@ temporary directory, and a private PostgreSQL database on 127.0.0.1:5432 (create
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.records.migrate import upgrade
@@ -74,7 +76,11 @@ stray prints) to stderr, so stdout holds nothing but the result lines."""
 
 
 def emit(result: Result) -> Result:
-    """Print the result's line on stdout (the one line a benchmark configuration prints) and keep it."""
+    """Print the result's line on stdout (the one line a benchmark configuration prints) and keep it, with
+    the machine's load average when it was done (the machine is shared: the numbers move with it)."""
+    if result.skipped is None:
+        result.metrics["load"] = "{:.1f}/{:.1f}/{:.1f}".format(*os.getloadavg())
+        result.data["load_average"] = os.getloadavg()
     RESULTS.append(result)
     print(result.line(), file=OUT, flush=True)
     return result
@@ -94,14 +100,41 @@ def progress(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+class _Counting(logging.Handler):
+    """Counts the SDK core's "Workflow task duration exceeded" warnings (a workflow task over 5 s)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.slow_tasks = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "task duration exceeded" in record.getMessage().lower():
+            self.slow_tasks += 1
+
+
+CORE_WARNINGS = _Counting()
+"""The worker's core log (forwarded to the ``temporalio.core`` logger, and so to the engine's log file too)."""
+
+
+def _runtime() -> Runtime:
+    logger = logging.getLogger("temporalio.core")
+    logger.addHandler(CORE_WARNINGS)
+    logging_config = LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="WARN"), forwarding=LogForwardingConfig(logger=logger)
+    )
+    return Runtime(telemetry=TelemetryConfig(logging=logging_config))
+
+
 @asynccontextmanager
 async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    """The real Temporal dev server (its state in memory), with EntryPoint's search attributes registered."""
+    """The real Temporal dev server (its state in memory), with EntryPoint's search attributes registered;
+    the workers of its client forward the SDK core's warnings to :data:`CORE_WARNINGS`."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary("temporal"),
         data_converter=data_converter(),
         ui=False,
         dev_server_log_level="error",
+        runtime=_runtime(),
     )
     try:
         await register_search_attributes(env.client, "default")

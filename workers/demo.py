@@ -186,13 +186,18 @@ async def _gathering_update(handle: Any, update: Any, payload: dict[str, Any], w
 
 
 async def _until_stage(partnerships: Partnerships, pid: str, stages: set[str], timeout: float = 60) -> bool:
+    """Whether the partnership reaches one of ``stages`` within ``timeout``: its status asked at waits
+    doubling from half a second up to 4 s (a long poll on the history stalls on the dev server when many
+    run at once)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    wait = 0.5
     while loop.time() < deadline:
         try:
             if (await partnerships.status(pid)).stage in stages:
                 return True
         except Exception:
-            pass
-        await asyncio.sleep(0.5)
+            pass  # not started yet
+        await asyncio.sleep(wait)
+        wait = min(2 * wait, 4.0)
     return False

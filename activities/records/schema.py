@@ -179,7 +179,7 @@ outbox = Table(
     "outbox",
     metadata,
     Column("idempotency_key", String(PID + 40), primary_key=True),
-    Column("partnership_id", String(PID), nullable=False, index=True),
+    Column("partnership_id", String(PID), nullable=False),
     Column("event_version", Integer, nullable=False),
     Column("event_type", String(64), nullable=False),
     Column("template", String(100), nullable=False),
@@ -194,7 +194,10 @@ outbox = Table(
     Column("context", JSON, nullable=True),
     ForeignKeyConstraint(["partnership_id", "event_version"], ["events.partnership_id", "events.version"]),
     CheckConstraint("status IN ('pending', 'sent', 'undeliverable')", name="status"),
-    Index(None, "status", "created_at"),
+    Index(None, "status", "created_at"),  # the sweep over every partnership: pending ones, oldest first
+    # One partnership's pending messages (each delivery, after each command): as many rows as it has, however
+    # many the whole outbox holds. Also serves every other query by partnership (its prefix).
+    Index(None, "partnership_id", "status", "created_at"),
 )
 """One row per notice. ``context`` is what the notice is rendered with, written with it (see ``outbox.rows_for``):
 ``{"state": <the partnership right after the event>, "event": <the event>}``; NULL in rows from before 0009."""

@@ -29,6 +29,7 @@ give identical numbers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -206,80 +207,142 @@ def score(mentee: MenteeProfile, mentor: MentorProfile) -> tuple[float, tuple[st
 # ---------------------------------------------------------------------------------------------- a whole pool
 
 
-def overlap(left: Sequence[Iterable[str]], right: Sequence[Iterable[str]]) -> npt.NDArray[np.int64]:
-    """``counts[i, j]`` = the number of distinct items ``left[i]`` and ``right[j]`` share (a dense matrix).
+class Overlap:
+    """Counts of shared items between the rows of two sides, ``counts(a, b)[i, j]`` = the number of distinct
+    items ``left[a + i]`` and ``right[j]`` share, a block of rows at a time (no dense temporaries of the
+    whole pool).
 
-    Both sides become sparse 0/1 incidence matrices over one vocabulary; their product counts the overlaps.
+    The left side is a sparse 0/1 incidence matrix over the vocabulary of the left side only (an item no
+    left row has cannot be shared); the right side a dense float32 0/1 matrix over that vocabulary. Their
+    product counts the overlaps exactly (small integers are exact in float32).
     """
-    vocabulary: dict[str, int] = {}
 
-    def incidence(rows: Sequence[Iterable[str]]) -> tuple[list[int], list[int]]:
+    def __init__(self, left: Sequence[Iterable[str]], right: Sequence[Iterable[str]]) -> None:
+        vocabulary: dict[str, int] = {}
         indptr, indices = [0], []
-        for items in rows:
+        for items in left:
             indices.extend(sorted({vocabulary.setdefault(item, len(vocabulary)) for item in items}))
             indptr.append(len(indices))
-        return indptr, indices
+        width = max(len(vocabulary), 1)
+        self.left = sparse.csr_matrix(
+            (np.ones(len(indices), dtype=np.float32), indices, indptr), shape=(len(left), width)
+        )
+        dense = np.zeros((width, len(right)), dtype=np.float32)
+        for j, items in enumerate(right):
+            for item in items:
+                if (k := vocabulary.get(item)) is not None:
+                    dense[k, j] = 1.0
+        self.right = dense
 
-    shapes = [incidence(left), incidence(right)]
-    width = max(len(vocabulary), 1)
-    a, b = (
-        sparse.csr_matrix((np.ones(len(indices), dtype=np.int32), indices, indptr), shape=(len(indptr) - 1, width))
-        for indptr, indices in shapes
-    )
-    return np.asarray((a @ b.T).toarray(), dtype=np.int64)
+    def counts(self, start: int = 0, stop: int | None = None) -> npt.NDArray[np.float32]:
+        block: npt.NDArray[np.float32] = np.asarray(self.left[start:stop] @ self.right)
+        return block
+
+
+def overlap(left: Sequence[Iterable[str]], right: Sequence[Iterable[str]]) -> npt.NDArray[np.int64]:
+    """``counts[i, j]`` = the number of distinct items ``left[i]`` and ``right[j]`` share (a dense matrix)."""
+    return Overlap(left, right).counts().astype(np.int64)
+
+
+ROWS_PER_BLOCK = 512
+"""Rows of the pool scored at a time: blocks of a few MB keep the temporaries in cache."""
+
+
+def row_blocks(m: int, size: int = ROWS_PER_BLOCK) -> Iterable[tuple[int, int]]:
+    for start in range(0, m, size):
+        yield start, min(m, start + size)
 
 
 def score_matrix(mentees: Sequence[MenteeFeatures], mentors: Sequence[MentorFeatures]) -> Matrix:
-    """``scores[i, j]`` = the score of ``mentees[i]`` with ``mentors[j]``, as :func:`score` computes it."""
+    """``scores[i, j]`` = the score of ``mentees[i]`` with ``mentors[j]``, as :func:`score` computes it.
+
+    The overlaps are counted in float32 (exact: small integers); the score itself is float64 and uses the
+    very operations of :func:`score` in the same order, so both give identical numbers. Computed a block of
+    mentees at a time.
+    """
     m, n = len(mentees), len(mentors)
+    total = np.zeros((m, n))
     if m == 0 or n == 0:
-        return np.zeros((m, n))
+        return total
 
-    exact = overlap([[e.field_phrase] for e in mentees], [list(r.expertise) for r in mentors]) > 0
-    field_words = overlap([e.field_tokens for e in mentees], [r.expertise_tokens for r in mentors]).astype(np.float64)
-    sizes = np.array([len(e.field_tokens) for e in mentees], dtype=np.float64)[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        field = FIELD_PARTIAL * (field_words / sizes)
-    field[(sizes == 0).ravel(), :] = 0.0
-    field[exact] = 1.0
-    del exact, field_words
-    total = W_FIELD * field
-    del field
+    exact = Overlap([[e.field_phrase] for e in mentees], [list(r.expertise) for r in mentors])
+    field_words = Overlap([e.field_tokens for e in mentees], [r.expertise_tokens for r in mentors])
+    field_sizes = np.array([len(e.field_tokens) for e in mentees], dtype=np.float64)
+    shared_interests = Overlap([e.interests for e in mentees], [r.interests for r in mentors])
+    mentee_interests = np.array([len(e.interests) for e in mentees], dtype=np.float64)
+    mentor_interests = np.array([len(r.interests) for r in mentors], dtype=np.float64)
+    goal_words = Overlap([e.goal_tokens for e in mentees], [r.profile_tokens for r in mentors])
 
-    shared = overlap([e.interests for e in mentees], [r.interests for r in mentors])
-    union = np.array([len(e.interests) for e in mentees])[:, None] + np.array([len(r.interests) for r in mentors])
-    union = union - shared
-    with np.errstate(divide="ignore", invalid="ignore"):
-        interests = np.where(union > 0, shared / np.maximum(union, 1), 0.0)
-    del shared, union
-    total += W_INTERESTS * interests
-    del interests
-
+    # Sector and degree level take a few values: W x part for each kind of mentee, against every mentor.
     codes = {sector: code for code, sector in enumerate(Sector)}
-    preferred = np.array([-1 if e.preferred_sector is None else codes[e.preferred_sector] for e in mentees])
     offered = np.array([codes[r.sector] for r in mentors])
-    sector = np.where(preferred[:, None] < 0, NEUTRAL, (preferred[:, None] == offered[None, :]).astype(np.float64))
-    total += W_SECTOR * sector
-    del sector
-
+    sector_rows = np.array(
+        [np.full(n, W_SECTOR * NEUTRAL)] + [W_SECTOR * (offered == p).astype(np.float64) for p in range(len(codes))]
+    )
+    preferred = np.array([0 if e.preferred_sector is None else 1 + codes[e.preferred_sector] for e in mentees])
     research = np.array([1.0 if r.research else 0.0 for r in mentors])
-    phd = np.array([e.phd for e in mentees])
-    degree = np.where(phd[:, None], research[None, :], NEUTRAL)
-    total += W_DEGREE * degree
-    del degree
+    degree_rows = np.array([np.full(n, W_DEGREE * NEUTRAL), W_DEGREE * research])
+    phd = np.array([1 if e.phd else 0 for e in mentees])
+    goal_table = np.array([W_GOALS * min(1.0, g / GOAL_WORDS_FOR_FULL) for g in range(GOAL_WORDS_FOR_FULL + 1)])
+    any_empty_field = bool((field_sizes == 0).any())
 
-    goal_words = overlap([e.goal_tokens for e in mentees], [r.profile_tokens for r in mentors])
-    goals = np.minimum(1.0, goal_words / GOAL_WORDS_FOR_FULL)
-    del goal_words
-    total += W_GOALS * goals
+    for a, b in row_blocks(m):
+        block = total[a:b]
+        np.divide(field_words.counts(a, b), field_sizes[a:b, None], out=block)  # the partial field
+        block *= FIELD_PARTIAL
+        if any_empty_field:
+            block[field_sizes[a:b] == 0, :] = 0.0
+        np.copyto(block, 1.0, where=exact.counts(a, b) > 0)
+        block *= W_FIELD
+
+        shared = shared_interests.counts(a, b).astype(np.float64)
+        union = mentee_interests[a:b, None] + mentor_interests[None, :]
+        union -= shared
+        interests = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
+        interests *= W_INTERESTS
+        block += interests
+
+        block += sector_rows[preferred[a:b]]
+        block += degree_rows[phd[a:b]]
+
+        goals = np.minimum(goal_words.counts(a, b), GOAL_WORDS_FOR_FULL).astype(np.intp)
+        block += goal_table[goals]
     return total
+
+
+def score_unit(mentees: Sequence[MenteeFeatures], mentors: Sequence[MentorFeatures]) -> int:
+    """A whole number ``U`` such that every score of this pool is a whole multiple of ``1 / U`` (as a
+    rational: the float is the nearest double to it).
+
+    With the weights in twentieths and the neutral parts halves, ``200 x`` a score is ``70 field' +
+    40 shared/union + 30 sector + 20 degree + 40 goals`` with ``field' = 1`` or ``0.6 words/size``: a whole
+    number once multiplied by the least common multiple of the field sizes (word counts) and of the
+    interest unions that occur. The solver checks the claim on every pair it uses (``rint(score * U)`` must
+    be within 1e-6 of ``score * U``) before relying on it.
+    """
+    denominators = {len(e.field_tokens) for e in mentees if e.field_tokens}
+    left = {len(e.interests) for e in mentees}
+    right = {len(r.interests) for r in mentors}
+    for a in left:
+        for b in right:
+            denominators.update(range(max(a, b), a + b + 1))  # a + b - shared, shared in 0..min(a, b)
+    denominators.discard(0)
+    return 200 * math.lcm(1, *denominators)
+
+
+def _any_shared(left: Sequence[Iterable[str]], right: Sequence[Iterable[str]]) -> Mask:
+    counts = Overlap(left, right)
+    mask = np.zeros((len(left), len(right)), dtype=bool)
+    for a, b in row_blocks(len(left)):
+        mask[a:b] = counts.counts(a, b) > 0
+    return mask
 
 
 def languages_shared(mentees: Sequence[MenteeFeatures], mentors: Sequence[MentorFeatures]) -> Mask:
     """``shared[i, j]``: mentee ``i`` and mentor ``j`` have a language in common."""
-    return overlap([e.languages for e in mentees], [r.languages for r in mentors]) > 0
+    return _any_shared([e.languages for e in mentees], [r.languages for r in mentors])
 
 
 def conflicts(mentees: Sequence[MenteeFeatures], mentors: Sequence[MentorFeatures]) -> Mask:
     """``conflict[i, j]``: mentor ``j`` declares a conflict with mentee ``i``'s institution."""
-    return overlap([[e.institution_id] for e in mentees], [r.conflicts for r in mentors]) > 0
+    return _any_shared([[e.institution_id] for e in mentees], [r.conflicts for r in mentors])

@@ -6,6 +6,7 @@ Everything here is deterministic and locale-free: lower case, hyphens inside wor
 
 from __future__ import annotations
 
+import functools
 import re
 
 _HYPHEN_IN_WORD = re.compile(r"(?<=\w)[-\u2010\u2011\u2013](?=\w)")
@@ -39,12 +40,14 @@ _LANGUAGE_ALIASES = {
 }
 
 
+@functools.lru_cache(maxsize=4096)  # a pool repeats its fields, interests and goals
 def phrase(text: str) -> str:
     """A phrase compared as a whole: ``"Start-ups "`` → ``"startups"``, ``"Data  Science"`` → ``"data science"``."""
     lowered = _HYPHEN_IN_WORD.sub("", text.strip().lower())
     return " ".join(_NOT_WORD.sub(" ", lowered).split())
 
 
+@functools.lru_cache(maxsize=4096)
 def tokens(text: str) -> frozenset[str]:
     """The meaningful words of ``text`` (stop words and one-letter words dropped)."""
     return frozenset(word for word in _TOKEN.findall(phrase(text)) if len(word) > 1 and word not in STOPWORDS)

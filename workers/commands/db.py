@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 
-from activities.records import migrate
-from activities.records.engine import display_url
 from workers.settings import settings
 
 DESCRIPTION = (
@@ -46,6 +44,8 @@ def _quiet_alembic() -> None:
 
 
 async def run_upgrade(args: argparse.Namespace) -> int:
+    from activities.records import migrate  # here, not at the top: every command's start-up would pay for it
+
     _quiet_alembic()
     result = await migrate.upgrade(settings().database_url, args.revision)
     print(result.describe())
@@ -53,6 +53,9 @@ async def run_upgrade(args: argparse.Namespace) -> int:
 
 
 async def run_current(args: argparse.Namespace) -> int:
+    from activities.records import migrate
+    from activities.records.engine import display_url
+
     _quiet_alembic()
     url = settings().database_url
     revision, newest = await migrate.current(url), migrate.head()

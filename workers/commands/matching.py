@@ -52,11 +52,13 @@ def _json_records(path: Path, text: str) -> list[Record]:
         raise CommandError(f"{path}: expected a JSON list of objects, found {type(value).__name__}")
     # Decode again item by item, only to learn the line each item starts on.
     decoder, records, at = json.JSONDecoder(), [], text.index("[") + 1
+    line, counted = 1, 0  # the line of text[counted], counted on from the last item (not from the start)
     for item in value:
         while text[at] in " \t\r\n,":
             at += 1
         _, end = decoder.raw_decode(text, at)
-        line = text.count("\n", 0, at) + 1
+        line += text.count("\n", counted, at)
+        counted = at
         if not isinstance(item, dict):
             records.append(Record(line, {"__error__": f"expected an object, found {type(item).__name__}"}))
         else:

@@ -14,11 +14,10 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from activities.records import PersonErased, RecordStore
 from domain import Contact, Institution, MentorProfile
 from domain.people import Id
 from workers.commands.matching import (
@@ -31,6 +30,9 @@ from workers.commands.matching import (
 )
 from workers.errors import CommandError
 from workers.settings import settings
+
+if TYPE_CHECKING:
+    from activities.records import RecordStore
 
 MENTOR_FILE = """\
 The file is JSON (a list of objects) or CSV (a header row; list fields separated by ';'). Fields:
@@ -155,6 +157,8 @@ def _cohorts(record: Record, extra: str | None) -> list[str]:
 
 
 async def import_mentors(args: argparse.Namespace) -> int:
+    from activities.records import PersonErased  # here: the records are imported only by commands that use them
+
     good, bad = validate(
         read_records(args.file, MENTOR_LISTS),
         MentorProfile,

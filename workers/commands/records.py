@@ -7,11 +7,13 @@ import json
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-from activities.records import RecordStore, StoredEvent, migrate
-from activities.records.engine import display_url
 from workers.errors import CommandError
 from workers.settings import settings
+
+if TYPE_CHECKING:  # imported where used: every command's start-up (entrypoint matching run too) would pay
+    from activities.records import RecordStore, StoredEvent
 
 DESCRIPTION = (
     "Each partnership's event log is the truth; the read models (partnerships, meetings, diary entries, "
@@ -56,6 +58,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 @asynccontextmanager
 async def open_store() -> AsyncIterator[RecordStore]:
     """The store at ENTRYPOINT_DATABASE_URL, after checking its schema is current."""
+    from activities.records import RecordStore, migrate
+    from activities.records.engine import display_url
+
     url = settings().database_url
     revision, newest = await migrate.current(url), migrate.head()
     if revision != newest:
