@@ -154,12 +154,26 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
     @app.exception_handler(Exception)
     async def _on_error(_: Request, exc: Exception) -> Response:
         log.error("gateway error", error_type=type(exc).__name__)
-        return problem(500, "the gateway failed to answer; nothing was reported about your data", kind="internal")
+        return problem(500, "the gateway could not answer this request; the failure is logged", kind="internal")
+
+    @app.middleware("http")
+    async def _log_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """One log line per request: method, route template (never the ids in the path), status, token name."""
+        response = await call_next(request)
+        route = request.scope.get("route")
+        log.info(
+            "gateway request",
+            method=request.method,
+            route=getattr(route, "path_format", "unmatched"),
+            status=response.status_code,
+            token=getattr(request.state, "token_name", None),
+        )
+        return response
 
     # ------------------------------------------------------------------------------------------- helpers
 
     async def principal(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
     ) -> Principal:
         if credentials is None:
             raise ProblemError(
@@ -168,6 +182,7 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         found = await engine.store.authenticate(credentials.credentials)
         if found is None:
             raise ProblemError(401, "the token is unknown or revoked", "unauthorized", {"WWW-Authenticate": "Bearer"})
+        request.state.token_name = found.name
         wait = await limiter.hit(found.key)
         if wait is not None:
             raise ProblemError(
