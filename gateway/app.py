@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 
 from activities.records.store import RecordStore
 from domain.cohort import CohortPlan, CohortReport
+from domain.errors import problems
 from domain.gathering import commands as gc
 from domain.partnership.state import Stage
 from gateway.limits import BodySizeLimit, RateLimiter
@@ -127,6 +128,17 @@ class PartnershipList(BaseModel):
 
 def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(model.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def check_settings(settings: GatewaySettings | None = None) -> GatewaySettings:
+    """The gateway's settings, checked (rate limit notation, webhook secrets); ValueError with the variable."""
+    try:
+        config = settings or GatewaySettings()
+    except ValidationError as error:
+        raise ValueError(f"gateway settings: {problems(error)}") from None
+    RateLimiter(config.rate_limit)
+    WebhookVerifier(config)
+    return config
 
 
 def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastAPI:

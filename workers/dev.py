@@ -110,14 +110,17 @@ async def start_gateway(
     client: Client, settings: Settings, cohort_id: str, port: int
 ) -> tuple[asyncio.Task[None], Any] | None:
     """Serve the gateway on 127.0.0.1:``port`` with demo tokens and webhook secrets, and print them."""
+    from gateway.app import check_settings
     from gateway.server import engine_for, server
-    from gateway.settings import GatewaySettings
     from gateway.webhooks import new_secret
 
     if _listening("127.0.0.1", port):
         print(f"Port {port} is taken: the gateway is not started (entrypoint dev --api-port N).")
         return None
-    config = GatewaySettings()
+    try:
+        config = check_settings()
+    except ValueError as error:
+        raise CommandError(str(error)) from None
     secrets = {
         "esign": config.webhook_secrets("esign") or [new_secret()],
         "calendar": config.webhook_secrets("calendar") or [new_secret()],
