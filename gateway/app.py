@@ -25,6 +25,7 @@ from contract.gathering import GatheringStatus
 from contract.partnership import MESSAGES as SIGNAL_COMMANDS
 from contract.partnership import Application, PartnershipStatus
 from domain.cohort import CohortPlan, CohortReport
+from domain.errors import problems
 from domain.gathering import commands as gc
 from domain.partnership.state import Stage
 from gateway.limits import BodySizeLimit, RateLimiter
@@ -131,6 +132,17 @@ def _json(model: BaseModel, status: int = 200, headers: dict[str, str] | None = 
     return JSONResponse(model.model_dump(mode="json"), status_code=status, headers=headers)
 
 
+def check_settings(settings: GatewaySettings | None = None) -> GatewaySettings:
+    """The gateway's settings, checked (rate limit notation, webhook secrets); ValueError with the variable."""
+    try:
+        config = settings or GatewaySettings()
+    except ValidationError as error:
+        raise ValueError(f"gateway settings: {problems(error)}") from None
+    RateLimiter(config.rate_limit)
+    WebhookVerifier(config)
+    return config
+
+
 def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastAPI:
     config = settings or GatewaySettings()
     limiter = RateLimiter(config.rate_limit)
@@ -156,12 +168,26 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
     @app.exception_handler(Exception)
     async def _on_error(_: Request, exc: Exception) -> Response:
         log.error("gateway error", error_type=type(exc).__name__)
-        return problem(500, "the gateway failed to answer; nothing was reported about your data", kind="internal")
+        return problem(500, "the gateway could not answer this request; the failure is logged", kind="internal")
+
+    @app.middleware("http")
+    async def _log_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """One log line per request: method, route template (never the ids in the path), status, token name."""
+        response = await call_next(request)
+        route = request.scope.get("route")
+        log.info(
+            "gateway request",
+            method=request.method,
+            route=getattr(route, "path_format", "unmatched"),
+            status=response.status_code,
+            token=getattr(request.state, "token_name", None),
+        )
+        return response
 
     # ------------------------------------------------------------------------------------------- helpers
 
     async def principal(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
     ) -> Principal:
         if credentials is None:
             raise ProblemError(
@@ -170,6 +196,7 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         found = await engine.store.authenticate(credentials.credentials)
         if found is None:
             raise ProblemError(401, "the token is unknown or revoked", "unauthorized", {"WWW-Authenticate": "Bearer"})
+        request.state.token_name = found.name
         wait = await limiter.hit(found.key)
         if wait is not None:
             raise ProblemError(

@@ -68,7 +68,10 @@ class RateLimiter:
     """A moving-window limit per key (a token's name, a webhook provider), in this process's memory."""
 
     def __init__(self, spec: str) -> None:
-        self.items: list[RateLimitItem] = parse_many(spec)
+        try:
+            self.items: list[RateLimitItem] = parse_many(spec)
+        except ValueError:
+            raise ValueError(f"ENTRYPOINT_API_RATE_LIMIT {spec!r}: use e.g. 120/minute or 10/second;500/hour") from None
         self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
     async def hit(self, key: str) -> int | None:

@@ -23,6 +23,9 @@ from activities.records.schema import api_tokens, idempotency_keys
 from gateway.scopes import Principal, parse_scope
 
 TOKEN_PREFIX = "ept"
+IN_FLIGHT_LOCK = timedelta(minutes=15)
+"""How long a claimed key stays in flight (409 to retries) if its gateway dies before answering: longer than
+the slowest request (an approval recomputing a matching round), short enough that a retry gets through."""
 NAME_MAX = 64
 
 
@@ -150,7 +153,7 @@ class GatewayStore:
     # ------------------------------------------------------------------------------------------ idempotency
 
     async def claim(
-        self, principal: str, key: str, fingerprint: str, ttl: timedelta, lock: timedelta = timedelta(minutes=2)
+        self, principal: str, key: str, fingerprint: str, ttl: timedelta, lock: timedelta = IN_FLIGHT_LOCK
     ) -> Claim:
         """Claim ``key`` for a request with ``fingerprint``, in one write transaction.
 

@@ -72,7 +72,11 @@ class WebhookVerifier:
     def __init__(self, settings: GatewaySettings) -> None:
         self._hooks: dict[str, list[Webhook]] = {}
         for provider in WEBHOOK_BODIES:
-            self._hooks[provider] = [Webhook(secret) for secret in settings.webhook_secrets(provider)]
+            try:
+                self._hooks[provider] = [Webhook(secret) for secret in settings.webhook_secrets(provider)]
+            except Exception:
+                variable = f"ENTRYPOINT_{provider.upper()}_WEBHOOK_SECRETS"
+                raise ValueError(f"{variable}: each secret must be whsec_ followed by base64") from None
 
     def verify(self, provider: str, body: bytes, headers: dict[str, str]) -> None:
         """Nothing when one of the provider's secrets verifies the delivery; ProblemError 401 otherwise."""

@@ -83,6 +83,18 @@ async def start_dev_server(var: Path, port: int, ui_port: int) -> asyncio.subpro
     raise CommandError(f"the Temporal dev server did not start; see {var / 'temporal-server.log'}")
 
 
+async def connect_when_ready(settings: Settings, attempts: int = 60) -> Client:
+    """Connect once the frontend says it is healthy (a fresh dev server listens a moment before it is)."""
+    for _ in range(attempts - 1):
+        try:
+            return await connect(settings)
+        except RuntimeError as error:
+            if "not healthy" not in str(error) and "Unavailable" not in str(error):
+                raise
+            await asyncio.sleep(0.5)
+    return await connect(settings)
+
+
 async def watch(partnerships: Partnerships, cohort_id: str, every: float = 2.0) -> None:
     """Print each demo partnership's progress as it changes: stage, attention, meetings."""
     seen: dict[str, tuple[object, ...]] = {}
@@ -111,14 +123,17 @@ async def start_gateway(
     client: Client, settings: Settings, cohort_id: str, port: int
 ) -> tuple[asyncio.Task[None], Any] | None:
     """Serve the gateway on 127.0.0.1:``port`` with demo tokens and webhook secrets, and print them."""
+    from gateway.app import check_settings
     from gateway.server import engine_for, server
-    from gateway.settings import GatewaySettings
     from gateway.webhooks import new_secret
 
     if _listening("127.0.0.1", port):
         print(f"Port {port} is taken: the gateway is not started (entrypoint dev --api-port N).")
         return None
-    config = GatewaySettings()
+    try:
+        config = check_settings()
+    except ValueError as error:
+        raise CommandError(str(error)) from None
     secrets = {
         "esign": config.webhook_secrets("esign") or [new_secret()],
         "calendar": config.webhook_secrets("calendar") or [new_secret()],
@@ -174,7 +189,7 @@ async def run_dev(settings: Settings, cohort_id: str, demo: bool, ui_port: int, 
     server = await start_dev_server(var, port, ui_port)
     store: RecordStore | None = None
     try:
-        client = await connect(settings)
+        client = await connect_when_ready(settings)
         added = await register_search_attributes(client, settings.temporal_namespace)
         print(f"Search attributes: {'registered ' + ', '.join(added) if added else 'already registered'}.")
         await upgrade(settings.database_url)

@@ -124,3 +124,20 @@ def test_the_tokens_commands_create_list_and_revoke(
         assert "unknown scope 'root'" in capsys.readouterr().err
     finally:
         settings.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("ENTRYPOINT_API_RATE_LIMIT", "lots", "ENTRYPOINT_API_RATE_LIMIT 'lots'"),
+        ("ENTRYPOINT_ESIGN_WEBHOOK_SECRETS", "whsec_###", "ENTRYPOINT_ESIGN_WEBHOOK_SECRETS"),
+        ("ENTRYPOINT_API_MAX_BODY_BYTES", "5", "ENTRYPOINT_API_MAX_BODY_BYTES"),
+    ],
+)
+def test_bad_gateway_settings_are_one_line_errors(
+    variable: str, value: str, message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert main(["api", "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err

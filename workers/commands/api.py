@@ -77,8 +77,13 @@ async def _store() -> AsyncIterator[Any]:
 
 async def _api(args: argparse.Namespace) -> int:
     from activities.records.migrate import upgrade
+    from gateway.app import check_settings
     from gateway.server import serve
 
+    try:
+        check_settings()
+    except ValueError as error:
+        raise CommandError(str(error)) from None
     config = settings()
     logging.getLogger("alembic").setLevel(logging.WARNING)
     await upgrade(config.database_url)
