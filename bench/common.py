@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from temporalio.testing import WorkflowEnvironment
 
+from activities.keys import KEYRING_ENV, Keyring
 from activities.records.migrate import upgrade
 from activities.records.scratch import private_postgres
 from activities.records.store import RecordStore
@@ -88,6 +89,9 @@ def _fmt(value: Any) -> str:
             return f"{value:.1f}"
         return f"{value:.2f}"
     return str(value)
+
+# Benchmarks measure with the production converter (encryption on), under a throwaway keyring unless one is given.
+os.environ.setdefault(KEYRING_ENV, Keyring.generate(source=KEYRING_ENV).to_json())
 
 
 def progress(message: str) -> None:

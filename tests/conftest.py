@@ -15,9 +15,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from activities.keys import KEYRING_ENV, Keyring
 from activities.records import RecordStore
 from activities.records.migrate import upgrade
 from activities.records.scratch import postgres_unavailable, private_postgres
+
+# One throwaway keyring for the whole session (and the worker processes tests start, which inherit it):
+# every client, worker and replayer the tests make encrypts through workers.temporal.data_converter().
+os.environ[KEYRING_ENV] = Keyring.generate(source=KEYRING_ENV).to_json()
 
 
 def _postgres_required() -> bool:

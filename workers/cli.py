@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "workers.commands.outbox",
     "workers.commands.matching",
     "workers.commands.pool",
+    "workers.commands.keys",
 )
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
@@ -53,9 +54,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     configure(settings().log_level)
+    from activities.keys import KeyringError
+
     try:
         return asyncio.run(handler(args))
-    except CommandError as error:
+    except (CommandError, KeyringError) as error:
         print(f"entrypoint: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

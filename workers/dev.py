@@ -15,6 +15,7 @@ from pathlib import Path
 
 import structlog
 
+from activities.keys import ensure_keyring
 from activities.records.migrate import upgrade
 from activities.records.store import RecordStore
 from workers.binaries import temporal_binary
@@ -107,6 +108,8 @@ async def run_dev(settings: Settings, cohort_id: str, demo: bool, ui_port: int) 
     _, _, port_text = settings.temporal_address.rpartition(":")
     port = int(port_text or 7233)
     configure(settings.log_level, file=var / "entrypoint.log")
+    keyring, created = ensure_keyring()
+    print(f"Keyring: {keyring.source} ({'created' if created else 'current key ' + keyring.current}).")
     print("Starting the Temporal dev server ...", flush=True)
     server = await start_dev_server(var, port, ui_port)
     store: RecordStore | None = None

@@ -17,9 +17,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     worker.set_defaults(handler=_worker)
     setup = subparsers.add_parser(
         "setup",
-        help="register the search attributes and migrate the records database (safe to run twice)",
-        description="Register EntryPoint's custom search attributes in the Temporal namespace and apply the "
-        "records database migrations.",
+        help="create the keyring, register the search attributes and migrate the records database (safe twice)",
+        description="Create the payload-encryption keyring when there is none (var/keyring.json), register "
+        "EntryPoint's custom search attributes in the Temporal namespace and apply the records database migrations.",
     )
     setup.set_defaults(handler=_setup)
     register_dev(subparsers)
@@ -33,11 +33,14 @@ async def _worker(args: argparse.Namespace) -> int:
 
 
 async def _setup(args: argparse.Namespace) -> int:
+    from activities.keys import ensure_keyring
     from activities.records.migrate import upgrade
     from workers.setup import register_search_attributes
     from workers.temporal import connect
 
     config = settings()
+    keyring, created = ensure_keyring()
+    print(f"keyring: {'created ' + keyring.source if created else keyring.source}")
     client = await connect(config)
     added = await register_search_attributes(client, config.temporal_namespace)
     print(f"search attributes: {'added ' + ', '.join(added) if added else 'all registered already'}")
