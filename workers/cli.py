@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "workers.commands.matching",
     "workers.commands.pool",
     "workers.commands.keys",
+    "workers.commands.codec",
 )
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]

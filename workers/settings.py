@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///" + str(Path("var") / "records.db")
@@ -22,6 +22,14 @@ class Settings(BaseSettings):
     smtp_url: str | None = Field(default=None, validation_alias="ENTRYPOINT_SMTP_URL")
     """smtp://[user:password@]host:port[?from=addr&starttls=1]; unset keeps notifications in the outbox."""
     log_level: str = Field(default="INFO", validation_alias="ENTRYPOINT_LOG_LEVEL")
+    # Data protection (read by activities/keys.py and workers/codec_server.py; declared here to document them).
+    keyring: SecretStr | None = Field(default=None, validation_alias="ENTRYPOINT_KEYRING")
+    """The keyring's JSON (``entrypoint keys generate``); unset: the keyring file."""
+    keyring_file: str = Field(default=str(Path("var") / "keyring.json"), validation_alias="ENTRYPOINT_KEYRING_FILE")
+    codec_token: SecretStr | None = Field(default=None, validation_alias="ENTRYPOINT_CODEC_TOKEN")
+    """The codec server's bearer token (at least 16 characters)."""
+    codec_origins: str = Field(default="http://localhost:8233", validation_alias="ENTRYPOINT_CODEC_ORIGINS")
+    """Origins (comma-separated) allowed to call the codec server: the Temporal UI's."""
 
 
 @lru_cache(maxsize=1)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 
-from activities.keys import KEYRING_ENV, ensure_keyring, keyring_file, load_keyring, rotate_keyring
+from activities.keys import KEYRING_ENV, Keyring, ensure_keyring, keyring_file, load_keyring, rotate_keyring
 
 DESCRIPTION = (
     "The keyring: AES-256 keys that encrypt every Temporal payload and wrap each person's data key. "
@@ -24,6 +25,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Create the keyring file (mode 0600) with one new key, unless a keyring exists already.",
     )
     init.set_defaults(handler=_init)
+    generate = commands.add_parser(
+        "generate",
+        help=f"print a new keyring's JSON (for {KEYRING_ENV} in a secret store); writes nothing",
+        description=f"Print a new keyring (one key) as JSON on stdout, to keep in a secret store and pass as "
+        f"{KEYRING_ENV} (docker compose does). Treat the output as a secret.",
+    )
+    generate.set_defaults(handler=_generate)
     listing = commands.add_parser("list", help="list the key ids, which one is current, and when each was made")
     listing.set_defaults(handler=_list)
     rotate = commands.add_parser(
@@ -39,6 +47,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 async def _init(args: argparse.Namespace) -> int:
     keyring, created = ensure_keyring()
     print(f"keyring {keyring.source}: {'created, key ' + keyring.current if created else 'exists already'}")
+    return 0
+
+
+async def _generate(args: argparse.Namespace) -> int:
+    print(json.dumps(json.loads(Keyring.generate(source=KEYRING_ENV).to_json()), separators=(",", ":")))
     return 0
 
 

@@ -61,6 +61,7 @@ def register_dev(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     dev.add_argument("--no-demo", action="store_true", help="do not start the demo cohort")
     dev.add_argument("--ui-port", type=int, default=8233, help="the Temporal UI's port (default: 8233)")
+    dev.add_argument("--codec-port", type=int, default=8081, help="the codec server's port (default: 8081)")
     dev.set_defaults(handler=_dev)
 
 
@@ -70,4 +71,4 @@ async def _dev(args: argparse.Namespace) -> int:
     from workers.dev import run_dev
 
     cohort = args.cohort or f"demo-{datetime.now():%H%M}"
-    return await run_dev(settings(), cohort, not args.no_demo, args.ui_port)
+    return await run_dev(settings(), cohort, not args.no_demo, args.ui_port, args.codec_port)
