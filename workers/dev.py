@@ -29,7 +29,7 @@ from workers.logging import configure
 from workers.partnerships import Partnerships
 from workers.settings import Settings
 from workers.setup import register_search_attributes
-from workers.temporal import connect
+from workers.temporal import connect, default_data_keys
 from workers.worker import build_worker
 from workflows.cohort import CohortStatus, cohort_workflow_id
 
@@ -115,7 +115,7 @@ async def start_codec_server(keyring: Keyring, port: int, ui_port: int) -> tuple
     """The codec server in this process, for the UI and `temporal --codec-endpoint`; (its task, its token)."""
     token = os.environ.get(TOKEN_ENV) or ensure_token(Path("var") / "codec-token")
     origins = [f"http://localhost:{ui_port}", f"http://127.0.0.1:{ui_port}"]
-    app = create_app(EncryptionCodec(keyring), static_token(token), origins)
+    app = create_app(EncryptionCodec(keyring, default_data_keys(keyring)), static_token(token), origins)
     http = codec_http_server(app, "127.0.0.1", port, embedded=True)
     task = asyncio.create_task(http.serve())
     for _ in range(100):

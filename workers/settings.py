@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     keyring: SecretStr | None = Field(default=None, validation_alias="ENTRYPOINT_KEYRING")
     """The keyring's JSON (``entrypoint keys generate``); unset: the keyring file."""
     keyring_file: str = Field(default=str(Path("var") / "keyring.json"), validation_alias="ENTRYPOINT_KEYRING_FILE")
+    data_keys_url: str | None = Field(default=None, validation_alias="ENTRYPOINT_DATA_KEYS_URL")
+    """Where the per-person and per-partnership data keys live (default: the records database)."""
     codec_token: SecretStr | None = Field(default=None, validation_alias="ENTRYPOINT_CODEC_TOKEN")
     """The codec server's bearer token (at least 16 characters)."""
     codec_origins: str = Field(default="http://localhost:8233", validation_alias="ENTRYPOINT_CODEC_ORIGINS")

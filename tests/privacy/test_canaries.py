@@ -33,7 +33,7 @@ from workers.codec import EncryptionCodec
 from workers.codec_server import static_token
 from workers.partnerships import Partnerships
 from workers.setup import register_search_attributes
-from workers.temporal import data_converter
+from workers.temporal import data_converter, default_data_keys
 
 pytestmark = pytest.mark.temporal
 
@@ -200,6 +200,9 @@ async def test_no_canary_reaches_temporal_or_the_logs_and_the_codec_server_reads
         history = await temporal_cli(address, "workflow", "show", "-w", workflow_id)
         assert "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED" in history
         assert leaked(readable(history)) == []
+        # Every payload of the partnership is under its own data key (what erasure destroys).
+        subject = f"dk:partnership:{workflow_id}"
+        assert subject in readable(history) and "json/plain" not in readable(history)
         described = await temporal_cli(address, "workflow", "describe", "-w", workflow_id)
         assert "EpMenteeId" in described and leaked(readable(described)) == []
         description = await dev_env.client.get_workflow_handle(workflow_id).describe()
@@ -208,7 +211,8 @@ async def test_no_canary_reaches_temporal_or_the_logs_and_the_codec_server_reads
         log = worker_log.read_text()
         assert "worker started" in log and leaked(log) == []
 
-        codec = EncryptionCodec(load_keyring())
+        keyring = load_keyring()
+        codec = EncryptionCodec(keyring, default_data_keys(keyring))
         async with running_codec_server(codec, static_token(TOKEN)) as url:
             refused = await asyncio.create_subprocess_exec(
                 binary("temporal"),

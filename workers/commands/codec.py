@@ -42,6 +42,7 @@ async def _serve(args: argparse.Namespace) -> int:
     from activities.keys import load_keyring
     from workers.codec import EncryptionCodec
     from workers.codec_server import create_app, server, static_token
+    from workers.temporal import default_data_keys
 
     token = os.environ.get(TOKEN_ENV, "")
     if len(token) < 16:
@@ -50,7 +51,8 @@ async def _serve(args: argparse.Namespace) -> int:
             "Authorization: Bearer <token>)"
         )
     allowed = origins(args.origins)
-    app = create_app(EncryptionCodec(load_keyring()), static_token(token), allowed)
+    keyring = load_keyring()
+    app = create_app(EncryptionCodec(keyring, default_data_keys(keyring)), static_token(token), allowed)
     print(
         f"codec server on http://{args.host}:{args.port} (POST /decode, /encode; CORS {', '.join(allowed)})", flush=True
     )
