@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "workers.commands.pool",
     "workers.commands.keys",
     "workers.commands.codec",
+    "workers.commands.people",
 )
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
