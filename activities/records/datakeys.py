@@ -93,6 +93,10 @@ class DataKeys:
         self._cache[subject] = (key, time.monotonic())
         return key
 
+    def forget(self) -> None:
+        """Drop the keys this process holds in memory (they are fetched again, or found destroyed)."""
+        self._cache.clear()
+
     async def _create(self, subject: str) -> None:
         wrapping_key_id, wrapped = self.keyring.encrypt(AESGCM.generate_key(bit_length=256), aad=subject.encode())
 

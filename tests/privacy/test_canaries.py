@@ -25,13 +25,16 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.keys import load_keyring
+from domain.people import Contact
 from tests.privacy.codec_http import running_codec_server
 from tests.servers import binary
 from tests.workflows.conftest import seeded_store
 from tests.workflows.harness import application, wait_stage
+from workers.cli import main
 from workers.codec import EncryptionCodec
 from workers.codec_server import static_token
 from workers.partnerships import Partnerships
+from workers.settings import settings
 from workers.setup import register_search_attributes
 from workers.temporal import data_converter, default_data_keys
 
@@ -162,10 +165,8 @@ async def temporal_cli(address: str, *args: str) -> str:
     return out.decode()
 
 
-async def drive_a_whole_partnership(facade: Partnerships, cohort: str) -> str:
-    handle = await facade.start(
-        application(cohort, "canary-mentee", policy=POLICY, contact={"name": NAME, "email": EMAIL})
-    )
+async def drive_a_whole_partnership(facade: Partnerships, cohort: str, mentee: str = "canary-mentee") -> str:
+    handle = await facade.start(application(cohort, mentee, policy=POLICY, contact={"name": NAME, "email": EMAIL}))
     await wait_stage(handle, "AWAITING_MATCH", timeout=60)
     await facade.update(handle.id, "match_proposed", {"mentor_id": "canary-mentor"})
     await facade.update(handle.id, "sign_agreement", {"party": "mentee"})
@@ -246,4 +247,81 @@ async def test_no_canary_reaches_temporal_or_the_logs_and_the_codec_server_reads
             )
         assert sorted(leaked(readable(decoded))) == sorted(CANARIES)
     finally:
+        await store.close()
+
+
+async def test_after_erasure_nothing_yields_the_canaries_not_even_the_codec_server_with_a_valid_token(
+    dev_env: WorkflowEnvironment,
+    worker_env: dict[str, str],
+    worker: subprocess.Popen[bytes],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    cohort = f"erase{uuid.uuid4().hex[:5]}"
+    url = worker_env["ENTRYPOINT_DATABASE_URL"]
+    records_file = Path(url.removeprefix("sqlite+aiosqlite:///"))
+    store = await seeded_store(url, cohort)
+    address = worker_env["TEMPORAL_ADDRESS"]
+    for name in ("TEMPORAL_ADDRESS", "ENTRYPOINT_DATABASE_URL", "ENTRYPOINT_TASK_QUEUE"):
+        monkeypatch.setenv(name, worker_env[name])
+    settings.cache_clear()
+    try:
+        facade = Partnerships(dev_env.client, worker_env["ENTRYPOINT_TASK_QUEUE"])
+        open_one = await facade.start(application(cohort, "still-open", policy=POLICY))
+        await wait_stage(open_one, "AWAITING_MATCH", timeout=60)
+        argv = ["people", "erase", "still-open", "--reason", "GDPR request 2026-41"]
+        assert await asyncio.to_thread(main, argv) == 1
+        refused = capsys.readouterr().out
+        assert f"refused: person still-open is in open partnership(s) {open_one.id}" in refused
+        assert "entrypoint intervene PARTNERSHIP_ID end_early" in refused
+        assert await store.get_contact("still-open") is not None  # nothing was erased
+
+        workflow_id = await drive_a_whole_partnership(facade, cohort, "erase-mentee")
+        assert (await store.get_contact("erase-mentee")) == Contact(name=NAME, email=EMAIL)
+        assert leaked(file_bytes(records_file)) in ([], [DIARY, NOTES, MENTEE_COMMENTS, MENTOR_COMMENTS])
+        assert NAME not in file_bytes(records_file) and EMAIL not in file_bytes(records_file)
+
+        argv = ["people", "erase", "erase-mentee", "--reason", "GDPR request 2026-42"]
+        assert await asyncio.to_thread(main, argv) == 0
+        out = capsys.readouterr().out
+        assert "erased person erase-mentee (mentee): 2 data key(s) destroyed, 1 partnership(s)" in out
+
+        keyring = load_keyring()
+        keys = default_data_keys(keyring)
+        keys.forget()  # this process held the key in memory (for up to 30 s): as if that time had passed
+        codec = EncryptionCodec(keyring, keys)
+        async with running_codec_server(codec, static_token(TOKEN)) as codec_url:
+            decoded = await temporal_cli(
+                address,
+                "workflow",
+                "show",
+                "-w",
+                workflow_id,
+                "--codec-endpoint",
+                codec_url,
+                "--codec-auth",
+                f"Bearer {TOKEN}",
+            )
+        assert leaked(readable(decoded)) == []
+        assert '"erased"' in readable(decoded)
+        assert await store.get_contact("erase-mentee") is None
+        assert NAME not in file_bytes(records_file) and EMAIL not in file_bytes(records_file)
+
+        assert await asyncio.to_thread(main, ["people", "show", "erase-mentee"]) == 0
+        shown = capsys.readouterr().out
+        assert "name:  erased" in shown and "email: erased" in shown and NAME not in shown
+        assert await asyncio.to_thread(main, ["records", "verify"]) == 0
+        capsys.readouterr()
+        out_dir = tmp_path / "reports"
+        assert await asyncio.to_thread(main, ["cohort", "report", cohort, "--out-dir", str(out_dir)]) == 0
+        report = json.loads((out_dir / f"cohort-{cohort}.json").read_text())
+        assert report["partnerships"] == 2  # the erased person still counts
+        assert leaked(json.dumps(report)) == []
+
+        argv = ["people", "erase", "erase-mentee", "--reason", "again", "--delete-workflows"]
+        assert await asyncio.to_thread(main, argv) == 0
+        assert "1 workflow execution(s) deleted" in capsys.readouterr().out
+    finally:
+        settings.cache_clear()
         await store.close()
