@@ -62,6 +62,10 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         return self._keyring
 
     @property
+    def data_keys(self) -> DataKeys | None:
+        return self._data_keys
+
+    @property
     def subject(self) -> str | None:
         """The data-key subject new payloads are encrypted under (None: the keyring's current key)."""
         return self._subject

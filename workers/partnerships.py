@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from activities.records.datakeys import ERASED, Erased, partnership_subject
 from domain.errors import from_payload
 from workflows.contract import (
     SIGNAL_COMMANDS,
@@ -36,6 +37,16 @@ class Rejected(Exception):
 
 class NotFound(Exception):
     pass
+
+
+class PartnershipErased(NotFound):
+    """The partnership's data key was destroyed (a person in it was erased): its history reads as "erased"."""
+
+    def __init__(self, partnership_id: str) -> None:
+        super().__init__(
+            f"partnership {partnership_id}: its data was erased (a person in it was erased); ids and counts "
+            f"remain in the records (entrypoint records show {partnership_id})"
+        )
 
 
 class PartnershipRow(BaseModel):
@@ -125,9 +136,29 @@ class Partnerships:
 
     async def status(self, partnership_id: str) -> PartnershipStatus:
         try:
-            return await self.handle(partnership_id).query(STATUS_QUERY, result_type=PartnershipStatus)
+            value = await self.handle(partnership_id).query(STATUS_QUERY)
         except RPCError as error:
             raise self._translate(partnership_id, error) from None
+        except WorkflowQueryFailedError:
+            if await self._erased(partnership_id):
+                raise PartnershipErased(partnership_id) from None
+            raise
+        if value == ERASED:
+            raise PartnershipErased(partnership_id)
+        return PartnershipStatus.model_validate(value)
+
+    async def _erased(self, partnership_id: str) -> bool:
+        codec = self._client.data_converter.payload_codec
+        keys = getattr(codec, "data_keys", None)
+        if keys is None:
+            return False
+        try:
+            await keys.key(partnership_subject(partnership_id))
+        except Erased:
+            return True
+        except Exception:
+            return False
+        return False
 
     async def list(
         self, cohort: str | None = None, stage: str | None = None, attention: bool = False, limit: int = 1000

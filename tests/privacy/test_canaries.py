@@ -319,6 +319,10 @@ async def test_after_erasure_nothing_yields_the_canaries_not_even_the_codec_serv
         assert report["partnerships"] == 2  # the erased person still counts
         assert leaked(json.dumps(report)) == []
 
+        assert await asyncio.to_thread(main, ["partnerships", "show", workflow_id]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "erased" in err and "Traceback" not in err
+
         argv = ["people", "erase", "erase-mentee", "--reason", "again", "--delete-workflows"]
         assert await asyncio.to_thread(main, argv) == 0
         assert "1 workflow execution(s) deleted" in capsys.readouterr().out

@@ -46,6 +46,9 @@ async def _setup(args: argparse.Namespace) -> int:
     print(f"search attributes: {'added ' + ', '.join(added) if added else 'all registered already'}")
     await upgrade(config.database_url)
     print("records database: migrated to the latest revision")
+    if config.data_keys_url and config.data_keys_url != config.database_url:
+        await upgrade(config.data_keys_url)
+        print("data-key database (ENTRYPOINT_DATA_KEYS_URL): migrated to the latest revision")
     return 0
 
 
