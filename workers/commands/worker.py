@@ -48,7 +48,7 @@ async def _setup(args: argparse.Namespace) -> int:
     print("records database: migrated to the latest revision")
     if config.data_keys_url and config.data_keys_url != config.database_url:
         await upgrade(config.data_keys_url)
-        print("data-key database (ENTRYPOINT_DATA_KEYS_URL): migrated to the latest revision")
+        print("data-key database (ENTRYPOINT_DATA_KEYS_URL): schema up to date")
     return 0
 
 
