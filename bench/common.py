@@ -90,8 +90,16 @@ def _fmt(value: Any) -> str:
         return f"{value:.2f}"
     return str(value)
 
-# Benchmarks measure with the production converter (encryption on), under a throwaway keyring unless one is given.
+# Benchmarks measure with the production converter (encryption on, each partnership under its data key), under a
+# throwaway keyring and data-key database unless given; workers the benchmarks start inherit both.
 os.environ.setdefault(KEYRING_ENV, Keyring.generate(source=KEYRING_ENV).to_json())
+os.environ.setdefault(
+    "ENTRYPOINT_DATA_KEYS_URL", f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='bench-data-keys-')}/data-keys.db"
+)
+
+
+async def _data_keys_ready() -> None:
+    await upgrade(os.environ["ENTRYPOINT_DATA_KEYS_URL"])
 
 
 def progress(message: str) -> None:
@@ -101,6 +109,7 @@ def progress(message: str) -> None:
 @asynccontextmanager
 async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (its state in memory), with EntryPoint's search attributes registered."""
+    await _data_keys_ready()
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary("temporal"),
         data_converter=data_converter(),
@@ -116,6 +125,7 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
 
 @asynccontextmanager
 async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    await _data_keys_ready()
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=temporal_binary("temporal-test-server"), data_converter=data_converter()
     )
