@@ -90,6 +90,7 @@ def _fmt(value: Any) -> str:
         return f"{value:.2f}"
     return str(value)
 
+
 # Benchmarks measure with the production converter (encryption on, each partnership under its data key), under a
 # throwaway keyring and data-key database unless given; workers the benchmarks start inherit both.
 os.environ.setdefault(KEYRING_ENV, Keyring.generate(source=KEYRING_ENV).to_json())
