@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.keys import KEYRING_ENV, Keyring
 from activities.records.migrate import upgrade
 from activities.records.scratch import private_postgres
 from activities.records.store import RecordStore
@@ -96,6 +97,18 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+# Benchmarks measure with the production converter (encryption on, each partnership under its data key), under a
+# throwaway keyring and data-key database unless given; workers the benchmarks start inherit both.
+os.environ.setdefault(KEYRING_ENV, Keyring.generate(source=KEYRING_ENV).to_json())
+os.environ.setdefault(
+    "ENTRYPOINT_DATA_KEYS_URL", f"sqlite+aiosqlite:///{tempfile.mkdtemp(prefix='bench-data-keys-')}/data-keys.db"
+)
+
+
+async def _data_keys_ready() -> None:
+    await upgrade(os.environ["ENTRYPOINT_DATA_KEYS_URL"])
+
+
 def progress(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -129,6 +142,7 @@ def _runtime() -> Runtime:
 async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (its state in memory), with EntryPoint's search attributes registered;
     the workers of its client forward the SDK core's warnings to :data:`CORE_WARNINGS`."""
+    await _data_keys_ready()
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary("temporal"),
         data_converter=data_converter(),
@@ -145,6 +159,7 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
 
 @asynccontextmanager
 async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    await _data_keys_ready()
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=temporal_binary("temporal-test-server"), data_converter=data_converter()
     )

@@ -11,13 +11,31 @@ PostgreSQL unreachable: its tests are skipped with the reason, unless ENTRYPOINT
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 
 import pytest
 
+from activities.keys import KEYRING_ENV, Keyring
 from activities.records import RecordStore
 from activities.records.migrate import upgrade
 from activities.records.scratch import postgres_unavailable, private_postgres
+
+# One throwaway keyring for the whole session (and the worker processes tests start, which inherit it):
+# every client, worker and replayer the tests make encrypts through workers.temporal.data_converter().
+os.environ[KEYRING_ENV] = Keyring.generate(source=KEYRING_ENV).to_json()
+# ... and one data-key database (the process default of workers.temporal.data_converter), migrated below.
+_DATA_KEYS_DIR = tempfile.mkdtemp(prefix="entrypoint-data-keys-")
+os.environ["ENTRYPOINT_DATA_KEYS_URL"] = f"sqlite+aiosqlite:///{_DATA_KEYS_DIR}/data-keys.db"
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def data_keys_database() -> AsyncIterator[str]:
+    url = os.environ["ENTRYPOINT_DATA_KEYS_URL"]
+    await upgrade(url)
+    yield url
+    shutil.rmtree(_DATA_KEYS_DIR, ignore_errors=True)
 
 
 def _postgres_required() -> bool:

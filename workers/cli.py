@@ -8,13 +8,27 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from workers.commands import api, cohort, db, doctor, matching, outbox, partnerships, pool, records, worker
+from workers.commands import (
+    api,
+    codec,
+    cohort,
+    db,
+    doctor,
+    keys,
+    matching,
+    outbox,
+    partnerships,
+    people,
+    pool,
+    records,
+    worker,
+)
 from workers.errors import CommandError
 from workers.logging import configure
 from workers.settings import settings
 
 # Each module has ``register(subparsers)``; a parser's ``handler`` is ``async def (args) -> int``.
-COMMAND_MODULES = (db, records, worker, partnerships, cohort, outbox, matching, pool, api, doctor)
+COMMAND_MODULES = (db, records, worker, partnerships, cohort, outbox, matching, pool, api, doctor, keys, codec, people)
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
@@ -43,9 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     configure(settings().log_level)
+    from activities.keys import KeyringError
+
     try:
         return asyncio.run(handler(args))
-    except CommandError as error:
+    except (CommandError, KeyringError) as error:
         print(f"entrypoint: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import uuid
@@ -19,17 +20,21 @@ from typing import Any
 import structlog
 from temporalio.client import Client
 
+from activities.keys import Keyring, ensure_keyring
 from activities.records.migrate import upgrade
 from activities.records.store import RecordStore
 from contract.cohort import cohort_workflow_id
 from workers.binaries import temporal_binary
+from workers.codec import EncryptionCodec
+from workers.codec_server import TOKEN_ENV, create_app, ensure_token, static_token
+from workers.codec_server import server as codec_http_server
 from workers.demo import run_demo, seed
 from workers.errors import CommandError
 from workers.logging import configure
 from workers.partnerships import Partnerships
 from workers.settings import Settings
 from workers.setup import register_search_attributes
-from workers.temporal import connect
+from workers.temporal import connect, default_data_keys
 from workers.worker import build_worker
 from workflows.cohort import CohortWorkflow
 
@@ -49,11 +54,14 @@ def _listening(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-async def start_dev_server(var: Path, port: int, ui_port: int) -> asyncio.subprocess.Process | None:
+async def start_dev_server(
+    var: Path, port: int, ui_port: int, codec_endpoint: str | None = None
+) -> asyncio.subprocess.Process | None:
     """Start the dev server unless one already listens on ``port``; None when reusing one."""
     if _listening("127.0.0.1", port):
-        print(f"A Temporal server already listens on localhost:{port}; using it.")
+        print(f"A Temporal server already listens on localhost:{port}; using it (its UI's codec endpoint as it was).")
         return None
+    codec = ["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else []
     var.mkdir(parents=True, exist_ok=True)
     logfile = (var / "temporal-server.log").open("ab")
     process = await asyncio.create_subprocess_exec(
@@ -70,6 +78,7 @@ async def start_dev_server(var: Path, port: int, ui_port: int) -> asyncio.subpro
         "127.0.0.1",
         "--log-level",
         "warn",
+        *codec,
         stdout=logfile,
         stderr=logfile,
         start_new_session=True,
@@ -180,13 +189,38 @@ async def start_gateway(
     return task, gateway
 
 
-async def run_dev(settings: Settings, cohort_id: str, demo: bool, ui_port: int, api_port: int = 8000) -> int:
+async def start_codec_server(keyring: Keyring, port: int, ui_port: int) -> tuple[asyncio.Task[None], str]:
+    """The codec server in this process, for the UI and `temporal --codec-endpoint`; (its task, its token)."""
+    token = os.environ.get(TOKEN_ENV) or ensure_token(Path("var") / "codec-token")
+    origins = [f"http://localhost:{ui_port}", f"http://127.0.0.1:{ui_port}"]
+    app = create_app(EncryptionCodec(keyring, default_data_keys(keyring)), static_token(token), origins)
+    http = codec_http_server(app, "127.0.0.1", port, embedded=True)
+    task = asyncio.create_task(http.serve())
+    for _ in range(100):
+        if http.started or task.done():
+            break
+        await asyncio.sleep(0.05)
+    if not http.started:
+        raise CommandError(f"the codec server could not listen on 127.0.0.1:{port} (in use? try --codec-port)")
+    return task, token
+
+
+async def run_dev(
+    settings: Settings, cohort_id: str, demo: bool, ui_port: int, api_port: int = 8000, codec_port: int = 8081
+) -> int:
     var = Path("var")
     _, _, port_text = settings.temporal_address.rpartition(":")
     port = int(port_text or 7233)
     configure(settings.log_level, file=var / "entrypoint.log")
+    keyring, created = ensure_keyring()
+    print(f"Keyring: {keyring.source} ({'created' if created else 'current key ' + keyring.current}).")
+    codec_task, codec_token = await start_codec_server(keyring, codec_port, ui_port)
+    codec_url = f"http://127.0.0.1:{codec_port}"
+    print(
+        f"Codec server:       {codec_url} (POST /decode, /encode; token in ENTRYPOINT_CODEC_TOKEN or var/codec-token)"
+    )
     print("Starting the Temporal dev server ...", flush=True)
-    server = await start_dev_server(var, port, ui_port)
+    server = await start_dev_server(var, port, ui_port, codec_url)
     store: RecordStore | None = None
     try:
         client = await connect_when_ready(settings)
@@ -214,6 +248,15 @@ async def run_dev(settings: Settings, cohort_id: str, demo: bool, ui_port: int, 
                     "never signs, one applicant waits for a match.\n"
                 )
             print(f"Temporal UI:        http://localhost:{ui_port}/namespaces/{settings.temporal_namespace}/workflows")
+            print(
+                "                    payloads are encrypted; to read them (staff only), open the UI's Data Encoder "
+                f"settings (top right)\n                    and set the endpoint to {codec_url}/t/{codec_token} "
+                "(kept in your browser only)"
+            )
+            print(
+                f"Decoded history:    temporal workflow show -w partnership-{cohort_id}-demo-04 "
+                f'--codec-endpoint {codec_url} --codec-auth "Bearer $(cat var/codec-token)"'
+            )
             print(f"Worklist:           .venv/bin/entrypoint partnerships list --cohort {cohort_id} --attention")
             print(f"One partnership:    .venv/bin/entrypoint partnerships show partnership-{cohort_id}-demo-04")
             print(f"Cohort report:      .venv/bin/entrypoint cohort report {cohort_id}")
@@ -234,6 +277,9 @@ async def run_dev(settings: Settings, cohort_id: str, demo: bool, ui_port: int, 
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await demo_task
     finally:
+        codec_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await codec_task
         if store is not None:
             await store.close()
         if server is not None and server.returncode is None:

@@ -53,6 +53,9 @@ class _Stderr(logging.StreamHandler[Any]):
         pass
 
 
+PARAMETER_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "asyncpg")
+
+
 def configure(level: str = "INFO", file: Path | None = None) -> None:
     """JSON lines on stderr (or appended to ``file``), for structlog and stdlib loggers alike."""
     numeric = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
@@ -87,6 +90,10 @@ def configure(level: str = "INFO", file: Path | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
+    # These log SQL statements WITH their parameters (names, e-mail addresses, diary text) at INFO/DEBUG:
+    # never below WARNING, whatever ENTRYPOINT_LOG_LEVEL says.
+    for name in PARAMETER_LOGGERS:
+        logging.getLogger(name).setLevel(max(numeric, logging.WARNING))
     # The SDK appends workflow info to the message text by default; it is in the fields instead.
     workflow.logger.workflow_info_on_message = False
     activity.logger.activity_info_on_message = False

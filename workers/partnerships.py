@@ -12,11 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.records.datakeys import ERASED, Erased, partnership_subject
+from contract import STATUS_QUERY
 from contract.partnership import (
     MESSAGES,
     WORKFLOW_TYPE,
@@ -46,6 +48,16 @@ class AlreadyExists(Exception):
 
 QUERY_TIMEOUT = timedelta(seconds=10)
 """How long a status query waits for a worker to answer before the caller gets an error."""
+
+
+class PartnershipErased(NotFound):
+    """The partnership's data key was destroyed (a person in it was erased): its history reads as "erased"."""
+
+    def __init__(self, partnership_id: str) -> None:
+        super().__init__(
+            f"partnership {partnership_id}: its data was erased (a person in it was erased); ids and counts "
+            f"remain in the records (entrypoint records show {partnership_id})"
+        )
 
 
 class PartnershipRow(BaseModel):
@@ -162,9 +174,30 @@ class Partnerships:
 
     async def status(self, partnership_id: str) -> PartnershipStatus:
         try:
-            return await self.handle(partnership_id).query(PartnershipWorkflow.status, rpc_timeout=QUERY_TIMEOUT)
+            # By name, not by type: an erased partnership's status decodes to the tombstone, not a status.
+            value = await self.handle(partnership_id).query(STATUS_QUERY, rpc_timeout=QUERY_TIMEOUT)
         except RPCError as error:
             raise self._translate(partnership_id, error) from None
+        except WorkflowQueryFailedError:
+            if await self._erased(partnership_id):
+                raise PartnershipErased(partnership_id) from None
+            raise
+        if value == ERASED:
+            raise PartnershipErased(partnership_id)
+        return PartnershipStatus.model_validate(value)
+
+    async def _erased(self, partnership_id: str) -> bool:
+        codec = self._client.data_converter.payload_codec
+        keys = getattr(codec, "data_keys", None)
+        if keys is None:
+            return False
+        try:
+            await keys.key(partnership_subject(partnership_id))
+        except Erased:
+            return True
+        except Exception:
+            return False
+        return False
 
     async def institution(self, partnership_id: str) -> str | None:
         """The institution the partnership belongs to (its search attribute); NotFound for an unknown id."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///" + str(Path("var") / "records.db")
@@ -24,6 +24,16 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", validation_alias="ENTRYPOINT_LOG_LEVEL")
     outbox_sweep_interval: float = Field(default=60.0, gt=0, validation_alias="ENTRYPOINT_OUTBOX_SWEEP_INTERVAL")
     """Seconds between two passes of the worker's outbox sweep (pending notices are retried that often)."""
+    # Data protection (read by activities/keys.py and workers/codec_server.py; declared here to document them).
+    keyring: SecretStr | None = Field(default=None, validation_alias="ENTRYPOINT_KEYRING")
+    """The keyring's JSON (``entrypoint keys generate``); unset: the keyring file."""
+    keyring_file: str = Field(default=str(Path("var") / "keyring.json"), validation_alias="ENTRYPOINT_KEYRING_FILE")
+    data_keys_url: str | None = Field(default=None, validation_alias="ENTRYPOINT_DATA_KEYS_URL")
+    """Where the per-person and per-partnership data keys live (default: the records database)."""
+    codec_token: SecretStr | None = Field(default=None, validation_alias="ENTRYPOINT_CODEC_TOKEN")
+    """The codec server's bearer token (at least 16 characters)."""
+    codec_origins: str = Field(default="http://localhost:8233", validation_alias="ENTRYPOINT_CODEC_ORIGINS")
+    """Origins (comma-separated) allowed to call the codec server: the Temporal UI's."""
 
 
 @lru_cache(maxsize=1)

@@ -73,6 +73,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
             f"busy_timeout={BUSY_TIMEOUT_MS}",
             "foreign_keys=ON",
             "synchronous=NORMAL",
+            "secure_delete=ON",  # erased data and destroyed keys are overwritten, not left in free pages
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()

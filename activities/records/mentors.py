@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities.records import registry
 from activities.records import schema as s
+from activities.records.datakeys import DataKeys
 from activities.records.engine import Database
 from activities.records.errors import RecordsError
 from activities.records.models import PersonRole
@@ -88,6 +89,7 @@ async def upsert_mentor(
     cohorts: Sequence[str] = (),
     *,
     reinstate: bool = False,
+    keys: DataKeys | None = None,
 ) -> None:
     """Add a mentor to the pool or update their profile, and make them available for ``cohorts`` (added to
     the cohorts already recorded). The contact goes to the people registry (``None`` keeps what is there).
@@ -95,7 +97,7 @@ async def upsert_mentor(
     A withdrawn mentor stays withdrawn (an old list imported again must not bring them back) unless
     ``reinstate``. Raises ``PersonErased`` when the person was erased from the registry.
     """
-    await registry.upsert_person(db, profile.mentor_id, PersonRole.MENTOR, contact)
+    await registry.upsert_person(db, profile.mentor_id, PersonRole.MENTOR, contact, keys)
     columns = _profile_columns(profile)
 
     async def work(connection: AsyncConnection) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities.records import schema as s
+from activities.records.datakeys import ERASED, DataKeys, person_subject
 from activities.records.engine import Database
 from activities.records.errors import PersonErased
 from activities.records.models import PersonRole
@@ -24,9 +25,25 @@ async def _upsert(connection: AsyncConnection, table: Table, row: dict[str, Any]
     await connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates))
 
 
-async def upsert_person(db: Database, person_id: str, role: PersonRole | str, contact: Contact | None) -> None:
-    """Register a person, or update their role and contact. ``contact=None`` keeps what is stored."""
+async def upsert_person(
+    db: Database, person_id: str, role: PersonRole | str, contact: Contact | None, keys: DataKeys | None = None
+) -> None:
+    """Register a person, or update their role and contact. ``contact=None`` keeps what is stored.
+
+    The name and e-mail address are stored encrypted under the person's data key (see datakeys.py).
+    """
     role = PersonRole(role)
+    sealed: dict[str, Any] = {}
+    if contact is not None:
+        erased = await db.read(
+            lambda c: c.scalar(select(s.people.c.erased_at).where(s.people.c.person_id == person_id))
+        )
+        if erased is not None:
+            raise PersonErased(person_id)
+        keys = keys or DataKeys(db)
+        subject = person_subject(person_id)
+        sealed["name"] = await keys.seal_text(subject, "name", contact.name)
+        sealed["email"] = await keys.seal_text(subject, "email", str(contact.email) if contact.email else None)
 
     async def work(connection: AsyncConnection) -> None:
         erased = await connection.scalar(select(s.people.c.erased_at).where(s.people.c.person_id == person_id))
@@ -36,22 +53,27 @@ async def upsert_person(db: Database, person_id: str, role: PersonRole | str, co
         row |= {"created_at": db_now(), "updated_at": db_now()}
         updates: dict[str, Any] = {"role": role.value, "updated_at": db_now()}
         if contact is not None:
-            row |= {"name": contact.name, "email": str(contact.email) if contact.email else None}
-            updates |= {"name": row["name"], "email": row["email"]}
+            row |= sealed
+            updates |= sealed
         await _upsert(connection, s.people, row, updates)
 
     await db.write(work)
 
 
-async def get_contact(db: Database, person_id: str) -> Contact | None:
-    async def work(connection: AsyncConnection) -> Contact | None:
+async def get_contact(db: Database, person_id: str, keys: DataKeys | None = None) -> Contact | None:
+    async def work(connection: AsyncConnection) -> Any:
         query = select(s.people.c.name, s.people.c.email, s.people.c.erased_at).where(s.people.c.person_id == person_id)
-        row = (await connection.execute(query)).one_or_none()
-        if row is None or row.erased_at is not None or not row.name:
-            return None
-        return Contact(name=row.name, email=row.email)
+        return (await connection.execute(query)).one_or_none()
 
-    return await db.read(work)
+    row = await db.read(work)
+    if row is None or row.erased_at is not None or not row.name:
+        return None
+    keys = keys or DataKeys(db)
+    subject = person_subject(person_id)
+    name = await keys.open_text(subject, "name", row.name)
+    if name is None or name == ERASED:
+        return None
+    return Contact(name=name, email=await keys.open_text(subject, "email", row.email))
 
 
 async def get_role(db: Database, person_id: str) -> PersonRole | None:

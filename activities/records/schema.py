@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -150,8 +151,8 @@ people = Table(
     metadata,
     Column("person_id", String(ID), primary_key=True),
     Column("role", String(16), nullable=False),
-    Column("name", String(200), nullable=True),
-    Column("email", String(320), nullable=True),
+    Column("name", Text, nullable=True),  # encrypted under the person's data key (see datakeys.py)
+    Column("email", Text, nullable=True),
     Column("created_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
     Column("updated_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
     Column("erased_at", UTCDateTime(), nullable=True),
@@ -326,3 +327,30 @@ gathering_outbox = Table(
 )
 """The gatherings' notices (reminders, places offered from the waitlist, cancellations, attendance requests):
 one row per (gathering, event, recipient), written with the events, delivered like the partnerships' outbox."""
+
+# ---------------------------------------------------------------------------------------------- data protection
+
+data_keys = Table(
+    "data_keys",
+    metadata,
+    Column("subject_id", String(PID + 32), primary_key=True),
+    Column("wrapping_key_id", String(ID), nullable=True),
+    Column("wrapped", LargeBinary, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+    Column("destroyed_at", UTCDateTime(), nullable=True),
+)
+"""One AES-256 data key per subject (``person:<id>``, ``partnership:<workflow id>``), wrapped by the keyring.
+Erasure destroys it (``wrapped`` NULL, ``destroyed_at`` set): whatever was encrypted under it is gone."""
+
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("person_id", String(ID), primary_key=True),
+    Column("type", String(32), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("partnerships", JSON, nullable=False),
+    Column("executions_deleted", Integer, nullable=False),
+    Column("erased_at", UTCDateTime(), nullable=False),
+)
+"""``person_erased`` records: who (id), when, why (a case reference), which partnerships. No personal data."""

@@ -7,6 +7,7 @@ from types import TracebackType
 
 from activities.records import audit, cohorts, gatherings, log, mentors, outbox, registry
 from activities.records.audit import Progress
+from activities.records.datakeys import DataKeys
 from activities.records.engine import Database, create_engine
 from activities.records.mentors import MentorRecord
 from activities.records.models import (
@@ -33,6 +34,12 @@ class RecordStore:
 
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._keys = DataKeys(database)
+
+    @property
+    def data_keys(self) -> DataKeys:
+        """The per-person and per-partnership data keys (crypto-shredding), wrapped by the process's keyring."""
+        return self._keys
 
     @classmethod
     def from_url(cls, url: str) -> RecordStore:
@@ -80,11 +87,11 @@ class RecordStore:
 
     async def upsert_person(self, person_id: str, role: PersonRole | str, contact: Contact | None) -> None:
         """Register or update a person; ``contact=None`` keeps stored contact data. Raises PersonErased."""
-        await registry.upsert_person(self._db, person_id, role, contact)
+        await registry.upsert_person(self._db, person_id, role, contact, self._keys)
 
     async def get_contact(self, person_id: str) -> Contact | None:
         """The person's contact data; None when unknown, erased, or never given."""
-        return await registry.get_contact(self._db, person_id)
+        return await registry.get_contact(self._db, person_id, self._keys)
 
     async def get_role(self, person_id: str) -> PersonRole | None:
         return await registry.get_role(self._db, person_id)
@@ -117,7 +124,7 @@ class RecordStore:
     ) -> None:
         """Add or update a mentor, available for ``cohorts`` (added to those recorded); the contact goes to the
         people registry (None keeps it). A withdrawn mentor stays withdrawn unless ``reinstate``."""
-        await mentors.upsert_mentor(self._db, profile, contact, cohorts, reinstate=reinstate)
+        await mentors.upsert_mentor(self._db, profile, contact, cohorts, reinstate=reinstate, keys=self._keys)
 
     async def get_mentor(self, mentor_id: str) -> MentorProfile | None:
         """The mentor's profile (withdrawn or not); None for an unknown id."""

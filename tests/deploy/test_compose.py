@@ -36,6 +36,19 @@ def test_it_has_the_production_shape(compose: dict[str, Any]) -> None:
     assert "8233:8080" in services["temporal-ui"]["ports"]
 
 
+def test_the_codec_server_decodes_for_the_ui_and_every_engine_service_has_the_keyring(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    codec = services["codec-server"]
+    assert codec["command"][0] == "codec-server" and "8081" in codec["command"]
+    assert _env(services["temporal-ui"])["TEMPORAL_CODEC_ENDPOINT"] == "http://localhost:8081"
+    assert "ENTRYPOINT_CODEC_TOKEN" in _env(codec)
+    assert _env(codec)["ENTRYPOINT_CODEC_ORIGINS"] == _env(services["temporal-ui"])["TEMPORAL_CORS_ORIGINS"]
+    for name in ("setup", "worker", "codec-server"):
+        assert "ENTRYPOINT_KEYRING" in _env(services[name]), f"{name} cannot decrypt payloads without the keyring"
+
+
 def test_every_dependency_names_a_service_and_the_worker_waits_for_setup(compose: dict[str, Any]) -> None:
     services = compose["services"]
     for name, service in services.items():

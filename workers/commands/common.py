@@ -9,10 +9,13 @@ from workers.settings import settings
 
 
 async def temporal_client() -> Client:
+    from activities.keys import KeyringError
     from workers.temporal import connect
 
     config = settings()
     try:
         return await connect(config)
+    except KeyringError:
+        raise
     except Exception as error:  # connection refused and friends
         raise CommandError(f"cannot reach Temporal at {config.temporal_address}: {error}") from None

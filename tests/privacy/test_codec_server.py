@@ -1,0 +1,94 @@
+"""The codec server over real HTTP: Temporal's remote codec contract, CORS for the UI, and its token check."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from activities.keys import Keyring
+from tests.privacy.codec_http import as_json, data_of, running_codec_server
+from workers.codec import ENCODING, EncryptionCodec
+from workers.codec_server import Caller, static_token
+from workers.temporal import data_converter
+
+TOKEN = "codec-token-for-tests-0123456789"
+SECRET = "Ottoline Canary-Marsh"
+UI = "http://localhost:8233"
+
+
+async def test_decode_needs_a_valid_token_and_then_returns_the_plaintext() -> None:
+    keyring = Keyring.generate()
+    encrypted = await data_converter(keyring).encode([{"name": SECRET}])
+    body = {"payloads": [as_json(p) for p in encrypted]}
+    async with running_codec_server(EncryptionCodec(keyring), static_token(TOKEN)) as url, httpx.AsyncClient() as http:
+        for headers in ({}, {"Authorization": "Bearer wrong-token-wrong-token"}, {"Authorization": TOKEN}):
+            refused = await http.post(f"{url}/decode", json=body, headers=headers)
+            assert refused.status_code == 401
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert SECRET not in refused.text
+        refused = await http.post(f"{url}/t/not-the-token-at-all/decode", json=body)
+        assert refused.status_code == 401 and SECRET not in refused.text
+
+        decoded = await http.post(f"{url}/decode", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+        assert decoded.status_code == 200
+        [item] = decoded.json()["payloads"]
+        assert json.loads(data_of(item)) == {"name": SECRET}
+        via_path = await http.post(f"{url}/t/{TOKEN}/decode", json=body, headers={"X-Namespace": "default"})
+        assert via_path.json() == decoded.json()
+
+
+async def test_encode_round_trips_through_decode() -> None:
+    keyring = Keyring.generate()
+    plain = data_converter(keyring).payload_converter.to_payloads([SECRET])[0]
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    async with running_codec_server(EncryptionCodec(keyring), static_token(TOKEN)) as url, httpx.AsyncClient() as http:
+        encoded = (await http.post(f"{url}/encode", json={"payloads": [as_json(plain)]}, headers=auth)).json()
+        [item] = encoded["payloads"]
+        assert SECRET.encode() not in data_of(item)
+        assert item["metadata"]["encoding"] == "YmluYXJ5L2VuY3J5cHRlZA=="  # base64 of binary/encrypted
+        assert ENCODING == b"binary/encrypted"
+        decoded = (await http.post(f"{url}/decode", json=encoded, headers=auth)).json()
+        assert json.loads(data_of(decoded["payloads"][0])) == SECRET
+
+
+async def test_cors_admits_the_ui_origin_with_its_headers_and_no_other_origin() -> None:
+    keyring = Keyring.generate()
+    async with running_codec_server(EncryptionCodec(keyring), static_token(TOKEN)) as url, httpx.AsyncClient() as http:
+        preflight = await http.options(
+            f"{url}/decode",
+            headers={
+                "Origin": UI,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "x-namespace,authorization,content-type",
+            },
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == UI
+        allowed = preflight.headers["access-control-allow-headers"].lower()
+        assert {"x-namespace", "authorization", "content-type"} <= {h.strip() for h in allowed.split(",")}
+        stranger = await http.options(
+            f"{url}/decode", headers={"Origin": "http://evil.example", "Access-Control-Request-Method": "POST"}
+        )
+        assert stranger.status_code == 400 and "access-control-allow-origin" not in stranger.headers
+
+
+async def test_bad_bodies_and_unknown_keys_get_a_clear_problem() -> None:
+    mine, other = Keyring.generate(), Keyring.generate()
+    foreign = await data_converter(other).encode([SECRET])
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    async with running_codec_server(EncryptionCodec(mine), static_token(TOKEN)) as url, httpx.AsyncClient() as http:
+        bad = await http.post(f"{url}/decode", content=b"not json", headers=auth)
+        assert bad.status_code == 400 and "codec contract" in bad.json()["detail"]
+        bad = await http.post(f"{url}/decode", json={"payloads": [{"nope": 1}]}, headers=auth)
+        assert bad.status_code == 400
+        unknown = await http.post(f"{url}/decode", json={"payloads": [as_json(p) for p in foreign]}, headers=auth)
+        assert unknown.status_code == 422
+        assert f"no key '{other.current}'" in unknown.json()["detail"] and SECRET not in unknown.text
+
+
+async def test_the_authorizer_is_a_plain_function_the_lead_can_swap() -> None:
+    check = static_token(TOKEN)
+    assert await check(Caller(token=TOKEN, namespace="default"))
+    assert not await check(Caller(token=None, namespace="default"))
+    assert not await check(Caller(token=TOKEN[:-1], namespace="default"))
