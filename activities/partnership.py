@@ -22,13 +22,16 @@ class PartnershipActivities:
     @activity.defn(name="register_application")
     async def register_application(self, request: RegisterApplication) -> ApplicationFacts:
         """Move the applicant's contact details into the people registry; look up what screening needs."""
-        await self._store.upsert_person(request.mentee_id, "mentee", request.contact)
+        # Registered as a mentee: a mentor (or coordinator) with the same id is another person, never touched.
+        # An application never changes a stored contact (the registry's change_contact command does).
+        outcome = await self._store.register_person(request.mentee_id, "mentee", request.contact)
         institution = await self._store.get_institution(request.institution_id)
         log.info(
             "application registered",
             partnership_id=request.partnership_id,
             institution_known=institution is not None,
             contact_given=request.contact is not None,
+            contact=outcome.value,
         )
         return ApplicationFacts(institution=institution)
 

@@ -26,6 +26,8 @@ from activities.records.sqltypes import db_now
 from domain import Contact, MenteeProfile, MentorProfile
 from domain.partnership.state import Stage
 
+IMPORT_ACTOR = "mentor-import"
+"""Who the people registry's audit names for changes made by a mentor pool import."""
 LOAD_STAGES = (Stage.AWAITING_SIGNATURES, Stage.ACTIVE, Stage.PAUSED)
 """Stages in which a partnership takes one of its mentor's slots."""
 
@@ -98,7 +100,13 @@ async def upsert_mentor(
     A withdrawn mentor stays withdrawn (an old list imported again must not bring them back) unless
     ``reinstate``. Raises ``PersonErased`` when the person was erased from the registry.
     """
-    await registry.upsert_person(db, profile.mentor_id, PersonRole.MENTOR, contact)
+    outcome = await registry.register_person(db, profile.mentor_id, PersonRole.MENTOR, contact, actor=IMPORT_ACTOR)
+    if outcome == registry.ContactOutcome.KEPT and contact is not None:
+        # The pool's own list is the authority on its mentors' contacts: the change goes through the
+        # registry's command, with an audit record. Only the mentor record (role mentor) is ever touched.
+        await registry.change_contact(
+            db, profile.mentor_id, PersonRole.MENTOR, contact, actor=IMPORT_ACTOR, reason="mentor pool import"
+        )
     columns = _profile_columns(profile)
 
     async def work(connection: AsyncConnection) -> None:

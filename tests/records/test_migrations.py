@@ -49,7 +49,7 @@ async def test_the_comparison_would_notice_a_difference(database_url: str) -> No
 
 async def test_upgrading_again_changes_nothing(database_url: str) -> None:
     result = await migrate.upgrade(database_url)
-    assert not result.changed and result.after == migrate.head() == "0004"
+    assert not result.changed and result.after == migrate.head() == "0007"
     assert "nothing to do" in result.describe()
     assert await migrate.current(database_url) == migrate.head()
 
@@ -58,19 +58,25 @@ async def test_a_fresh_database_upgrades_downgrades_and_upgrades_again(tmp_path:
     url = f"sqlite+aiosqlite:///{tmp_path / 'nested' / 'dir' / 'records.db'}"  # the directory is created
     assert await migrate.current(url) is None
     first = await migrate.upgrade(url)
-    assert (first.before, first.after, first.changed) == (None, "0004", True)
+    assert (first.before, first.after, first.changed) == (None, "0007", True)
     assert first.steps and first.steps[0].startswith("0001: Initial schema")
     assert (await migrate.upgrade(url)).changed is False
     down = await migrate.downgrade(url, "base")
-    assert (down.before, down.after) == ("0004", None)
-    assert (await migrate.upgrade(url)).after == "0004"
+    assert (down.before, down.after) == ("0007", None)
+    assert (await migrate.upgrade(url)).after == "0007"
     assert await _diffs(url) == []
 
 
 def test_the_migration_scripts_ship_inside_the_package() -> None:
     assert migrate.MIGRATIONS.is_dir()
     assert (migrate.MIGRATIONS / "env.py").is_file() and (migrate.MIGRATIONS / "script.py.mako").is_file()
-    assert [script.revision for script in migrate.scripts().walk_revisions()] == ["0004", "0003", "0002", "0001"]
+    assert [script.revision for script in migrate.scripts().walk_revisions()] == [
+        "0007",
+        "0004",
+        "0003",
+        "0002",
+        "0001",
+    ]
 
 
 @pytest.mark.parametrize("url", ["sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:", "mysql+aiomysql://u@h/db"])
