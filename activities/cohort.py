@@ -26,6 +26,7 @@ from activities.models import (
     RegisterCohort,
 )
 from activities.records.store import RecordStore
+from domain import limits
 from domain.cohort import CohortPlan, CohortReport, RoundSummary, build_report, plan_groups
 from domain.gathering.plan import GatheringPlan
 from domain.matching import Exclusion, MatchingInput, Pin, match
@@ -120,7 +121,8 @@ class CohortActivities:
 
     async def _propose(self, cohort_id: str, proposal: Any) -> str:
         handle = self._client.get_workflow_handle(partnership_id(cohort_id, proposal.mentee_id))
-        payload = {"mentor_id": proposal.mentor_id, "score": proposal.score, "reasons": list(proposal.reasons)}
+        reasons = [reason[: limits.LINE_CHARS] for reason in proposal.reasons][: limits.LIST_ITEMS]  # within limits
+        payload = {"mentor_id": proposal.mentor_id, "score": proposal.score, "reasons": reasons}
         try:
             await handle.execute_update("match_proposed", payload, result_type=PartnershipStatus)
             return "delivered"

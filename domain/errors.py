@@ -4,6 +4,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from domain.limits import payload_problem
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -31,6 +33,9 @@ def from_payload(model: type[M], name: str, payload: Any) -> M:
     """
     if not isinstance(payload, dict):
         raise ValueError(f"{name} takes one JSON object")
+    too_large = payload_problem(payload)
+    if too_large is not None:
+        raise ValueError(f"invalid {name}: {too_large}")
     try:
         return model.model_validate({**payload, "type": name})
     except ValidationError as error:

@@ -11,6 +11,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from domain.limits import Line, Lines, at_most
+
 Id = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 ]
@@ -36,7 +38,7 @@ class Frozen(BaseModel):
 class Contact(Frozen):
     """Personal contact data. Stored in the people registry only, never in events or logs."""
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Line
     email: EmailStr | None = None
 
 
@@ -45,10 +47,10 @@ class MenteeProfile(Frozen):
     degree_level: DegreeLevel
     year_of_study: int | None = Field(default=None, ge=1, le=12)
     institution_id: Id
-    field: str = Field(min_length=1, max_length=200)
-    interests: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-    goals: tuple[str, ...] = ()
+    field: Line
+    interests: Lines = ()
+    languages: Lines = ()
+    goals: Lines = ()
     preferred_sector: Sector | None = None
 
 
@@ -56,15 +58,15 @@ class MentorProfile(Frozen):
     mentor_id: Id
     organisation_id: Id
     sector: Sector
-    expertise: tuple[str, ...] = ()
-    interests: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
+    expertise: Lines = ()
+    interests: Lines = ()
+    languages: Lines = ()
     capacity: int = Field(default=1, ge=1, le=3)
-    conflicts: tuple[Id, ...] = ()
+    conflicts: Annotated[tuple[Id, ...], at_most("ID_LIST_ITEMS")] = ()
     """Institution or organisation ids the mentor declares a conflict of interest with."""
 
 
 class Institution(Frozen):
     institution_id: Id
-    name: str = Field(min_length=1, max_length=200)
+    name: Line
     partner: bool = True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -91,6 +91,13 @@ class Summary(_Frozen):
     ratings: dict[str, int] = {}
 
 
+class DayCount(_Frozen):
+    """How many of something a partnership took on one day (UTC): for the per-day limits."""
+
+    day: date
+    count: int
+
+
 class PartnershipState(_Frozen):
     partnership_id: str
     version: int = 0
@@ -113,6 +120,10 @@ class PartnershipState(_Frozen):
     next_meeting_due: datetime | None = None
     lapse: LapseLevel = LapseLevel.ON_TRACK
     diary_entries: int = 0
+    diary_today: DayCount | None = None
+    """Diary entries added on the day of the last one (``limits.DIARY_ENTRIES_PER_DAY``)."""
+    meetings_today: DayCount | None = None
+    """Meetings logged on the day of the last one (``limits.MEETINGS_PER_DAY``)."""
     gatherings_attended: int = 0
     gathering_hours: float = 0.0
     attended_gathering_ids: tuple[str, ...] = ()
