@@ -18,6 +18,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from activities.failures import classified
 from activities.models import (
     CohortReportRequest,
     DeliverMatches,
@@ -45,10 +46,12 @@ class CohortActivities:
         self._client = client
 
     @activity.defn(name="register_cohort")
+    @classified
     async def register_cohort(self, request: RegisterCohort) -> None:
         await self._store.upsert_cohort(request.cohort_id, request.coordinator_id)
 
     @activity.defn(name="run_matching_round")
+    @classified
     async def run_matching_round(self, request: MatchingRoundRequest) -> RoundSummary:
         """Match everyone waiting in the cohort against the available mentors; store the proposals."""
         cohort = request.cohort_id

@@ -20,6 +20,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.failures import classified
 from activities.models import (
     AttendanceDeliveryReport,
     AttendeeHours,
@@ -48,6 +49,7 @@ class GatheringActivities:
         self._batch = batch_size
 
     @activity.defn(name="record_gathering_events")
+    @classified
     async def record_gathering_events(self, request: RecordGatheringEvents) -> GatheringRecorded:
         """Keep the events in the records database (the gathering's permanent log; a retry writes nothing twice)
         and send their notices, as log lines for now.

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict
 from domain.gathering.events import Event as GatheringEvent
 from domain.partnership.commands import GatheringKind
 from domain.partnership.events import Event
-from domain.people import Contact, Institution
+from domain.people import Contact, Id, Institution
 
 
 class _Model(BaseModel):
@@ -59,8 +59,8 @@ class RegisterCohort(_Model):
 
 
 class PinSpec(_Model):
-    mentee_id: str
-    mentor_id: str
+    mentee_id: Id
+    mentor_id: Id
 
 
 class MatchingRoundRequest(_Model):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import structlog
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from activities.failures import classified
 from activities.models import ApplicationFacts, Recorded, RecordEvents, RegisterApplication
 from activities.records.store import RecordStore
 
@@ -20,8 +22,24 @@ class PartnershipActivities:
         self._store = store
 
     @activity.defn(name="register_application")
+    @classified
     async def register_application(self, request: RegisterApplication) -> ApplicationFacts:
-        """Move the applicant's contact details into the people registry; look up what screening needs."""
+        """Move the applicant's contact details into the people registry; look up what screening needs.
+
+        A partnership id is used once: when its log already holds events (an earlier run, say REJECTED, under
+        the same workflow id), the application is refused here, before anything is written, and the run ends
+        with that reason (never a run that conflicts with the old log for ever). An erased person is refused
+        too. Both are non-retryable.
+        """
+        earlier = await self._store.load_state(request.partnership_id)
+        if earlier is not None:
+            raise ApplicationError(
+                f"partnership {request.partnership_id} already has a record (stage {earlier.stage}, "
+                f"version {earlier.version}); a partnership id is used once: apply again under another "
+                "cohort or mentee id",
+                type="PartnershipIdReused",
+                non_retryable=True,
+            )
         # Registered as a mentee: a mentor (or coordinator) with the same id is another person, never touched.
         # An application never changes a stored contact (the registry's change_contact command does).
         outcome = await self._store.register_person(request.mentee_id, "mentee", request.contact)
@@ -36,6 +54,7 @@ class PartnershipActivities:
         return ApplicationFacts(institution=institution)
 
     @activity.defn(name="record_events")
+    @classified
     async def record_events(self, request: RecordEvents) -> Recorded:
         """Append the events to the partnership's log, with read models and outbox rows, in one transaction."""
         result = await self._store.append(request.partnership_id, request.expected_version, request.events)

@@ -21,8 +21,9 @@ def problems(error: ValidationError) -> str:
     """A validation error as one line, ``field: message; ...``, without the input values (personal data)."""
     found = []
     for problem in error.errors(include_input=False, include_url=False):
-        where = ".".join(str(part) for part in problem["loc"]) or "payload"
-        found.append(f"{where}: {problem['msg']}")
+        message = problem["msg"].removeprefix("Value error, ")
+        where = ".".join(str(part) for part in problem["loc"])
+        found.append(f"{where}: {message}" if where else message)
     return "; ".join(found)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
@@ -83,6 +84,9 @@ class Partnerships:
             id=app.workflow_id,
             task_queue=self._task_queue,
             result_type=PartnershipStatus,
+            # A partnership id is used once: a closed partnership's id is refused at start (the workflow
+            # itself also refuses an id whose records log exists, for starts that bypass this facade).
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             static_summary=f"Partnership · cohort {app.cohort_id} · mentee {app.mentee_id}",
             static_details=(
                 f"Mentee {app.mentee_id} ({app.degree_level}, {app.institution_id}) in cohort {app.cohort_id}. "

@@ -68,20 +68,24 @@ class PartnershipWorkflow:
 
     @workflow.run
     async def run(self, application: Application) -> PartnershipStatus:
-        facts = await workflow.execute_activity(
-            "register_application",
-            RegisterApplication(
-                partnership_id=self._state.partnership_id,
-                cohort_id=application.cohort_id,
-                mentee_id=application.mentee_id,
-                institution_id=application.institution_id,
-                contact=application.contact,
-            ),
-            result_type=ApplicationFacts,
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY,
-            summary="register application",
-        )
+        try:
+            facts = await workflow.execute_activity(
+                "register_application",
+                RegisterApplication(
+                    partnership_id=self._state.partnership_id,
+                    cohort_id=application.cohort_id,
+                    mentee_id=application.mentee_id,
+                    institution_id=application.institution_id,
+                    contact=application.contact,
+                ),
+                result_type=ApplicationFacts,
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+                summary="register application",
+            )
+        except ActivityError as error:
+            # Refused for good (the id was used before, the person was erased): the run ends with the reason.
+            raise _refused("application refused", error) from None
         await self._apply(
             c.SubmitApplication(
                 cohort_id=application.cohort_id,
@@ -135,16 +139,23 @@ class PartnershipWorkflow:
             events = [rejection_event(source, rejected, now)]
         if not events:
             return None
-        recorded = await workflow.execute_activity(
-            "record_events",
-            RecordEvents(
-                partnership_id=self._state.partnership_id, expected_version=self._state.version, events=events
-            ),
-            result_type=Recorded,
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY,
-            summary=f"record {', '.join(ev.type for ev in events)}",
-        )
+        try:
+            recorded = await workflow.execute_activity(
+                "record_events",
+                RecordEvents(
+                    partnership_id=self._state.partnership_id, expected_version=self._state.version, events=events
+                ),
+                result_type=Recorded,
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+                summary=f"record {', '.join(ev.type for ev in events)}",
+            )
+        except ActivityError as error:
+            # The records refused the events for good (not retried for ever): what someone sent is rejected
+            # and that is recorded; anything else (a timer's events, or the rejection itself) ends the run.
+            if rejected is None and source in SIGNAL_COMMANDS and _permanent(error) is not None:
+                return await self._apply(None, source, invalid=f"the records refused {source}: {_permanent(error)}")
+            raise _refused(f"the records refused {source}", error) from None
         self._state = fold(self._state, events)
         self._publish()
         if recorded.outbox_keys:
@@ -304,6 +315,22 @@ class PartnershipWorkflow:
     @workflow.query(name="status")
     def status(self) -> PartnershipStatus:
         return describe(self._state)
+
+
+def _permanent(error: ActivityError) -> str | None:
+    """The reason of a non-retryable activity failure (the activity said it will never succeed), else None."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.non_retryable:
+        return cause.message
+    return None
+
+
+def _refused(what: str, error: ActivityError) -> BaseException:
+    """What ends the run when an activity failed for good; any other failure is raised as it was."""
+    reason = _permanent(error)
+    if reason is None:
+        return error
+    return ApplicationError(f"{what}: {reason}", type="Refused", non_retryable=True)
 
 
 def _command(name: str, payload: Any) -> c.Command:

@@ -158,6 +158,8 @@ def render_status(status: Any) -> str:
 
 
 async def _start(args: argparse.Namespace) -> int:
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+
     from workflows.contract import Application
 
     try:
@@ -167,7 +169,13 @@ async def _start(args: argparse.Namespace) -> int:
     except ValidationError as error:
         raise CommandError(f"{args.file} is not a valid application: {problems(error)}") from None
     facade = await _facade()
-    handle = await facade.start(app)
+    try:
+        handle = await facade.start(app)
+    except WorkflowAlreadyStartedError:
+        raise CommandError(
+            f"partnership {app.workflow_id} already exists (running or closed); a partnership id is used once: "
+            "apply under another cohort or mentee id"
+        ) from None
     print(f"started {handle.id}")
     return 0
 
