@@ -11,8 +11,18 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.failures import classified
-from activities.models import ApplicationFacts, Recorded, RecordEvents, RegisterApplication
+from activities.models import (
+    ApplicationFacts,
+    AttendanceFacts,
+    Recorded,
+    RecordEvents,
+    RegisterApplication,
+    VerifyAttendance,
+)
 from activities.records.store import RecordStore
+from domain.gathering import fold as fold_gathering
+from domain.gathering.state import GatheringState
+from workflows.contract import gathering_workflow_id
 
 log = structlog.get_logger(__name__)
 
@@ -67,3 +77,20 @@ class PartnershipActivities:
             attempt=activity.info().attempt,
         )
         return Recorded(version=result.version, duplicate=result.duplicate, outbox_keys=list(result.outbox_keys))
+
+    @activity.defn(name="verify_gathering_attendance")
+    @classified
+    async def verify_gathering_attendance(self, request: VerifyAttendance) -> AttendanceFacts:
+        """A gathering counts only if it is one of the partnership's cohort and the Gathering's record has the
+        partnership among those present; its kind and hours come from that record, not from the caller."""
+        key = gathering_workflow_id(request.cohort_id, request.gathering_id)
+        events = await self._store.read_gathering_log(key)
+        if not events:
+            return AttendanceFacts(refused=f"no gathering {request.gathering_id} of cohort {request.cohort_id}")
+        gathering = fold_gathering(GatheringState(gathering_key=key), events)
+        attendee = gathering.credited(request.partnership_id)
+        if gathering.plan is None or attendee is None:
+            return AttendanceFacts(
+                refused=f"gathering {request.gathering_id} has no attendance recorded for this partnership"
+            )
+        return AttendanceFacts(kind=gathering.plan.kind, hours=attendee.hours)

@@ -19,11 +19,13 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from activities.models import (
         ApplicationFacts,
+        AttendanceFacts,
         Delivered,
         DeliverNotifications,
         Recorded,
         RecordEvents,
         RegisterApplication,
+        VerifyAttendance,
     )
     from domain.errors import DomainRejection, from_payload
     from domain.partnership import PartnershipState, decide, fold, initial_state, next_due, rejection_event
@@ -33,6 +35,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.status import describe, search_attribute_updates, waiting_for
     from workflows.waiting import arrived_before
 
+VERIFY_GATHERINGS = "verify-gathering-attendance"
+"""Patch: ``gathering_attended`` is checked against the Gathering's record (histories before it took the caller's)."""
 PUBLISH_CHANGED_ONLY = "publish-changed-search-attributes"
 """Patch: upsert only the search attributes that changed (histories from before it upsert all of them)."""
 RECORD_TIMEOUT = timedelta(seconds=15)
@@ -118,6 +122,8 @@ class PartnershipWorkflow:
         )
 
     async def _process(self, pending: _Pending) -> None:
+        if isinstance(pending.command, c.RecordGathering) and workflow.patched(VERIFY_GATHERINGS):
+            pending.command, pending.invalid = await self._verified(pending.command)
         try:
             pending.rejected = await self._apply(pending.command, pending.source, invalid=pending.invalid)
         finally:
@@ -161,6 +167,29 @@ class PartnershipWorkflow:
         if recorded.outbox_keys:
             await self._deliver()
         return rejected
+
+    async def _verified(self, command: c.RecordGathering) -> tuple[c.Command | None, str | None]:
+        """The gathering as its record has it (kind, hours), or why it does not count. Only a command the
+        domain would take costs the look-up; any other is rejected by the domain as before."""
+        try:
+            decide(self._state, command, workflow.now())
+        except DomainRejection:
+            return command, None
+        facts = await workflow.execute_activity(
+            "verify_gathering_attendance",
+            VerifyAttendance(
+                partnership_id=self._state.partnership_id,
+                cohort_id=self._state.cohort_id or "",
+                gathering_id=command.gathering_id,
+            ),
+            result_type=AttendanceFacts,
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+            summary=f"check gathering {command.gathering_id}",
+        )
+        if facts.refused is not None or facts.kind is None or facts.hours is None:
+            return None, facts.refused or "the gathering's record does not say"
+        return c.RecordGathering(gathering_id=command.gathering_id, kind=facts.kind, hours=facts.hours), None
 
     async def _deliver(self) -> None:
         try:

@@ -27,7 +27,15 @@ from activities.records.store import RecordStore
 from domain.cohort import CohortPlan, CohortReport
 from domain.people import Contact, MentorProfile, Sector
 from tests.workflows.conftest import seeded_store
-from tests.workflows.harness import application, matched_and_signed, start, status, update, wait_stage
+from tests.workflows.harness import (
+    application,
+    matched_and_signed,
+    record_gathering,
+    start,
+    status,
+    update,
+    wait_stage,
+)
 from workers.partnerships import Partnerships
 from workflows.cohort import CohortStatus, cohort_workflow_id
 from workflows.contract import WORKFLOW_TYPE
@@ -200,3 +208,33 @@ async def test_run_matching_while_a_round_is_pending_is_coalesced(
     await cohort.signal("run_matching", {"reason": "now a second round"})  # nothing under way: a round
     second = await wait_cohort(cohort, lambda s: len(s.rounds) == 2, "round 2")
     assert second.stage == "AWAITING_APPROVAL"
+
+
+async def test_gathering_attended_counts_only_what_the_gatherings_record_says(
+    ts_env: WorkflowEnvironment, worker: Worker, records: RecordStore, cohort_id: str
+) -> None:
+    handle = await start(ts_env.client, worker.task_queue, application(cohort_id))
+    await matched_and_signed(handle)
+    other_cohort = f"{cohort_id}-other"
+    await record_gathering(records, cohort_id, "kickoff", "collective", [handle.id, "partnership-x-y"], 2)
+    await record_gathering(records, cohort_id, "workshop", "group", ["partnership-x-y"], 3)
+    await record_gathering(records, other_cohort, "elsewhere", "collective", [handle.id], 4)
+
+    for gathering_id, reason in [
+        ("made-up", f"no gathering made-up of cohort {cohort_id}"),
+        ("elsewhere", f"no gathering elsewhere of cohort {cohort_id}"),  # another cohort's gathering
+        ("workshop", "gathering workshop has no attendance recorded for this partnership"),
+    ]:
+        with pytest.raises(WorkflowUpdateFailedError) as caught:
+            await update(handle, "gathering_attended", {"gathering_id": gathering_id, "kind": "group", "hours": 12})
+        cause = caught.value.cause
+        assert isinstance(cause, ApplicationError) and cause.message == reason
+    await handle.signal("gathering_attended", {"gathering_id": "made-up", "kind": "collective", "hours": 12})
+
+    counted = await update(handle, "gathering_attended", {"gathering_id": "kickoff", "kind": "group", "hours": 12})
+    assert counted.gatherings_attended == 1 and counted.hours["gatherings"] == pytest.approx(2)  # the record's
+    logged = [s.data for s in await records.read_log(handle.id) if s.type == "gathering_attended"]
+    assert [(d["kind"], d["hours"]) for d in logged] == [("collective", 2.0)]
+    rejected = [s.data for s in await records.read_log(handle.id) if s.type == "command_rejected"]
+    assert [d["reason"] for d in rejected][-1] == f"no gathering made-up of cohort {cohort_id}"  # the signal's
+    assert len(rejected) == 4  # the three updates passed the validator, so their rejections are recorded too

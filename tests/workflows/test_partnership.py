@@ -15,6 +15,7 @@ from tests.workflows.harness import (
     application,
     keep_history,
     matched_and_signed,
+    record_gathering,
     start,
     status,
     update,
@@ -38,8 +39,10 @@ async def test_six_month_partnership_from_application_to_completed_summary(
         await ts_env.sleep(timedelta(days=27))
         await update(handle, "log_meeting", {"kind": "pair", "minutes": 120, "topics": [f"month {month + 1}"]})
         await update(handle, "add_diary_entry", {"reflection": f"What I learned in month {month + 1}"})
+    await record_gathering(records, cohort_id, "kickoff", "collective", [handle.id], 3)
+    await record_gathering(records, cohort_id, "workshop-1", "group", [f"{handle.id}:mentor"], 2.5)
     await update(handle, "gathering_attended", {"gathering_id": "kickoff", "kind": "collective", "hours": 3})
-    await update(handle, "gathering_attended", {"gathering_id": "workshop-1", "kind": "group", "hours": 2.5})
+    await update(handle, "gathering_attended", {"gathering_id": "workshop-1", "kind": "group", "hours": 12})
     now = await status(handle)
     assert now.meetings_held == 6 and now.attention is None
     assert now.hours["total"] == pytest.approx(17.5)
