@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///" + str(Path("var") / "records.db")
@@ -22,6 +22,20 @@ class Settings(BaseSettings):
     smtp_url: str | None = Field(default=None, validation_alias="ENTRYPOINT_SMTP_URL")
     """smtp://[user:password@]host:port[?from=addr&starttls=1]; unset keeps notifications in the outbox."""
     log_level: str = Field(default="INFO", validation_alias="ENTRYPOINT_LOG_LEVEL")
+    temporal_tls_ca: Path | None = Field(default=None, validation_alias="TEMPORAL_TLS_CA")
+    """TLS to the Temporal frontend: the CA certificate (PEM) to trust; any TEMPORAL_TLS_* turns TLS on."""
+    temporal_tls_cert: Path | None = Field(default=None, validation_alias="TEMPORAL_TLS_CERT")
+    """The client certificate (PEM) for mutual TLS, with TEMPORAL_TLS_KEY."""
+    temporal_tls_key: Path | None = Field(default=None, validation_alias="TEMPORAL_TLS_KEY")
+    temporal_tls_server_name: str | None = Field(default=None, validation_alias="TEMPORAL_TLS_SERVER_NAME")
+    """The name the frontend's certificate is checked against, when it is not the address's host."""
+
+    @field_validator(
+        "temporal_tls_ca", "temporal_tls_cert", "temporal_tls_key", "temporal_tls_server_name", mode="before"
+    )
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 @lru_cache(maxsize=1)

@@ -14,6 +14,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import DataConverter
+from temporalio.service import TLSConfig
 
 from domain.errors import problems
 from workers.settings import Settings
@@ -43,7 +44,23 @@ def data_converter() -> DataConverter:
     return DATA_CONVERTER
 
 
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """TLS to the frontend when any TEMPORAL_TLS_* is set (mutual TLS with a certificate and key), else none."""
+    paths = (settings.temporal_tls_ca, settings.temporal_tls_cert, settings.temporal_tls_key)
+    if not any(paths) and settings.temporal_tls_server_name is None:
+        return False
+    if bool(settings.temporal_tls_cert) != bool(settings.temporal_tls_key):
+        raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (mutual TLS)")
+    ca, cert, key = (path.read_bytes() if path else None for path in paths)
+    return TLSConfig(
+        server_root_ca_cert=ca, client_cert=cert, client_private_key=key, domain=settings.temporal_tls_server_name
+    )
+
+
 async def connect(settings: Settings) -> Client:
     return await Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=data_converter()
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(),
+        tls=tls_config(settings),
     )
