@@ -17,6 +17,8 @@ from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, Field, ValidationError
+
     from activities.models import (
         ApplicationFacts,
         AttendanceFacts,
@@ -27,7 +29,7 @@ with workflow.unsafe.imports_passed_through():
         RegisterApplication,
         VerifyAttendance,
     )
-    from domain.errors import DomainRejection, from_payload
+    from domain.errors import DomainRejection, from_payload, problems
     from domain.partnership import PartnershipState, decide, fold, initial_state, next_due, rejection_event
     from domain.partnership import commands as c
     from domain.partnership.events import Event
@@ -35,6 +37,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.status import describe, search_attribute_updates, waiting_for
     from workflows.waiting import arrived_before
 
+CONTINUE_AS_NEW = "continue-as-new-on-history-budget"
+"""Patch: a partnership continues as new before its history grows large (histories before it never did)."""
 VERIFY_GATHERINGS = "verify-gathering-attendance"
 """Patch: ``gathering_attended`` is checked against the Gathering's record (histories before it took the caller's)."""
 PUBLISH_CHANGED_ONLY = "publish-changed-search-attributes"
@@ -46,6 +50,22 @@ DELIVERY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30), maximum_attempts=5
 )
 """Delivery gives up after a few tries; the messages stay in the outbox for the next delivery."""
+
+
+class HistoryBudget(BaseModel):
+    """How long one run's history may grow before the partnership continues as new (Temporal suggests it at
+    about 4,000 events or 4 MB, and stops a workflow at 51,200 events or 50 MB)."""
+
+    events: int = Field(default=3_000, ge=20)
+    bytes: int = Field(default=3 * 1024 * 1024, ge=10_000)
+
+
+class Continued(BaseModel):
+    """The second argument of a continued run: the state it carries over (None: a fresh start)."""
+
+    state: PartnershipState | None = None
+    published: dict[str, Any] = {}
+    budget: HistoryBudget = HistoryBudget()
 
 
 @dataclass
@@ -64,14 +84,40 @@ class _Pending:
 @workflow.defn(name="Partnership")
 class PartnershipWorkflow:
     @workflow.init
-    def __init__(self, application: Application) -> None:
+    def __init__(self, application: Application, continued: Continued | None = None) -> None:
+        # The SDK decodes by the type hints only when every argument is given: a fresh start (one argument)
+        # arrives as plain JSON, so it is validated here (the application in ``run``, where a refusal fails it).
+        continued = _continued(continued)
         self._state: PartnershipState = initial_state(workflow.info().workflow_id)
         self._inbox: deque[_Pending] = deque()
         self._published: dict[str, Any] = {}
         """Search attribute values as last upserted (by name; None when unset)."""
+        self._budget = continued.budget if continued is not None else HistoryBudget()
+        if continued is not None and continued.state is not None:
+            self._state = continued.state
+            self._published = dict(continued.published)
 
     @workflow.run
-    async def run(self, application: Application) -> PartnershipStatus:
+    async def run(self, application: Application, continued: Continued | None = None) -> PartnershipStatus:
+        application, continued = _application(application), _continued(continued)
+        if continued is None or continued.state is None:
+            await self._start(application)
+
+        while not self._state.is_terminal:
+            if self._history_full():
+                await self._continue_as_new(application)
+            if await self._something_arrived():
+                await self._process(self._inbox.popleft())
+            else:
+                await self._apply(c.Tick(), "timer")
+
+        # Let late updates see their answer, and signals that arrived on the way out be recorded as rejected.
+        while self._inbox:
+            await self._process(self._inbox.popleft())
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status()
+
+    async def _start(self, application: Application) -> None:
         try:
             facts = await workflow.execute_activity(
                 "register_application",
@@ -100,17 +146,31 @@ class PartnershipWorkflow:
         )
         await self._apply(c.ScreenApplication(institution=facts.institution), "screening")
 
-        while not self._state.is_terminal:
-            if await self._something_arrived():
+    # ------------------------------------------------------------------------------------------- history budget
+
+    def _history_full(self) -> bool:
+        """Time to continue as new: Temporal suggests it, or the history reached this run's budget (below
+        Temporal's own suggestion, far below its limits of 51,200 events and 50 MB)."""
+        info = workflow.info()
+        full = (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self._budget.events
+            or info.get_current_history_size() >= self._budget.bytes
+        )
+        return full and workflow.patched(CONTINUE_AS_NEW)
+
+    async def _continue_as_new(self, application: Application) -> None:
+        """Finish what has arrived (every signal and update answered, every handler done), then continue as
+        new with the state: the next run starts from it, its timers computed from it as before."""
+        while self._inbox or not workflow.all_handlers_finished():
+            if self._inbox:
                 await self._process(self._inbox.popleft())
             else:
-                await self._apply(c.Tick(), "timer")
-
-        # Let late updates see their answer, and signals that arrived on the way out be recorded as rejected.
-        while self._inbox:
-            await self._process(self._inbox.popleft())
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.status()
+                await workflow.wait_condition(lambda: bool(self._inbox) or workflow.all_handlers_finished())
+        workflow.logger.info("continuing as new", extra={"version": self._state.version})
+        workflow.continue_as_new(
+            args=[application, Continued(state=self._state, published=self._published, budget=self._budget)]
+        )
 
     # ------------------------------------------------------------------------------------------- the loop
 
@@ -346,6 +406,23 @@ class PartnershipWorkflow:
         return describe(self._state)
 
 
+def _application(application: Any) -> Application:
+    """The start input as an Application; a bad one ends the run with the problems (never the values)."""
+    if isinstance(application, Application):
+        return application
+    try:
+        return Application.model_validate(application)
+    except ValidationError as error:
+        message = f"invalid application: {problems(error)}"
+        raise ApplicationError(message, type="InvalidApplication", non_retryable=True) from None
+
+
+def _continued(continued: Any) -> Continued | None:
+    if continued is None or isinstance(continued, Continued):
+        return continued
+    return Continued.model_validate(continued)
+
+
 def _permanent(error: ActivityError) -> str | None:
     """The reason of a non-retryable activity failure (the activity said it will never succeed), else None."""
     cause = error.cause
@@ -367,4 +444,4 @@ def _command(name: str, payload: Any) -> c.Command:
     return from_payload(SIGNAL_COMMANDS[name], name, payload)  # type: ignore[return-value]
 
 
-__all__ = ["PartnershipWorkflow"]
+__all__ = ["Continued", "HistoryBudget", "PartnershipWorkflow"]
