@@ -37,6 +37,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.status import describe, search_attribute_updates, waiting_for
     from workflows.waiting import arrived_before
 
+SKIP_REPEATS = "skip-repeated-rejections"
+"""Patch: a rejection identical to the last one recorded is not recorded again (histories before it did)."""
 CONTINUE_AS_NEW = "continue-as-new-on-history-budget"
 """Patch: a partnership continues as new before its history grows large (histories before it never did)."""
 VERIFY_GATHERINGS = "verify-gathering-attendance"
@@ -93,6 +95,7 @@ class PartnershipWorkflow:
         self._published: dict[str, Any] = {}
         """Search attribute values as last upserted (by name; None when unset)."""
         self._budget = continued.budget if continued is not None else HistoryBudget()
+        self._repeated_rejections = 0
         if continued is not None and continued.state is not None:
             self._state = continued.state
             self._published = dict(continued.published)
@@ -202,6 +205,8 @@ class PartnershipWorkflow:
                 rejected = rejection.message
         if rejected is not None:
             workflow.logger.info("command rejected", extra={"command": source})
+            if self._repeats_last_rejection(source, rejected):
+                return rejected  # nothing changes: no record, no activity (a flood of one bad signal is cheap)
             events = [rejection_event(source, rejected, now)]
         if not events:
             return None
@@ -250,6 +255,18 @@ class PartnershipWorkflow:
         if facts.refused is not None or facts.kind is None or facts.hours is None:
             return None, facts.refused or "the gathering's record does not say"
         return c.RecordGathering(gathering_id=command.gathering_id, kind=facts.kind, hours=facts.hours), None
+
+    def _repeats_last_rejection(self, source: str, reason: str) -> bool:
+        """The same command rejected for the same reason as the last rejection recorded: the status would say
+        the same; it is counted (``repeated_rejections`` in the current details), not recorded again."""
+        last = self._state.last_rejection
+        if last is None or (last.command, last.reason) != (source, reason) or not workflow.patched(SKIP_REPEATS):
+            return False
+        self._repeated_rejections += 1
+        workflow.set_current_details(
+            f"{waiting_for(self._state)} ({self._repeated_rejections} repeated rejection(s) not recorded)"
+        )
+        return True
 
     async def _deliver(self) -> None:
         try:

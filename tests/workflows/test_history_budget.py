@@ -58,3 +58,27 @@ async def test_a_partnership_continues_as_new_with_its_state_updates_and_timers(
     assert "meeting_nudge_due" in [s.type for s in await records.read_log(app.workflow_id)]
     assert nudged.meetings_held == 10
     assert (await status(handle)).stage == "ACTIVE"
+
+
+async def test_a_flood_of_one_bad_signal_is_recorded_once_and_costs_no_activity(
+    ts_env: WorkflowEnvironment, worker: Worker, records: RecordStore, cohort_id: str
+) -> None:
+    app = application(cohort_id)
+    handle = await ts_env.client.start_workflow(
+        WORKFLOW_TYPE, app, id=app.workflow_id, task_queue=worker.task_queue, result_type=PartnershipStatus
+    )
+    await matched_and_signed(handle)
+    before = len((await handle.fetch_history()).events)
+    for _ in range(50):
+        await handle.signal("submit_closing_review", {"party": "mentee", "rating": 5})  # not yet: ACTIVE
+    after_flood = await update(handle, "add_diary_entry", {"reflection": "still answering"})
+    history = (await handle.fetch_history()).events
+    activities = [e for e in history[before:] if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
+    assert len(activities) == 2, "one record of the rejection, one of the diary entry: no activity per signal"
+    rejected = [s for s in await records.read_log(app.workflow_id) if s.type == "command_rejected"]
+    assert len(rejected) == 1 and after_flood.last_rejection is not None
+    assert after_flood.last_rejection["command"] == "submit_closing_review"
+
+    await handle.signal("withdraw", {"party": "mentor"})  # another rejection (no reason): recorded
+    await wait_for(handle, lambda s: s.last_rejection is not None and s.last_rejection["command"] == "withdraw", "it")
+    assert len([s for s in await records.read_log(app.workflow_id) if s.type == "command_rejected"]) == 2
