@@ -46,10 +46,13 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_people_audit_person_id_role"), table_name="people_audit")
     op.drop_table("people_audit")
-    # Going back to one record per id keeps, for an id held in several roles, the earliest registered.
+    # Going back to one record per id keeps, for an id held in several roles, the earliest registered (on a tie
+    # a mentor's, then a coordinator's record, over a mentee's: never the one an application could have made).
+    rank = "CASE {t}.role WHEN 'mentor' THEN 0 WHEN 'coordinator' THEN 1 ELSE 2 END"
     op.execute(
         "DELETE FROM people WHERE EXISTS (SELECT 1 FROM people AS p WHERE p.person_id = people.person_id "
-        "AND (p.created_at < people.created_at OR (p.created_at = people.created_at AND p.role < people.role)))"
+        "AND (p.created_at < people.created_at OR (p.created_at = people.created_at AND "
+        f"{rank.format(t='p')} < {rank.format(t='people')})))"
     )
     with op.batch_alter_table("people", recreate="auto") as batch:
         batch.drop_constraint("pk_people", type_="primary")
