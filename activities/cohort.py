@@ -18,6 +18,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from activities.failures import classified
 from activities.models import (
     CohortReportRequest,
     DeliverMatches,
@@ -29,6 +30,7 @@ from activities.records.store import RecordStore
 from contract import STATUS_QUERY, message_name
 from contract import gathering as gathering_contract
 from contract.partnership import PartnershipStatus, partnership_id
+from domain import limits
 from domain.cohort import CohortPlan, CohortReport, RoundSummary, build_report, gathering_plans
 from domain.gathering import commands as gathering_commands
 from domain.matching import Exclusion, MatchingInput, Pin, match
@@ -45,10 +47,12 @@ class CohortActivities:
         self._client = client
 
     @activity.defn(name="register_cohort")
+    @classified
     async def register_cohort(self, request: RegisterCohort) -> None:
         await self._store.upsert_cohort(request.cohort_id, request.coordinator_id)
 
     @activity.defn(name="run_matching_round")
+    @classified
     async def run_matching_round(self, request: MatchingRoundRequest) -> RoundSummary:
         """Match everyone waiting in the cohort against the available mentors; store the proposals."""
         cohort = request.cohort_id
@@ -121,7 +125,8 @@ class CohortActivities:
 
     async def _propose(self, cohort_id: str, proposal: Any) -> str:
         handle = self._client.get_workflow_handle(partnership_id(cohort_id, proposal.mentee_id))
-        payload = {"mentor_id": proposal.mentor_id, "score": proposal.score, "reasons": list(proposal.reasons)}
+        reasons = [reason[: limits.LINE_CHARS] for reason in proposal.reasons][: limits.LIST_ITEMS]  # within limits
+        payload = {"mentor_id": proposal.mentor_id, "score": proposal.score, "reasons": reasons}
         try:
             await handle.execute_update(
                 message_name(partnership_commands.ProposeMatch), payload, result_type=PartnershipStatus

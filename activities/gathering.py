@@ -22,6 +22,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.failures import classified
 from activities.models import (
     AttendanceDeliveryReport,
     AttendeeHours,
@@ -61,6 +62,7 @@ class GatheringActivities:
         self._mailer = mailer
 
     @activity.defn(name="record_gathering_events")
+    @classified
     async def record_gathering_events(self, request: RecordGatheringEvents) -> GatheringRecorded:
         """Keep the events in the records database (the gathering's permanent log) with their notices in the
         gatherings' outbox, in one transaction (a retry writes neither twice), then try to send the notices.

@@ -41,6 +41,22 @@ class Recorded(_Model):
     outbox_keys: list[str]
 
 
+class VerifyAttendance(_Model):
+    """Check a ``gathering_attended`` against the Gathering's record (issue 15, finding 6)."""
+
+    partnership_id: str
+    cohort_id: str
+    gathering_id: str
+
+
+class AttendanceFacts(_Model):
+    """What the Gathering's record says: the kind and the hours credited, or why nothing is (``refused``)."""
+
+    kind: GatheringKind | None = None
+    hours: float | None = None
+    refused: str | None = None
+
+
 class DeliverNotifications(_Model):
     partnership_id: str
 

@@ -8,9 +8,21 @@ from __future__ import annotations
 
 import structlog
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from activities.models import ApplicationFacts, Recorded, RecordEvents, RegisterApplication
+from activities.failures import classified
+from activities.models import (
+    ApplicationFacts,
+    AttendanceFacts,
+    Recorded,
+    RecordEvents,
+    RegisterApplication,
+    VerifyAttendance,
+)
 from activities.records.store import RecordStore
+from domain.gathering import fold as fold_gathering
+from domain.gathering.state import GatheringState
+from workflows.contract import gathering_workflow_id
 
 log = structlog.get_logger(__name__)
 
@@ -20,19 +32,39 @@ class PartnershipActivities:
         self._store = store
 
     @activity.defn(name="register_application")
+    @classified
     async def register_application(self, request: RegisterApplication) -> ApplicationFacts:
-        """Move the applicant's contact details into the people registry; look up what screening needs."""
-        await self._store.upsert_person(request.mentee_id, "mentee", request.contact)
+        """Move the applicant's contact details into the people registry; look up what screening needs.
+
+        A partnership id is used once: when its log already holds events (an earlier run, say REJECTED, under
+        the same workflow id), the application is refused here, before anything is written, and the run ends
+        with that reason (never a run that conflicts with the old log for ever). An erased person is refused
+        too. Both are non-retryable.
+        """
+        earlier = await self._store.load_state(request.partnership_id)
+        if earlier is not None:
+            raise ApplicationError(
+                f"partnership {request.partnership_id} already has a record (stage {earlier.stage}, "
+                f"version {earlier.version}); a partnership id is used once: apply again under another "
+                "cohort or mentee id",
+                type="PartnershipIdReused",
+                non_retryable=True,
+            )
+        # Registered as a mentee: a mentor (or coordinator) with the same id is another person, never touched.
+        # An application never changes a stored contact (the registry's change_contact command does).
+        outcome = await self._store.register_person(request.mentee_id, "mentee", request.contact)
         institution = await self._store.get_institution(request.institution_id)
         log.info(
             "application registered",
             partnership_id=request.partnership_id,
             institution_known=institution is not None,
             contact_given=request.contact is not None,
+            contact=outcome.value,
         )
         return ApplicationFacts(institution=institution)
 
     @activity.defn(name="record_events")
+    @classified
     async def record_events(self, request: RecordEvents) -> Recorded:
         """Append the events to the partnership's log, with read models and outbox rows, in one transaction."""
         result = await self._store.append(request.partnership_id, request.expected_version, request.events)
@@ -45,3 +77,20 @@ class PartnershipActivities:
             attempt=activity.info().attempt,
         )
         return Recorded(version=result.version, duplicate=result.duplicate, outbox_keys=list(result.outbox_keys))
+
+    @activity.defn(name="verify_gathering_attendance")
+    @classified
+    async def verify_gathering_attendance(self, request: VerifyAttendance) -> AttendanceFacts:
+        """A gathering counts only if it is one of the partnership's cohort and the Gathering's record has the
+        partnership among those present; its kind and hours come from that record, not from the caller."""
+        key = gathering_workflow_id(request.cohort_id, request.gathering_id)
+        events = await self._store.read_gathering_log(key)
+        if not events:
+            return AttendanceFacts(refused=f"no gathering {request.gathering_id} of cohort {request.cohort_id}")
+        gathering = fold_gathering(GatheringState(gathering_key=key), events)
+        attendee = gathering.credited(request.partnership_id)
+        if gathering.plan is None or attendee is None:
+            return AttendanceFacts(
+                refused=f"gathering {request.gathering_id} has no attendance recorded for this partnership"
+            )
+        return AttendanceFacts(kind=gathering.plan.kind, hours=attendee.hours)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from contract.common import STATUS_QUERY, TASK_QUEUE, SearchAttributes
 from domain.cohort import CohortReport, RoundSummary
+from domain.limits import Line, at_most
+from domain.people import Id
 
 WORKFLOW_TYPE = "Cohort"
 RUN_MATCHING = "run_matching"
@@ -24,8 +28,8 @@ class PinSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    mentee_id: str = Field(max_length=200)
-    mentor_id: str = Field(max_length=200)
+    mentee_id: Id
+    mentor_id: Id
 
 
 class MatchingApproval(BaseModel):
@@ -33,14 +37,14 @@ class MatchingApproval(BaseModel):
 
     round_id: str | None = Field(default=None, max_length=200)
     """Bounded: a rejection names the round, and a huge one would not fit in the workflow task's answer."""
-    pins: tuple[PinSpec, ...] = ()
-    exclusions: tuple[PinSpec, ...] = ()
+    pins: Annotated[tuple[PinSpec, ...], at_most("PINS")] = ()
+    exclusions: Annotated[tuple[PinSpec, ...], at_most("PINS")] = ()
 
 
 class RunMatching(BaseModel):
     """The ``run_matching`` signal: a further round for late applicants and rematch requests."""
 
-    reason: str = "requested by a coordinator"
+    reason: Line = "requested by a coordinator"
 
 
 class CohortStatus(BaseModel):
@@ -51,6 +55,8 @@ class CohortStatus(BaseModel):
     gatherings_started: int
     waiting_for: str
     report: CohortReport | None = None
+    matching_note: str | None = None
+    """Why the last ``run_matching`` started no round of its own (coalesced), or why an approval was refused."""
 
 
 __all__ = [

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contract.common import STATUS_QUERY, TASK_QUEUE, Deadline, SearchAttributes, message_name, message_table
+from domain.limits import Line, Lines, at_most
 from domain.partnership import commands as c
 from domain.people import Contact, DegreeLevel, Id, MenteeProfile, Sector
 from domain.policy import Policy
@@ -46,14 +47,14 @@ class Application(BaseModel):
     institution_id: Id
     degree_level: DegreeLevel
     year_of_study: int | None = Field(default=None, ge=1, le=12)
-    field: str = Field(min_length=1, max_length=200)
-    interests: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-    goals: tuple[str, ...] = ()
+    field: Line
+    interests: Lines = ()
+    languages: Lines = ()
+    goals: Lines = ()
     preferred_sector: Sector | None = None
     contact: Contact | None = None
     """Moved into the people registry by the first activity; the workflow keeps only the id."""
-    policy: dict[str, Any] | None = None
+    policy: Annotated[dict[str, Any], at_most("POLICY_OVERRIDES")] | None = None
     """Overrides of any policy duration (ISO 8601 or seconds), e.g. {"meeting_cadence": "P21D"}."""
 
     @property

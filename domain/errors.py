@@ -4,6 +4,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from domain.limits import payload_problem
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -19,8 +21,9 @@ def problems(error: ValidationError) -> str:
     """A validation error as one line, ``field: message; ...``, without the input values (personal data)."""
     found = []
     for problem in error.errors(include_input=False, include_url=False):
-        where = ".".join(str(part) for part in problem["loc"]) or "payload"
-        found.append(f"{where}: {problem['msg']}")
+        message = problem["msg"].removeprefix("Value error, ")
+        where = ".".join(str(part) for part in problem["loc"])
+        found.append(f"{where}: {message}" if where else message)
     return "; ".join(found)
 
 
@@ -31,6 +34,9 @@ def from_payload(model: type[M], name: str, payload: Any) -> M:
     """
     if not isinstance(payload, dict):
         raise ValueError(f"{name} takes one JSON object")
+    too_large = payload_problem(payload)
+    if too_large is not None:
+        raise ValueError(f"invalid {name}: {too_large}")
     try:
         return model.model_validate({**payload, "type": name})
     except ValidationError as error:

@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import EmailStr, Field, StringConstraints
 
 from domain.frozen import Frozen
+from domain.limits import Line, Lines, at_most
 
 Id = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
@@ -42,7 +43,7 @@ class Sector(StrEnum):
 class Contact(Frozen):
     """Personal contact data. Stored in the people registry only, never in events or logs."""
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Line
     email: EmailStr | None = None
 
 
@@ -51,10 +52,10 @@ class MenteeProfile(Frozen):
     degree_level: DegreeLevel
     year_of_study: int | None = Field(default=None, ge=1, le=12)
     institution_id: Id
-    field: str = Field(min_length=1, max_length=200)
-    interests: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
-    goals: tuple[str, ...] = ()
+    field: Line
+    interests: Lines = ()
+    languages: Lines = ()
+    goals: Lines = ()
     preferred_sector: Sector | None = None
 
 
@@ -62,15 +63,15 @@ class MentorProfile(Frozen):
     mentor_id: Id
     organisation_id: Id
     sector: Sector
-    expertise: tuple[str, ...] = ()
-    interests: tuple[str, ...] = ()
-    languages: tuple[str, ...] = ()
+    expertise: Lines = ()
+    interests: Lines = ()
+    languages: Lines = ()
     capacity: int = Field(default=1, ge=1, le=3)
-    conflicts: tuple[Id, ...] = ()
+    conflicts: Annotated[tuple[Id, ...], at_most("ID_LIST_ITEMS")] = ()
     """Institution or organisation ids the mentor declares a conflict of interest with."""
 
 
 class Institution(Frozen):
     institution_id: Id
-    name: str = Field(min_length=1, max_length=200)
+    name: Line
     partner: bool = True

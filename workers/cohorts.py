@@ -48,7 +48,9 @@ class Cohorts:
     async def approve(self, cohort_id: str, approval: MatchingApproval) -> CohortStatus:
         """Approve the round awaiting approval (recomputed first with any pins and exclusions)."""
         try:
-            return await self.handle(cohort_id).execute_update(CohortWorkflow.approve_matching, approval)
+            return await self.handle(cohort_id).execute_update(
+                CohortWorkflow.approve_matching, approval.model_dump(mode="json")
+            )
         except WorkflowUpdateFailedError as failure:
             raise rejected(failure) from None
         except RPCError as error:

@@ -7,6 +7,7 @@ never names, e-mail addresses or diary text.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,22 @@ def _temporal_context(logger: WrappedLogger, method: str, event: EventDict) -> E
         event.setdefault("run_id", info_a.workflow_run_id)
         event.setdefault("activity_type", info_a.activity_type)
         event.setdefault("attempt", info_a.attempt)
+    return event
+
+
+_INPUT_VALUE = re.compile(r"input_value=.*?(?=, input_type=|\]|$)", re.DOTALL | re.MULTILINE)
+
+
+def redact(text: str) -> str:
+    """``text`` without pydantic's ``input_value=...`` (it quotes the input: e-mail addresses, diary text)."""
+    return _INPUT_VALUE.sub("input_value=<redacted>", text) if "input_value=" in text else text
+
+
+def _without_input_values(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+    """Strip pydantic's ``input_value=...`` from every text of the line, the exception's included."""
+    for key, value in event.items():
+        if isinstance(value, str):
+            event[key] = redact(value)
     return event
 
 
@@ -77,6 +94,7 @@ def configure(level: str = "INFO", file: Path | None = None) -> None:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            _without_input_values,
             structlog.processors.JSONRenderer(sort_keys=True),
         ],
     )

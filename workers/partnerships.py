@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from temporalio.client import Client, WorkflowHandle, WorkflowQueryFailedError, WorkflowUpdateFailedError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -124,6 +124,9 @@ class Partnerships:
                 app,
                 id=app.workflow_id,
                 task_queue=self._task_queue,
+                # A partnership id is used once: a closed partnership's id is refused at start (the workflow
+                # itself also refuses an id whose records log exists, for starts that bypass this facade).
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=TypedSearchAttributes(
                     [
                         SearchAttributePair(sa.COHORT, app.cohort_id),

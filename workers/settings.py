@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///" + str(Path("var") / "records.db")
@@ -34,6 +34,20 @@ class Settings(BaseSettings):
     """The codec server's bearer token (at least 16 characters)."""
     codec_origins: str = Field(default="http://localhost:8233", validation_alias="ENTRYPOINT_CODEC_ORIGINS")
     """Origins (comma-separated) allowed to call the codec server: the Temporal UI's."""
+    temporal_tls_ca: Path | None = Field(default=None, validation_alias="TEMPORAL_TLS_CA")
+    """TLS to the Temporal frontend: the CA certificate (PEM) to trust; any TEMPORAL_TLS_* turns TLS on."""
+    temporal_tls_cert: Path | None = Field(default=None, validation_alias="TEMPORAL_TLS_CERT")
+    """The client certificate (PEM) for mutual TLS, with TEMPORAL_TLS_KEY."""
+    temporal_tls_key: Path | None = Field(default=None, validation_alias="TEMPORAL_TLS_KEY")
+    temporal_tls_server_name: str | None = Field(default=None, validation_alias="TEMPORAL_TLS_SERVER_NAME")
+    """The name the frontend's certificate is checked against, when it is not the address's host."""
+
+    @field_validator(
+        "temporal_tls_ca", "temporal_tls_cert", "temporal_tls_key", "temporal_tls_server_name", mode="before"
+    )
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
 
 
 @lru_cache(maxsize=1)

@@ -9,17 +9,57 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Sequence
+from typing import Any
 
+from pydantic import ValidationError
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticPayloadConverter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.service import TLSConfig
 
 from activities.keys import Keyring, load_keyring
 from activities.records.datakeys import DataKeys
 from activities.records.engine import Database, create_engine
+from domain.errors import problems
 from workers.codec import EncryptionCodec
 from workers.settings import Settings
 from workers.settings import settings as current_settings
+
+
+class QuietPydanticPayloadConverter(PydanticPayloadConverter):
+    """Pydantic's converter, except that a payload that does not validate fails with the problems only: the
+    SDK would put pydantic's text, which quotes the input (``input_value=...``: an e-mail address, a diary
+    entry), into the workflow-task failure in the history and into the worker log (issue 15, finding 8)."""
+
+    def from_payloads(self, payloads: Sequence[Payload], type_hints: list[type] | None = None) -> list[Any]:
+        try:
+            return super().from_payloads(payloads, type_hints)
+        except Exception as error:
+            found: BaseException | None = error
+            while found is not None and not isinstance(found, ValidationError):
+                found = found.__cause__ or found.__context__
+            if found is None:
+                raise
+            raise ValueError(f"invalid {found.title}: {problems(found)}") from None
+
+
+PYDANTIC = DataConverter(payload_converter_class=QuietPydanticPayloadConverter)
+"""Pydantic JSON whose validation failures name the problems, never the values."""
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """TLS to the frontend when any TEMPORAL_TLS_* is set (mutual TLS with a certificate and key), else none."""
+    paths = (settings.temporal_tls_ca, settings.temporal_tls_cert, settings.temporal_tls_key)
+    if not any(paths) and settings.temporal_tls_server_name is None:
+        return False
+    if bool(settings.temporal_tls_cert) != bool(settings.temporal_tls_key):
+        raise ValueError("TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (mutual TLS)")
+    ca, cert, key = (path.read_bytes() if path else None for path in paths)
+    return TLSConfig(
+        server_root_ca_cert=ca, client_cert=cert, client_private_key=key, domain=settings.temporal_tls_server_name
+    )
 
 
 def data_converter(keyring: Keyring | None = None, data_keys: DataKeys | None = None) -> DataConverter:
@@ -32,7 +72,7 @@ def data_converter(keyring: Keyring | None = None, data_keys: DataKeys | None = 
     keyring = keyring or load_keyring()
     data_keys = data_keys or default_data_keys(keyring)
     return dataclasses.replace(
-        pydantic_data_converter,
+        PYDANTIC,
         payload_codec=EncryptionCodec(keyring, data_keys),
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
@@ -62,4 +102,5 @@ async def connect(settings: Settings, data_keys: DataKeys | None = None) -> Clie
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(data_keys=data_keys),
+        tls=tls_config(settings),
     )

@@ -43,6 +43,7 @@ def activities_for(store: RecordStore, mailer: SmtpMailer | None, client: Client
     return [
         partnership.register_application,
         partnership.record_events,
+        partnership.verify_gathering_attendance,
         notifications.deliver_notifications,
         gathering.record_gathering_events,
         gathering.deliver_attendance,

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
     from activities.cohort import CohortActivities
     from activities.models import (
         CohortReportRequest,
@@ -45,10 +48,15 @@ with workflow.unsafe.imports_passed_through():
         kickoff_done,
         proposed,
     )
-    from domain.errors import DomainRejection
+    from domain.errors import DomainRejection, problems
+    from domain.limits import payload_problem
     from workflows.waiting import arrived_before
 
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+"""Only transient failures are retried for ever: the activities raise the others as non-retryable."""
+COALESCE_RUN_MATCHING = "coalesce-run-matching"
+"""Patch: a ``run_matching`` while a round is pending or under way joins it (histories before it counted each)."""
+UNDER_WAY = (CohortStage.MATCHING, CohortStage.AWAITING_APPROVAL, CohortStage.DELIVERING_MATCHES)
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
@@ -61,6 +69,9 @@ class CohortWorkflow:
         self._approval: MatchingApproval | None = None
         self._waiting_for = "starting"
         self._report: CohortReport | None = None
+        self._matching_note: str | None = None
+        self._refused: tuple[MatchingApproval, str] | None = None
+        """The approval the last round refused (unknown pins, say), and why: its update is answered with it."""
 
     @workflow.run
     async def run(self, plan: CohortPlan) -> CohortReport:
@@ -118,15 +129,28 @@ class CohortWorkflow:
         self._rounds_requested = max(self._rounds_requested, number)
         self._publish(f"matching round {number}")
         summary = await self._run_round(number, (), ())
-        if self._plan.auto_approve:
-            self._approval = MatchingApproval(round_id=summary.round_id)
-        else:
-            self._publish(f"round {number}: {summary.matched} proposed; waiting for a coordinator's approval")
-            await workflow.wait_condition(lambda: self._approval is not None)
-        approval = self._approval
-        assert approval is not None
-        if approval.pins or approval.exclusions:
-            summary = await self._run_round(number, approval.pins, approval.exclusions)
+        while True:
+            if self._plan.auto_approve:
+                self._approval = MatchingApproval(round_id=summary.round_id)
+            else:
+                self._publish(f"round {number}: {summary.matched} proposed; waiting for a coordinator's approval")
+                await workflow.wait_condition(lambda: self._approval is not None)
+            approval = self._approval
+            assert approval is not None
+            if not (approval.pins or approval.exclusions):
+                break
+            try:
+                summary = await self._run_round(number, approval.pins, approval.exclusions)
+                break
+            except ActivityError as error:
+                refusal = _permanent(error)
+                if refusal is None:
+                    raise
+                # Pins that cannot apply (unknown ids, say): the approval is refused with the reason; the
+                # round waits for another approval (never a matching activity retried for ever).
+                self._refused = (approval, f"the pins and exclusions were refused: {refusal}")
+                self._matching_note = self._refused[1]
+                self._approval = None
         self._state = approve(self._state, summary.round_id)
         self._approval = None
         self._publish(f"round {number}: delivering {summary.matched} matches")
@@ -169,16 +193,35 @@ class CohortWorkflow:
 
     @workflow.signal(name=RUN_MATCHING)
     def run_matching(self, request: RunMatching) -> None:
+        if workflow.patched(COALESCE_RUN_MATCHING):
+            under_way = self._state.stage in UNDER_WAY
+            if under_way or self._rounds_requested > len(self._state.rounds):
+                number = max(self._rounds_requested, len(self._state.rounds) + 1)
+                self._matching_note = (
+                    f"run_matching at {_at(workflow.now())} joined round {number}, "
+                    + ("already under way" if under_way else "already requested")
+                    + " (one round at a time)"
+                )
+                return
         self._rounds_requested = max(self._rounds_requested, len(self._state.rounds)) + 1
 
-    @workflow.update  # APPROVE_MATCHING, the method's name (the typed form: name= loses the result type)
-    async def approve_matching(self, approval: MatchingApproval) -> CohortStatus:
+    @workflow.update  # APPROVE_MATCHING, the method's name; takes the raw object so a refusal names the limit
+    async def approve_matching(self, payload: dict[str, Any]) -> CohortStatus:
+        approval = _approval(payload)
         self._approval = approval
-        await workflow.wait_condition(lambda: self._state.stage != CohortStage.AWAITING_APPROVAL)
+        await workflow.wait_condition(
+            lambda: (
+                self._state.stage != CohortStage.AWAITING_APPROVAL
+                or (self._refused is not None and self._refused[0] is approval)
+            )
+        )
+        if self._refused is not None and self._refused[0] is approval:
+            raise ApplicationError(self._refused[1], type="ApprovalRefused", non_retryable=True)
         return self.status()
 
     @approve_matching.validator
-    def _validate_approval(self, approval: MatchingApproval) -> None:
+    def _validate_approval(self, payload: dict[str, Any]) -> None:
+        approval = _approval(payload)
         try:
             approve(self._state, approval.round_id)
         except DomainRejection as rejection:
@@ -196,7 +239,30 @@ class CohortWorkflow:
             gatherings_started=self._state.gatherings_started,
             waiting_for=self._waiting_for,
             report=self._report,
+            matching_note=self._matching_note,
         )
+
+
+def _approval(payload: Any) -> MatchingApproval:
+    """The approval an update carries; a refusal names the problem and the limit, never the values."""
+    if not isinstance(payload, dict):
+        raise ApplicationError("approve_matching takes one JSON object", type="InvalidArgument", non_retryable=True)
+    too_large = payload_problem(payload)
+    if too_large is not None:
+        raise ApplicationError(f"invalid approve_matching: {too_large}", type="InvalidArgument", non_retryable=True)
+    try:
+        return MatchingApproval.model_validate(payload)
+    except ValidationError as error:
+        message = f"invalid approve_matching: {problems(error)}"
+        raise ApplicationError(message, type="InvalidArgument", non_retryable=True) from None
+
+
+def _permanent(error: ActivityError) -> str | None:
+    """The reason of a non-retryable activity failure (the activity said it will never succeed), else None."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.non_retryable:
+        return cause.message
+    return None
 
 
 def _at(moment: datetime) -> str:

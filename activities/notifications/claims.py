@@ -191,13 +191,15 @@ class Claims:
 
         return await self.db.read(work)
 
-    async def contact_problem(self, person_id: str) -> str:
-        """Why ``person_id`` has no usable contact, in words that name the id only."""
+    async def contact_problem(self, person_id: str, role: str | None = None) -> str:
+        """Why ``person_id`` (in ``role``) has no usable contact, in words that name the id only."""
         p = records.people.c
 
         async def work(connection: AsyncConnection) -> str:
             query = select(p.erased_at, p.name, p.email).where(p.person_id == person_id)
-            row = (await connection.execute(query)).one_or_none()
+            if role is not None:
+                query = query.where(p.role == role)
+            row = (await connection.execute(query)).first()
             if row is None:
                 return f"person {person_id} is not in the people registry"
             if row.erased_at is not None:

@@ -108,8 +108,9 @@ class _Run:
             state = evolve(state, event)
         return state, events[message.event_version - 1]
 
-    async def contact(self, person_id: str | None) -> Contact | None:
-        return await self.store.get_contact(person_id) if person_id else None
+    async def contact(self, person_id: str | None, role: Recipient) -> Contact | None:
+        """The contact of ``person_id`` in ``role``: people are keyed by role and id."""
+        return await self.store.get_contact(person_id, role.value) if person_id else None
 
     def time_left(self) -> float | None:
         """Seconds a send may still take (None: no limit); raises DeliveryFailed when too few are left."""
@@ -201,20 +202,20 @@ class _Run:
             if message.recipient_role == Recipient.COORDINATOR:
                 return None, "no coordinator to send to: the cohort has no coordinator assigned"
             return None, f"no {message.recipient_role.value} to send to: the partnership has none"
-        contact = await self.contact(message.recipient_id)
+        contact = await self.contact(message.recipient_id, message.recipient_role)
         if contact is None or contact.email is None:
-            return None, await self.claims.contact_problem(message.recipient_id)
+            return None, await self.claims.contact_problem(message.recipient_id, message.recipient_role.value)
         return contact, ""
 
     async def _render(self, message: OutboxMessage, contact: Contact) -> RenderedMessage:
         state, event = await self.situation(message)
         if state is None:
             raise ValueError(f"partnership {message.partnership_id} has no recorded state")
-        counterpart = {
-            Recipient.MENTEE: state.mentor_id,
-            Recipient.MENTOR: state.mentee_id,
-        }.get(message.recipient_role)
-        other = await self.contact(counterpart)
+        counterpart, role = {
+            Recipient.MENTEE: (state.mentor_id, Recipient.MENTOR),
+            Recipient.MENTOR: (state.mentee_id, Recipient.MENTEE),
+        }.get(message.recipient_role, (None, Recipient.COORDINATOR))
+        other = await self.contact(counterpart, role)
         return render(
             message.template,
             message.recipient_role,

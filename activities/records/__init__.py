@@ -1,6 +1,12 @@
 """The records store: event logs, read models, the people registry and the notification outbox."""
 
-from activities.records.errors import PersonErased, RecordsError, UnknownOutboxMessage, VersionConflict
+from activities.records.errors import (
+    PersonErased,
+    RecordsError,
+    UnknownOutboxMessage,
+    UnknownPerson,
+    VersionConflict,
+)
 from activities.records.models import (
     AppendResult,
     Disagreement,
@@ -23,6 +29,7 @@ __all__ = [
     "RecordsError",
     "StoredEvent",
     "UnknownOutboxMessage",
+    "UnknownPerson",
     "VerifyReport",
     "VersionConflict",
 ]

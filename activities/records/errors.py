@@ -35,6 +35,13 @@ class PersonErased(RecordsError):
         self.person_id = person_id
 
 
+class UnknownPerson(RecordsError, LookupError):
+    def __init__(self, person_id: str, role: str) -> None:
+        super().__init__(f"no {role} {person_id} in the people registry")
+        self.person_id = person_id
+        self.role = role
+
+
 class UnknownOutboxMessage(RecordsError, LookupError):
     def __init__(self, key: str) -> None:
         super().__init__(f"no outbox message with key {key}")

@@ -27,6 +27,9 @@ from activities.records.sqltypes import db_now
 from domain import Contact, MenteeProfile, MentorProfile
 from domain.partnership.state import MATCHED_STAGES, Stage
 
+IMPORT_ACTOR = "mentor-import"
+"""Who the people registry's audit names for changes made by a mentor pool import."""
+
 
 class UnknownMentor(RecordsError, LookupError):
     def __init__(self, mentor_id: str) -> None:
@@ -97,7 +100,21 @@ async def upsert_mentor(
     A withdrawn mentor stays withdrawn (an old list imported again must not bring them back) unless
     ``reinstate``. Raises ``PersonErased`` when the person was erased from the registry.
     """
-    await registry.upsert_person(db, profile.mentor_id, PersonRole.MENTOR, contact, keys)
+    outcome = await registry.register_person(
+        db, profile.mentor_id, PersonRole.MENTOR, contact, actor=IMPORT_ACTOR, keys=keys
+    )
+    if outcome == registry.ContactOutcome.KEPT and contact is not None:
+        # The pool's own list is the authority on its mentors' contacts: the change goes through the
+        # registry's command, with an audit record. Only the mentor record (role mentor) is ever touched.
+        await registry.change_contact(
+            db,
+            profile.mentor_id,
+            PersonRole.MENTOR,
+            contact,
+            actor=IMPORT_ACTOR,
+            reason="mentor pool import",
+            keys=keys,
+        )
     columns = _profile_columns(profile)
 
     async def work(connection: AsyncConnection) -> None:

@@ -14,6 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -71,10 +72,13 @@ def _current(connection: Connection) -> str | None:
 def _steps(before: str | None, after: str | None) -> tuple[str, ...]:
     if before == after:
         return ()
-    upper, lower = (after, before) if after is not None else (before, after)
-    found = list(scripts().iterate_revisions(upper, lower))
-    if after is not None:
+    try:
+        if after is None:
+            raise RevisionError("down to base")
+        found = list(scripts().iterate_revisions(after, before))
         found.reverse()  # upgrades run oldest first
+    except RevisionError:  # a downgrade (to base, or to an older revision)
+        found = list(scripts().iterate_revisions(before, after))
     return tuple(f"{script.revision}: {(script.doc or '').strip()}" for script in found)
 
 

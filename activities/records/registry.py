@@ -1,10 +1,17 @@
-"""The people registry (the only home of names and e-mail addresses), institutions and cohorts."""
+"""The people registry (the only home of names and e-mail addresses), institutions and cohorts.
+
+People are keyed by role and id (a mentee ``x`` and a mentor ``x`` are two people), and an existing contact
+changes only through ``change_contact``, with an audit record. Names and e-mail addresses are stored encrypted
+under the person's data key (``datakeys.py``), so erasure (destroying the key) leaves nothing readable.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Table, func, select, update
+from pydantic import ValidationError
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -12,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from activities.records import schema as s
 from activities.records.datakeys import ERASED, DataKeys, person_subject
 from activities.records.engine import Database
-from activities.records.errors import PersonErased
+from activities.records.errors import PersonErased, UnknownPerson
 from activities.records.models import PersonRole
 from activities.records.sqltypes import db_now
 from domain import Contact, Institution
@@ -25,78 +32,234 @@ async def _upsert(connection: AsyncConnection, table: Table, row: dict[str, Any]
     await connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates))
 
 
-async def upsert_person(
-    db: Database, person_id: str, role: PersonRole | str, contact: Contact | None, keys: DataKeys | None = None
-) -> None:
-    """Register a person, or update their role and contact. ``contact=None`` keeps what is stored.
+class ContactOutcome(StrEnum):
+    """What registering a person did to their contact data."""
 
-    The name and e-mail address are stored encrypted under the person's data key (see datakeys.py).
-    """
-    role = PersonRole(role)
-    sealed: dict[str, Any] = {}
-    if contact is not None:
-        erased = await db.read(
-            lambda c: c.scalar(select(s.people.c.erased_at).where(s.people.c.person_id == person_id))
-        )
-        if erased is not None:
-            raise PersonErased(person_id)
-        keys = keys or DataKeys(db)
-        subject = person_subject(person_id)
-        sealed["name"] = await keys.seal_text(subject, "name", contact.name)
-        sealed["email"] = await keys.seal_text(subject, "email", str(contact.email) if contact.email else None)
-
-    async def work(connection: AsyncConnection) -> None:
-        erased = await connection.scalar(select(s.people.c.erased_at).where(s.people.c.person_id == person_id))
-        if erased is not None:
-            raise PersonErased(person_id)
-        row: dict[str, Any] = {"person_id": person_id, "role": role.value}
-        row |= {"created_at": db_now(), "updated_at": db_now()}
-        updates: dict[str, Any] = {"role": role.value, "updated_at": db_now()}
-        if contact is not None:
-            row |= sealed
-            updates |= sealed
-        await _upsert(connection, s.people, row, updates)
-
-    await db.write(work)
+    REGISTERED = "registered"
+    """A new person (in this role), stored with the contact given (if any)."""
+    ADDED = "added"
+    """Known in this role without contact data; the contact given was stored."""
+    UNCHANGED = "unchanged"
+    """Known in this role with the same contact, or none given: nothing was written."""
+    KEPT = "kept"
+    """Known in this role with another contact: the stored one was kept (only ``change_contact`` changes it)."""
 
 
-async def get_contact(db: Database, person_id: str, keys: DataKeys | None = None) -> Contact | None:
-    async def work(connection: AsyncConnection) -> Any:
-        query = select(s.people.c.name, s.people.c.email, s.people.c.erased_at).where(s.people.c.person_id == person_id)
-        return (await connection.execute(query)).one_or_none()
+def _plain(contact: Contact | None) -> dict[str, str | None]:
+    if contact is None:
+        return {"name": None, "email": None}
+    return {"name": contact.name, "email": str(contact.email) if contact.email else None}
 
-    row = await db.read(work)
-    if row is None or row.erased_at is not None or not row.name:
-        return None
-    keys = keys or DataKeys(db)
+
+async def _seal(keys: DataKeys, person_id: str, contact: Contact | None) -> dict[str, str | None]:
     subject = person_subject(person_id)
-    name = await keys.open_text(subject, "name", row.name)
-    if name is None or name == ERASED:
-        return None
-    return Contact(name=name, email=await keys.open_text(subject, "email", row.email))
+    plain = _plain(contact)
+    return {field: await keys.seal_text(subject, field, value) for field, value in plain.items()}
 
 
-async def get_role(db: Database, person_id: str) -> PersonRole | None:
-    async def work(connection: AsyncConnection) -> PersonRole | None:
-        role = await connection.scalar(select(s.people.c.role).where(s.people.c.person_id == person_id))
-        return None if role is None else PersonRole(role)
+async def _open(keys: DataKeys, person_id: str, row: Any) -> dict[str, str | None]:
+    subject = person_subject(person_id)
+    return {field: await keys.open_text(subject, field, getattr(row, field)) for field in ("name", "email")}
+
+
+async def _audit(
+    connection: AsyncConnection,
+    person_id: str,
+    role: PersonRole,
+    action: str,
+    fields: list[str],
+    actor: str,
+    reason: str | None = None,
+) -> None:
+    row = {"person_id": person_id, "role": role.value, "action": action, "fields": fields, "actor": actor}
+    await connection.execute(insert(s.people_audit).values(**row, reason=reason, at=db_now()))
+
+
+def _key(person_id: str, role: PersonRole) -> Any:
+    return (s.people.c.person_id == person_id) & (s.people.c.role == role.value)
+
+
+async def _find(db: Database, person_id: str, role: PersonRole) -> Any:
+    """The person's row in ``role`` (None when unknown); PersonErased when the id was erased in any role."""
+
+    async def work(connection: AsyncConnection) -> Any:
+        p = s.people.c
+        rows = (
+            await connection.execute(select(p.role, p.name, p.email, p.erased_at).where(p.person_id == person_id))
+        ).all()
+        if any(row.erased_at is not None for row in rows):
+            raise PersonErased(person_id)
+        return next((row for row in rows if row.role == role.value), None)
 
     return await db.read(work)
 
 
-async def erase_person(db: Database, person_id: str) -> bool:
-    """Forget a person's name and e-mail address. The event logs (ids only) are untouched.
+async def register_person(
+    db: Database,
+    person_id: str,
+    role: PersonRole | str,
+    contact: Contact | None,
+    *,
+    actor: str = "application",
+    keys: DataKeys | None = None,
+) -> ContactOutcome:
+    """Register a person in ``role``. A contact is stored for a new person, or one known without any; an existing
+    contact is never changed here (see ``change_contact``). Raises PersonErased when the person was erased."""
+    role = PersonRole(role)
+    keys = keys or DataKeys(db)
+    found = await _find(db, person_id, role)
+    given = [field for field, value in _plain(contact).items() if value is not None]
+    if found is None:
+        sealed = await _seal(keys, person_id, contact)
 
-    Returns False when there is no such person. Erasing twice keeps the first erasure time.
+        async def insert_new(connection: AsyncConnection) -> bool:
+            row = {"person_id": person_id, "role": role.value, **sealed, "created_at": db_now(), "updated_at": db_now()}
+            dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+            statement: Any = dialect_insert(s.people).values(**row).on_conflict_do_nothing()
+            if (await connection.execute(statement)).rowcount:
+                await _audit(connection, person_id, role, "registered", given, actor)
+                return True
+            return False
+
+        if await db.write(insert_new):
+            return ContactOutcome.REGISTERED
+        return await register_person(db, person_id, role, contact, actor=actor, keys=keys)  # registered meanwhile
+    if contact is None:
+        return ContactOutcome.UNCHANGED
+    if found.name is None and found.email is None:
+        sealed = await _seal(keys, person_id, contact)
+
+        async def add(connection: AsyncConnection) -> bool:
+            where = _key(person_id, role) & s.people.c.name.is_(None) & s.people.c.email.is_(None)
+            result = await connection.execute(update(s.people).where(where).values(**sealed, updated_at=db_now()))
+            if result.rowcount:
+                await _audit(connection, person_id, role, "contact_added", given, actor)
+            return bool(result.rowcount)
+
+        if await db.write(add):
+            return ContactOutcome.ADDED
+        return await register_person(db, person_id, role, contact, actor=actor, keys=keys)
+    return ContactOutcome.UNCHANGED if await _open(keys, person_id, found) == _plain(contact) else ContactOutcome.KEPT
+
+
+async def change_contact(
+    db: Database,
+    person_id: str,
+    role: PersonRole | str,
+    contact: Contact,
+    *,
+    actor: str,
+    reason: str | None = None,
+    keys: DataKeys | None = None,
+) -> list[str]:
+    """The people registry's own command: change a person's contact data, with an audit record (the fields
+    changed, who and why; never the values). Returns the fields changed (empty: nothing to change).
+    Raises UnknownPerson, or PersonErased when the person was erased."""
+    role = PersonRole(role)
+    keys = keys or DataKeys(db)
+    found = await _find(db, person_id, role)
+    if found is None:
+        raise UnknownPerson(person_id, role.value)
+    current = await _open(keys, person_id, found)
+    wanted = _plain(contact)
+    changed = [field for field, value in wanted.items() if current[field] != value]
+    if changed:
+        sealed = await _seal(keys, person_id, contact)
+
+        async def work(connection: AsyncConnection) -> None:
+            await connection.execute(
+                update(s.people).where(_key(person_id, role)).values(**sealed, updated_at=db_now())
+            )
+            await _audit(connection, person_id, role, "contact_changed", changed, actor, reason)
+
+        await db.write(work)
+    return changed
+
+
+async def upsert_person(
+    db: Database, person_id: str, role: PersonRole | str, contact: Contact | None, keys: DataKeys | None = None
+) -> None:
+    """Deprecated name of ``register_person`` (which never changes an existing contact)."""
+    await register_person(db, person_id, role, contact, keys=keys)
+
+
+async def get_contact(
+    db: Database, person_id: str, role: PersonRole | str | None = None, keys: DataKeys | None = None
+) -> Contact | None:
+    """The contact of ``person_id`` in ``role``; None when unknown, erased or never given. Without a role the
+    id must be registered in one role only (else ValueError: name the role)."""
+
+    async def work(connection: AsyncConnection) -> Any:
+        p = s.people.c
+        query = select(p.role, p.name, p.email, p.erased_at).where(p.person_id == person_id)
+        if role is not None:
+            query = query.where(p.role == PersonRole(role).value)
+        rows = (await connection.execute(query)).all()
+        if len(rows) > 1:
+            raise ValueError(f"person {person_id} is registered in several roles; name the role")
+        return rows[0] if rows else None
+
+    row = await db.read(work)
+    if row is None or row.erased_at is not None or not row.name:
+        return None
+    opened = await _open(keys or DataKeys(db), person_id, row)
+    if opened["name"] is None or opened["name"] == ERASED:
+        return None
+    try:
+        return Contact(name=opened["name"], email=opened["email"])
+    except ValidationError:  # stored before today's limits: handed back as it is (delivery checks it again)
+        return Contact.model_construct(name=opened["name"], email=opened["email"])
+
+
+async def get_roles(db: Database, person_id: str) -> tuple[PersonRole, ...]:
+    """The roles ``person_id`` is registered in (erased or not), in order."""
+
+    async def work(connection: AsyncConnection) -> tuple[PersonRole, ...]:
+        query = select(s.people.c.role).where(s.people.c.person_id == person_id).order_by(s.people.c.role)
+        return tuple(PersonRole(role) for role in (await connection.scalars(query)).all())
+
+    return await db.read(work)
+
+
+async def get_role(db: Database, person_id: str) -> PersonRole | None:
+    """The one role ``person_id`` holds (the first, by name, should they hold several); None when unknown."""
+    roles = await get_roles(db, person_id)
+    return roles[0] if roles else None
+
+
+async def audit_trail(db: Database, person_id: str, role: PersonRole | str | None = None) -> list[dict[str, Any]]:
+    """The audit records of a person, oldest first: ``action``, ``role``, ``fields``, ``actor``, ``reason``, ``at``."""
+
+    async def work(connection: AsyncConnection) -> list[dict[str, Any]]:
+        a = s.people_audit.c
+        query = select(s.people_audit).where(a.person_id == person_id).order_by(a.id)
+        if role is not None:
+            query = query.where(a.role == PersonRole(role).value)
+        rows = (await connection.execute(query)).all()
+        keys = ("action", "role", "fields", "actor", "reason", "at")
+        return [{key: getattr(row, key) for key in keys} for row in rows]
+
+    return await db.read(work)
+
+
+async def erase_person(db: Database, person_id: str, role: PersonRole | str | None = None) -> bool:
+    """Forget a person's name and e-mail address (in ``role``, or in every role they hold). The event logs
+    (ids only) are untouched. Returns False when there is no such person. Erasing twice keeps the first time.
     """
 
     async def work(connection: AsyncConnection) -> bool:
         p = s.people.c
+        where = p.person_id == person_id
+        if role is not None:
+            where = where & (p.role == PersonRole(role).value)
+        roles = (await connection.scalars(select(p.role).where(where, p.erased_at.is_(None)))).all()
         result = await connection.execute(
             update(s.people)
-            .where(p.person_id == person_id)
+            .where(where)
             .values(name=None, email=None, erased_at=func.coalesce(p.erased_at, db_now()), updated_at=db_now())
         )
+        for erased in roles:
+            await _audit(connection, person_id, PersonRole(erased), "erased", ["name", "email"], "erasure")
         return bool(result.rowcount)
 
     return await db.write(work)

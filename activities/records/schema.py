@@ -150,7 +150,7 @@ people = Table(
     "people",
     metadata,
     Column("person_id", String(ID), primary_key=True),
-    Column("role", String(16), nullable=False),
+    Column("role", String(16), primary_key=True),
     Column("name", Text, nullable=True),  # encrypted under the person's data key (see datakeys.py)
     Column("email", Text, nullable=True),
     Column("created_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
@@ -158,6 +158,22 @@ people = Table(
     Column("erased_at", UTCDateTime(), nullable=True),
     CheckConstraint("role IN ('mentee', 'mentor', 'coordinator')", name="role"),
 )
+"""People are keyed by role and id: a mentee whose id equals a mentor's is another person (migration 0007)."""
+
+people_audit = Table(
+    "people_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", String(ID), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("fields", JSON, nullable=False),
+    Column("actor", String(ID), nullable=False),
+    Column("reason", String(200), nullable=True),
+    Column("at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+    Index(None, "person_id", "role"),
+)
+"""Every change to a person's record: what changed (field names, never values), by whom and why."""
 
 institutions = Table(
     "institutions",

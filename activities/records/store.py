@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from types import TracebackType
+from typing import Any
 
 from activities.records import audit, cohorts, gatherings, log, mentors, outbox, registry
 from activities.records.audit import Progress
@@ -85,20 +86,43 @@ class RecordStore:
 
     # ------------------------------------------------------------------------------------------ people and places
 
-    async def upsert_person(self, person_id: str, role: PersonRole | str, contact: Contact | None) -> None:
-        """Register or update a person; ``contact=None`` keeps stored contact data. Raises PersonErased."""
-        await registry.upsert_person(self._db, person_id, role, contact, self._keys)
+    async def register_person(
+        self, person_id: str, role: PersonRole | str, contact: Contact | None, *, actor: str = "application"
+    ) -> registry.ContactOutcome:
+        """Register a person in ``role``; an existing contact is never changed (that takes ``change_contact``).
+        Raises PersonErased."""
+        return await registry.register_person(self._db, person_id, role, contact, actor=actor, keys=self._keys)
 
-    async def get_contact(self, person_id: str) -> Contact | None:
-        """The person's contact data; None when unknown, erased, or never given."""
-        return await registry.get_contact(self._db, person_id, self._keys)
+    async def change_contact(
+        self, person_id: str, role: PersonRole | str, contact: Contact, *, actor: str, reason: str | None = None
+    ) -> list[str]:
+        """Change a person's contact, with an audit record; returns the fields changed. Raises UnknownPerson,
+        PersonErased."""
+        return await registry.change_contact(
+            self._db, person_id, role, contact, actor=actor, reason=reason, keys=self._keys
+        )
+
+    async def upsert_person(self, person_id: str, role: PersonRole | str, contact: Contact | None) -> None:
+        """Deprecated: ``register_person``."""
+        await registry.register_person(self._db, person_id, role, contact, keys=self._keys)
+
+    async def get_contact(self, person_id: str, role: PersonRole | str | None = None) -> Contact | None:
+        """The person's contact data in ``role``; None when unknown, erased, or never given."""
+        return await registry.get_contact(self._db, person_id, role, self._keys)
 
     async def get_role(self, person_id: str) -> PersonRole | None:
         return await registry.get_role(self._db, person_id)
 
-    async def erase_person(self, person_id: str) -> bool:
-        """Clear the person's name and e-mail (history keeps only ids). False when there is no such person."""
-        return await registry.erase_person(self._db, person_id)
+    async def get_roles(self, person_id: str) -> tuple[PersonRole, ...]:
+        return await registry.get_roles(self._db, person_id)
+
+    async def person_audit(self, person_id: str, role: PersonRole | str | None = None) -> list[dict[str, Any]]:
+        """The audit trail of a person's record (field names, actors, reasons; never values)."""
+        return await registry.audit_trail(self._db, person_id, role)
+
+    async def erase_person(self, person_id: str, role: PersonRole | str | None = None) -> bool:
+        """Clear the person's name and e-mail (in ``role``, or every role). False when there is no such person."""
+        return await registry.erase_person(self._db, person_id, role)
 
     async def upsert_institution(self, institution: Institution) -> None:
         await registry.upsert_institution(self._db, institution)

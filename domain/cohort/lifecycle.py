@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from pydantic import Field, model_validator
 
 from domain.errors import DomainRejection
 from domain.frozen import Frozen
+from domain.limits import Line, at_most
 from domain.partnership.commands import GatheringKind
 from domain.people import Id
 
@@ -23,10 +24,10 @@ class PlannedGathering(Frozen):
 
     gathering_id: Id
     kind: GatheringKind
-    subject: str = Field(min_length=1, max_length=200)
+    subject: Line
     starts_at: datetime
     hours: float = Field(default=2.0, gt=0, le=12)
-    place: str = Field(default="to be announced", max_length=200)
+    place: Line = "to be announced"
     capacity: int | None = Field(default=None, ge=1, le=500)
 
 
@@ -42,9 +43,9 @@ class CohortPlan(Frozen):
     review_window: timedelta = timedelta(days=14)
     """After the programme end, how long the cohort waits for closing reviews before its report."""
     auto_approve: bool = False
-    policy: dict[str, Any] | None = None
+    policy: Annotated[dict[str, Any], at_most("POLICY_OVERRIDES")] | None = None
     """Policy overrides for the cohort's partnerships (informational here; applications carry their own)."""
-    gatherings: tuple[PlannedGathering, ...] = ()
+    gatherings: Annotated[tuple[PlannedGathering, ...], at_most("PLAN_GATHERINGS")] = ()
     group_subjects_at: datetime | None = None
     """When to hold the subject group meetings formed from shared interests (None: no automatic groups)."""
     group_hours: float = Field(default=2.0, gt=0, le=12)

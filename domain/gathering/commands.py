@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from domain.frozen import Frozen
 from domain.gathering.plan import MAX_HOURS, GatheringPlan, RegistrantId
+from domain.limits import Text, at_most
 
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Reason = Text
 
 
 class _Command(Frozen):
@@ -37,7 +38,7 @@ class RecordAttendance(_Command):
     """A coordinator records who was there. Adds to attendance already recorded; never takes any back."""
 
     type: Literal["record_attendance"] = "record_attendance"
-    present: tuple[RegistrantId, ...] = Field(min_length=1)
+    present: Annotated[tuple[RegistrantId, ...], at_most("ATTENDEES"), Field(min_length=1)]
     hours: float | None = Field(default=None, gt=0, le=MAX_HOURS)
     """The hours each of them is credited with; the gathering's duration when not given."""
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Self
 from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
 
 from domain.frozen import Frozen
+from domain.limits import Line, at_most
 from domain.partnership.commands import GatheringKind
 from domain.people import Id
 
@@ -22,7 +23,7 @@ RegistrantId = Annotated[
 A partnership's mentor may register separately as ``{partnership_id}:mentor``. Never a name or an e-mail.
 """
 
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Label = Line
 
 MAX_HOURS = 12.0
 """The longest a gathering (and the hours it counts) can be: a partnership accepts at most 12 per gathering."""
@@ -50,7 +51,7 @@ class GatheringPlan(Frozen):
     """Registrants are reminded this long before the start (if the gathering was planned that early)."""
     attendance_grace: timedelta = timedelta(days=7)
     """After the end, the coordinator has this long to record attendance; then the gathering closes."""
-    invitees: tuple[RegistrantId, ...] | None = None
+    invitees: Annotated[tuple[RegistrantId, ...], at_most("ATTENDEES")] | None = None
     """Only these may register (a partnership id also admits its ``:mentor``); None: open to the cohort."""
 
     @model_validator(mode="before")

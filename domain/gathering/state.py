@@ -60,6 +60,14 @@ class GatheringState(Frozen):
     def is_terminal(self) -> bool:
         return self.stage in TERMINAL_STAGES
 
+    def credited(self, partnership_id: str) -> Attendee | None:
+        """The attendance recorded for a partnership (its id, or ``{id}:{role}``), as its hours are counted:
+        the first of its attendees (one partnership counts a gathering once). None: not recorded as present."""
+        for attendee in self.attendance:
+            if attendee.registrant_id.split(":", 1)[0] == partnership_id:
+                return attendee
+        return None
+
     @property
     def capacity(self) -> int:
         return self.plan.capacity if self.plan else 0

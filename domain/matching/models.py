@@ -48,17 +48,23 @@ class MatchingInput(Frozen):
     def _consistent(self) -> MatchingInput:
         problems = []
         if dup := _duplicates([m.mentee_id for m in self.mentees]):
-            problems.append(f"mentees listed more than once: {', '.join(dup)}")
+            problems.append(f"mentees listed more than once: {_some(dup)}")
         if dup := _duplicates([m.mentor_id for m in self.mentors]):
-            problems.append(f"mentors listed more than once: {', '.join(dup)}")
+            problems.append(f"mentors listed more than once: {_some(dup)}")
         if dup := _duplicates([p.mentee_id for p in self.pins]):
-            problems.append(f"mentees pinned more than once: {', '.join(dup)}")
+            problems.append(f"mentees pinned more than once: {_some(dup)}")
         known = {m.mentee_id for m in self.mentees}
         if unknown := sorted({p.mentee_id for p in self.pins} - known):
-            problems.append(f"pins for mentees not in this round: {', '.join(unknown)}")
+            problems.append(f"pins for mentees not in this round: {_some(unknown)}")
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+
+def _some(ids: list[str], shown: int = 10) -> str:
+    """A few of ``ids`` and how many more: a message stays short however many there are."""
+    more = len(ids) - shown
+    return ", ".join(ids[:shown]) + (f" and {more} more" if more > 0 else "")
 
 
 class Proposal(Frozen):

@@ -6,14 +6,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import Field
 
 from domain.frozen import Frozen
+from domain.limits import Line, Lines, Notes, OptionalText, Text
 from domain.people import Id, Institution, MenteeProfile
 from domain.policy import Policy
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Topic = Line
+"""Kept for importers: a topic, goal or action is one line (see ``domain.limits``)."""
 
 
 class Party(StrEnum):
@@ -68,7 +69,7 @@ class ProposeMatch(_Command):
     type: Literal["match_proposed"] = "match_proposed"
     mentor_id: Id
     score: float | None = None
-    reasons: tuple[str, ...] = ()
+    reasons: Lines = ()
 
 
 class SignAgreement(_Command):
@@ -76,8 +77,8 @@ class SignAgreement(_Command):
 
     type: Literal["sign_agreement"] = "sign_agreement"
     party: Party
-    signature_ref: str | None = Field(default=None, max_length=200)
-    topics: tuple[Topic, ...] | None = None
+    signature_ref: Line | None = None
+    topics: Lines | None = None
     meeting_cadence_days: int | None = Field(default=None, ge=7, le=92)
 
 
@@ -86,15 +87,15 @@ class LogMeeting(_Command):
     kind: Literal["pair"] = "pair"
     held_on: datetime | None = None
     minutes: int = Field(ge=5, le=600)
-    topics: tuple[Topic, ...] = ()
-    notes: str | None = Field(default=None, max_length=10000)
+    topics: Lines = ()
+    notes: Notes | None = None
 
 
 class AddDiaryEntry(_Command):
     type: Literal["add_diary_entry"] = "add_diary_entry"
     reflection: Text
-    goals: tuple[Topic, ...] = ()
-    actions: tuple[Topic, ...] = ()
+    goals: Lines = ()
+    actions: Lines = ()
 
 
 class RecordGathering(_Command):
@@ -122,7 +123,7 @@ class SubmitClosingReview(_Command):
     party: Party
     rating: int = Field(ge=1, le=5)
     outcome: MenteeOutcome | None = None
-    comments: str | None = Field(default=None, max_length=4000)
+    comments: OptionalText | None = None
 
 
 class Tick(_Command):

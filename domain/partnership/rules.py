@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import singledispatch
 
+from domain import limits
 from domain.errors import DomainRejection
 from domain.frozen import Frozen
 from domain.partnership import commands as c
@@ -23,6 +24,7 @@ from domain.partnership.state import (
     Agreement,
     Attention,
     Clock,
+    DayCount,
     LapseLevel,
     PartnershipState,
     Pause,
@@ -53,6 +55,21 @@ def initial_state(partnership_id: str) -> PartnershipState:
 
 
 # ---------------------------------------------------------------------------------------------- decide
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date() if moment.tzinfo else moment.date()
+
+
+def _count_on(counted: DayCount | None, at: datetime) -> DayCount:
+    """``counted`` with one more on the day of ``at`` (a new day starts again from one)."""
+    day = _day(at)
+    return DayCount(day=day, count=counted.count + 1 if counted and counted.day == day else 1)
+
+
+def _within_day(counted: DayCount | None, now: datetime, most: int, what: str, limit: str) -> None:
+    if counted is not None and counted.day == _day(now) and counted.count >= most:
+        raise DomainRejection(f"at most {most} {what} a day (limit {limit}); try again tomorrow (UTC)")
 
 
 def decide(state: PartnershipState, command: c.Command, now: datetime) -> list[e.Event]:
@@ -174,6 +191,7 @@ def _(command: c.LogMeeting, state: PartnershipState, now: datetime) -> list[e.E
         raise DomainRejection("the partnership is paused; a coordinator must resume it before meetings count")
     _require_stage(state, "log a pair meeting", Stage.ACTIVE, Stage.CLOSING_REVIEW)
     _require_mentor_present(state)
+    _within_day(state.meetings_today, now, limits.MEETINGS_PER_DAY, "meetings", "MEETINGS_PER_DAY")
     agreement = state.agreement
     assert agreement is not None and agreement.starts_on is not None
     held_on = command.held_on or now
@@ -202,6 +220,7 @@ def _(command: c.LogMeeting, state: PartnershipState, now: datetime) -> list[e.E
 @_decide.register
 def _(command: c.AddDiaryEntry, state: PartnershipState, now: datetime) -> list[e.Event]:
     _require_stage(state, "add a learning diary entry", *ACCEPTED_STAGES)
+    _within_day(state.diary_today, now, limits.DIARY_ENTRIES_PER_DAY, "diary entries", "DIARY_ENTRIES_PER_DAY")
     return [e.DiaryEntryAdded(at=now, reflection=command.reflection, goals=command.goals, actions=command.actions)]
 
 
@@ -546,12 +565,13 @@ def _(event: e.MeetingLogged, state: PartnershipState) -> Changes:
         "last_meeting_at": last,
         "next_meeting_due": event.next_meeting_due,
         **_back_on_track(state),
+        "meetings_today": _count_on(state.meetings_today, event.at),
     }
 
 
 @_evolve.register
 def _(event: e.DiaryEntryAdded, state: PartnershipState) -> Changes:
-    return {"diary_entries": state.diary_entries + 1}
+    return {"diary_entries": state.diary_entries + 1, "diary_today": _count_on(state.diary_today, event.at)}
 
 
 @_evolve.register

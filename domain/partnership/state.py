@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -147,6 +147,13 @@ def _lift_flat_clock_fields(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+class DayCount(Frozen):
+    """How many of something a partnership took on one day (UTC): for the per-day limits."""
+
+    day: date
+    count: int
+
+
 class PartnershipState(Frozen):
     partnership_id: str
     version: int = 0
@@ -169,6 +176,10 @@ class PartnershipState(Frozen):
     next_meeting_due: datetime | None = None
     lapse: LapseLevel = LapseLevel.ON_TRACK
     diary_entries: int = 0
+    diary_today: DayCount | None = None
+    """Diary entries added on the day of the last one (``limits.DIARY_ENTRIES_PER_DAY``)."""
+    meetings_today: DayCount | None = None
+    """Meetings logged on the day of the last one (``limits.MEETINGS_PER_DAY``)."""
     gatherings_attended: int = 0
     gathering_hours: float = 0.0
     attended_gathering_ids: tuple[str, ...] = ()

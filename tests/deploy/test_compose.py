@@ -33,7 +33,7 @@ def test_it_has_the_production_shape(compose: dict[str, Any]) -> None:
     assert _env(services["temporal"])["POSTGRES_SEEDS"] == "temporal-db"
     assert services["temporal-db"]["image"].startswith("postgres")
     assert services["records-db"]["image"].startswith("postgres")
-    assert "8233:8080" in services["temporal-ui"]["ports"]
+    assert "127.0.0.1:8233:8080" in services["temporal-ui"]["ports"]
 
 
 def test_the_codec_server_decodes_for_the_ui_and_every_engine_service_has_the_keyring(
@@ -97,3 +97,77 @@ def test_integrations_reach_the_gateway_and_not_the_temporal_frontend(compose: d
 
     known = {str(f.validation_alias) for f in (Settings.model_fields | GatewaySettings.model_fields).values()}
     assert set(env) <= known, set(env) - known
+
+
+# ---------------------------------------------------------------------------------------------- exposure (issue 15)
+
+SECRET = re.compile(r"PASSWORD|PASSWD|PWD|SECRET|TOKEN|API_KEY|PRIVATE_KEY", re.I)
+
+
+def _published(service: dict[str, Any]) -> list[tuple[str | None, str]]:
+    """(host address, host port) of each published port; None when published on every interface."""
+    found: list[tuple[str | None, str]] = []
+    for port in service.get("ports", []):
+        if isinstance(port, dict):
+            found.append((port.get("host_ip"), str(port.get("published"))))
+            continue
+        parts = str(port).split(":")
+        if len(parts) == 3:
+            found.append((parts[0], parts[1]))
+        else:
+            found.append((None, parts[0]))
+    return found
+
+
+def test_only_the_ui_gateway_codec_server_and_grafana_are_published_and_only_on_loopback(
+    compose: dict[str, Any],
+) -> None:
+    published = {name: _published(service) for name, service in compose["services"].items() if _published(service)}
+    assert set(published) <= {"temporal-ui", "gateway", "codec-server", "grafana"}, published
+    assert "temporal" not in published and "temporal-db" not in published and "records-db" not in published
+    for name, ports in published.items():
+        for host, port in ports:
+            assert host == "127.0.0.1", f"{name} publishes {port} on {host or 'every interface'}"
+
+
+def test_the_databases_are_on_an_internal_network_only(compose: dict[str, Any]) -> None:
+    networks = compose["networks"]
+    assert networks["internal"]["internal"] is True
+    for name in ("temporal-db", "records-db"):
+        assert compose["services"][name]["networks"] == ["internal"], name
+    for name, service in compose["services"].items():
+        assert service.get("networks"), f"{name} is on the default network (reachable from outside the stack)"
+
+
+def test_no_secret_has_a_default_and_each_is_required_with_a_message() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    references = re.findall(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:?[-?+])?([^}]*)\}", text)
+    secrets = {(name, op, rest) for name, op, rest in references if SECRET.search(name)}
+    assert {name for name, _, _ in secrets} >= {"RECORDS_DB_PASSWORD", "TEMPORAL_DB_PASSWORD"}
+    for name, op, rest in secrets:
+        assert op == ":?" and rest.strip(), f"${{{name}}} must be required (${{{name}:?message}}), not {op!r}"
+
+
+def test_no_secret_is_written_into_the_compose_file(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        for key, value in _env(service).items():
+            if SECRET.search(key):
+                assert re.fullmatch(r"\$\{[A-Z_]+:\?[^}]+\}", str(value)), f"{name}: {key} is set in the file"
+    for key, value in compose["x-engine-env"].items():
+        references = re.findall(r"\$\{[^}]*\}", str(value))
+        masked = str(value)
+        for n, found in enumerate(references):
+            masked = masked.replace(found, f"<{n}>", 1)
+        for password in re.findall(r"://[^:/@]+:([^@]+)@", masked):
+            reference = re.fullmatch(r"<(\d+)>", password)
+            assert reference is not None, f"{key} embeds a password"
+            assert ":?" in references[int(reference.group(1))], f"{key}: its password must be required"
+
+
+def test_the_env_example_has_no_real_defaults_for_secrets() -> None:
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.split("=", 1)
+        if SECRET.search(key):
+            assert value == "", f".env.example gives {key} a value"

@@ -293,7 +293,9 @@ async def test_names_in_any_script_are_delivered_and_broken_ones_are_not(
     finnish = Contact(name="Jääskeläinen, Åsa", email="asa@example.fi")
     await seed_people(store, cast, mentee=Contact(name="李小龍", email="li@example.cn"), mentor=finnish)
     await record(store, cast.matched())
-    await store.upsert_person(cast.mentee_id, "mentee", Contact(name="Li\nBcc: all@example.org", email="li@example.cn"))
+    # Contact refuses control characters now (domain.limits); one stored before that is still never sent.
+    broken = Contact.model_construct(name="Li\nBcc: all@example.org", email="li@example.cn")
+    await store.change_contact(cast.mentee_id, "mentee", broken, actor="test")
 
     result = await deliver_pending(store, mailer(mail_server), cast.pid)
 

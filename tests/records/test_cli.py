@@ -105,9 +105,17 @@ def test_records_verify_and_rebuild(database: Path, capsys: pytest.CaptureFixtur
     assert main(["records", "verify"]) == 0
 
 
-@pytest.mark.parametrize("argv", [["db", "--help"], ["db", "upgrade", "--help"], ["records", "--help"],
-                                  ["records", "show", "--help"], ["records", "verify", "--help"],
-                                  ["records", "rebuild", "--help"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["db", "--help"],
+        ["db", "upgrade", "--help"],
+        ["records", "--help"],
+        ["records", "show", "--help"],
+        ["records", "verify", "--help"],
+        ["records", "rebuild", "--help"],
+    ],
+)
 def test_every_subcommand_has_help(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(argv)

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from activities.records import migrate
 from activities.records.engine import create_engine, display_url, normalise_url
 from activities.records.schema import metadata
+from activities.records.scratch import postgres_unavailable, private_postgres
 from tests.records.helpers import HEAD
 
 
@@ -86,3 +87,38 @@ def test_plain_driver_names_get_the_async_driver() -> None:
     assert normalise_url("postgresql://u:secret@h/db").drivername == "postgresql+asyncpg"
     assert normalise_url("sqlite:///var/x.db").drivername == "sqlite+aiosqlite"
     assert "secret" not in display_url("postgresql+asyncpg://u:secret@h/db")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def test_0007_keeps_every_person_and_keys_people_by_role(tmp_path: Path, backend: str) -> None:
+    """People stored before 0007 keep their one role; after it, one id may hold several roles; going back
+    keeps, per id, the record registered first (a mentor's over a mentee's on a tie)."""
+    if backend == "sqlite":
+        await _people_by_role(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}")
+        return
+    reason = await postgres_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    async with private_postgres("entrypoint_mig0007") as url:
+        await migrate.downgrade(url, "base")  # it comes migrated to the head
+        await _people_by_role(url)
+
+
+async def _people_by_role(url: str) -> None:
+    await migrate.upgrade(url, "0004")
+    engine = create_engine(url)
+    people = sa.table("people", sa.column("person_id"), sa.column("role"), sa.column("name"))
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(sa.insert(people).values(person_id="p-1", role="mentor", name="Aino"))
+        await migrate.upgrade(url)
+        async with engine.begin() as connection:
+            await connection.execute(sa.insert(people).values(person_id="p-1", role="mentee", name="Eve"))
+            rows = (await connection.execute(sa.select(people).order_by(people.c.role))).all()
+        assert [(r.person_id, r.role, r.name) for r in rows] == [("p-1", "mentee", "Eve"), ("p-1", "mentor", "Aino")]
+        await migrate.downgrade(url, "0004")
+        async with engine.connect() as connection:
+            rows = (await connection.execute(sa.select(people))).all()
+        assert [(r.person_id, r.role) for r in rows] == [("p-1", "mentor")]
+    finally:
+        await engine.dispose()

@@ -11,19 +11,23 @@ from domain import Contact, Institution
 from tests.records.helpers import Pair, unique
 
 
-async def test_people_are_registered_and_updated(store: RecordStore) -> None:
+async def test_people_are_registered_by_role(store: RecordStore) -> None:
     person = unique("mentor")
     assert await store.get_contact(person) is None
     await store.upsert_person(person, "mentor", Contact(name="Aino Virtanen", email="aino@example.org"))
     assert await store.get_contact(person) == Contact(name="Aino Virtanen", email="aino@example.org")
     assert await store.get_role(person) == PersonRole.MENTOR
 
-    await store.upsert_person(person, PersonRole.COORDINATOR, None)  # no contact given: the stored one stays
-    assert await store.get_contact(person) == Contact(name="Aino Virtanen", email="aino@example.org")
-    assert await store.get_role(person) == PersonRole.COORDINATOR
+    await store.upsert_person(person, PersonRole.COORDINATOR, None)  # the same id in another role: another record
+    assert await store.get_roles(person) == (PersonRole.COORDINATOR, PersonRole.MENTOR)
+    assert await store.get_contact(person, "mentor") == Contact(name="Aino Virtanen", email="aino@example.org")
+    assert await store.get_contact(person, "coordinator") is None
+    with pytest.raises(ValueError, match="several roles"):
+        await store.get_contact(person)
 
     await store.upsert_person(person, "coordinator", Contact(name="Aino V."))
-    assert await store.get_contact(person) == Contact(name="Aino V.", email=None)
+    assert await store.get_contact(person, "coordinator") == Contact(name="Aino V.", email=None)
+    assert await store.get_contact(person, "mentor") == Contact(name="Aino Virtanen", email="aino@example.org")
 
 
 async def test_a_person_without_contact_has_none(store: RecordStore) -> None:

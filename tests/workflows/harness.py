@@ -111,3 +111,32 @@ async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
     history = await handle.fetch_history()
     HISTORIES.mkdir(exist_ok=True)
     (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+
+async def record_gathering(
+    records: Any, cohort_id: str, gathering_id: str, kind: str, present: list[str], hours: float
+) -> None:
+    """A gathering's record as the Gathering workflow leaves it: scheduled, and attendance recorded.
+    ``gathering_attended`` counts only what such a record says (issue 15, finding 6)."""
+    from datetime import UTC, datetime
+
+    from domain.gathering import events as ge
+    from domain.gathering.plan import GatheringPlan
+    from workflows.contract import gathering_workflow_id
+
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    plan = GatheringPlan(
+        cohort_id=cohort_id,
+        gathering_id=gathering_id,
+        kind=kind,  # type: ignore[arg-type]
+        subject="a gathering",
+        starts_at=at,
+        duration_hours=hours,
+        place="Helsinki",
+        capacity=100 if kind == "collective" else 20,
+    )
+    events = [
+        ge.GatheringScheduled(at=at, plan=plan),
+        ge.AttendanceRecorded(at=at, present=tuple(present), hours=hours),
+    ]
+    await records.append_gathering_events(gathering_workflow_id(cohort_id, gathering_id), cohort_id, 0, events)

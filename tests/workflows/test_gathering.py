@@ -28,6 +28,7 @@ from tests.workflows.harness import (
     application,
     keep_history,
     matched_and_signed,
+    record_gathering,
     start,
     status,
     wait_for,
@@ -330,6 +331,8 @@ async def test_delivery_signals_a_partnership_once_skips_with_reasons_and_resume
     await wait_stage(closed, "REJECTED")
     await _completed(closed)  # not closed.result(): on this server, that lets time skip (years, to timeouts)
     first, second = (pair.id for pair in running)
+    # The Gathering's record, which a partnership checks the signal against (issue 15, finding 6).
+    await record_gathering(records, cohort_id, "orientation", "collective", [first, f"{first}:mentor", second], 3)
     request = DeliverAttendance(
         gathering_key=gathering_workflow_id(cohort_id, "orientation"),
         gathering_id="orientation",

@@ -16,6 +16,7 @@ from tests.workflows.harness import (
     application,
     keep_history,
     matched_and_signed,
+    record_gathering,
     start,
     status,
     update,
@@ -46,6 +47,8 @@ async def test_six_month_partnership_from_application_to_completed_summary(
         await update(
             handle, PartnershipWorkflow.add_diary_entry_update, {"reflection": f"What I learned in month {month + 1}"}
         )
+    await record_gathering(records, cohort_id, "kickoff", "collective", [handle.id], 3)
+    await record_gathering(records, cohort_id, "workshop-1", "group", [f"{handle.id}:mentor"], 2.5)
     await update(
         handle,
         PartnershipWorkflow.gathering_attended_update,
@@ -54,7 +57,7 @@ async def test_six_month_partnership_from_application_to_completed_summary(
     await update(
         handle,
         PartnershipWorkflow.gathering_attended_update,
-        {"gathering_id": "workshop-1", "kind": "group", "hours": 2.5},
+        {"gathering_id": "workshop-1", "kind": "group", "hours": 12},
     )
     now = await status(handle)
     assert now.meetings_held == 6 and now.attention is None

@@ -172,8 +172,11 @@ async def _start(args: argparse.Namespace) -> int:
     facade = await _facade()
     try:
         handle = await facade.start(app)
-    except AlreadyExists as error:
-        raise CommandError(str(error)) from None
+    except AlreadyExists:
+        raise CommandError(
+            f"partnership {app.workflow_id} already exists (running or closed); a partnership id is used once: "
+            "apply under another cohort or mentee id"
+        ) from None
     print(f"started {handle.id}")
     return 0
 
