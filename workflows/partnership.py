@@ -8,13 +8,15 @@ search attributes and the current details in the Temporal UI. Nothing else happe
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
     from activities.models import (
         DeliverNotifications,
         RecordEvents,
@@ -23,10 +25,11 @@ with workflow.unsafe.imports_passed_through():
     from activities.notifications.activity import NotificationActivities
     from activities.partnership import PartnershipActivities
     from contract.partnership import MESSAGES, STATUS_QUERY, WORKFLOW_TYPE, Application, PartnershipStatus
-    from domain.errors import DomainRejection
+    from domain.errors import DomainRejection, problems
     from domain.partnership import PartnershipState, decide, fold, initial_state, next_due, rejection_event
     from domain.partnership import commands as c
     from domain.partnership.events import Event
+    from domain.policy import Policy
     from workflows import inbox
     from workflows.inbox import Inbox, Pending
     from workflows.status import describe, search_attribute_updates, waiting_for
@@ -46,21 +49,31 @@ DELIVERY_RETRY = RetryPolicy(
 class PartnershipWorkflow:
     @workflow.init
     def __init__(self, application: Application) -> None:
+        self._application, self._policy, self._malformed = _read_application(cast(RawValue, application))
         self._state: PartnershipState = initial_state(workflow.info().workflow_id)
         self._inbox: Inbox[PartnershipStatus] = Inbox(MESSAGES, self._check, self.status)
         self._published: dict[str, Any] = {}
         """Search attribute values as last upserted (by name; None when unset)."""
 
+    # The input is taken raw (like signals): an application that does not validate ends the partnership as REJECTED,
+    # with the reason recorded and in the status, instead of failing every workflow task. Callers still see the type.
+    __init__.__annotations__["application"] = RawValue
+
     @workflow.run
     async def run(self, application: Application) -> PartnershipStatus:
+        if self._malformed is not None:
+            await self._apply(c.RejectMalformedApplication(reason=self._malformed), "application")
+            return await self._finish()
+        app, policy = self._application, self._policy
+        assert app is not None and policy is not None
         facts = await workflow.execute_activity_method(
             PartnershipActivities.register_application,
             RegisterApplication(
                 partnership_id=self._state.partnership_id,
-                cohort_id=application.cohort_id,
-                mentee_id=application.mentee_id,
-                institution_id=application.institution_id,
-                contact=application.contact,
+                cohort_id=app.cohort_id,
+                mentee_id=app.mentee_id,
+                institution_id=app.institution_id,
+                contact=app.contact,
             ),
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
@@ -68,9 +81,9 @@ class PartnershipWorkflow:
         )
         await self._apply(
             c.SubmitApplication(
-                cohort_id=application.cohort_id,
-                mentee=application.mentee_profile(),
-                policy=application.resolved_policy(),
+                cohort_id=app.cohort_id,
+                mentee=app.mentee_profile(),
+                policy=policy,
             ),
             "application",
         )
@@ -83,6 +96,11 @@ class PartnershipWorkflow:
             else:
                 await self._inbox.process(pending, self._decide_message)
 
+        return await self._finish()
+
+    run.__annotations__["application"] = RawValue
+
+    async def _finish(self) -> PartnershipStatus:
         # Let late updates see their answer, and signals that arrived on the way out be recorded as rejected.
         while self._inbox:
             await self._inbox.process(self._inbox.pop(), self._decide_message)
@@ -173,6 +191,7 @@ class PartnershipWorkflow:
     coordinator_action = inbox.signal("coordinator_action")
     withdraw = inbox.signal("withdraw")
     submit_closing_review = inbox.signal("submit_closing_review")
+    unknown_signal = inbox.unknown_signals()
 
     match_proposed_update = inbox.update("match_proposed", PartnershipStatus)
     sign_agreement_update = inbox.update("sign_agreement", PartnershipStatus)
@@ -192,6 +211,21 @@ class PartnershipWorkflow:
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> PartnershipStatus:
         return describe(self._state)
+
+
+def _read_application(raw: RawValue) -> tuple[Application | None, Policy | None, str | None]:
+    """The application and its policy, or why the input is not one (field names and problems, never the values)."""
+    try:
+        payload = workflow.payload_converter().from_payload(raw.payload)
+    except Exception:
+        return None, None, "the application is not one JSON object"
+    if not isinstance(payload, dict):
+        return None, None, "the application is not one JSON object"
+    try:
+        application = Application.model_validate(payload)
+        return application, application.resolved_policy(), None
+    except ValidationError as error:
+        return None, None, f"invalid application: {problems(error)}"
 
 
 __all__ = ["PartnershipWorkflow"]

@@ -48,6 +48,8 @@ def waiting_for(state: PartnershipState) -> str:
     if state.stage == Stage.CLOSING_REVIEW:
         missing = [p for p in ("mentee", "mentor") if p not in state.reviews]
         parts.append(f"reviews missing: {', '.join(missing)}")
+    if state.stage == Stage.REJECTED and state.ended_reason:
+        parts.append(f"reason: {state.ended_reason}")
     due = next_due(state)
     if due is not None:
         parts.append(f"next timer: {due.waiting_for} at {due.at:%Y-%m-%d %H:%M:%S} UTC")

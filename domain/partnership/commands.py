@@ -56,6 +56,13 @@ class SubmitApplication(_Command):
     policy: Policy = Policy()
 
 
+class RejectMalformedApplication(_Command):
+    """The workflow's input was not a valid application: end the partnership before it starts, saying why."""
+
+    type: Literal["reject_malformed_application"] = "reject_malformed_application"
+    reason: str
+
+
 class ScreenApplication(_Command):
     """The facts screening needs, looked up by the caller: the institution as registered (None if unknown)."""
 
@@ -132,6 +139,7 @@ class Tick(_Command):
 
 Command = Annotated[
     SubmitApplication
+    | RejectMalformedApplication
     | ScreenApplication
     | ProposeMatch
     | SignAgreement

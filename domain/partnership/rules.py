@@ -55,7 +55,7 @@ def initial_state(partnership_id: str) -> PartnershipState:
 
 def decide(state: PartnershipState, command: c.Command, now: datetime) -> list[e.Event]:
     """The events ``command`` causes at ``now``; raises DomainRejection when it makes no sense."""
-    if state.stage is None and not isinstance(command, c.SubmitApplication):
+    if state.stage is None and not isinstance(command, c.SubmitApplication | c.RejectMalformedApplication):
         raise DomainRejection("no application has been submitted for this partnership yet")
     if state.is_terminal and not isinstance(command, c.Tick):
         raise DomainRejection(f"the partnership has ended ({state.stage}); nothing more can be done")
@@ -80,6 +80,13 @@ def _(command: c.SubmitApplication, state: PartnershipState, now: datetime) -> l
             policy=command.policy,
         )
     ]
+
+
+@_decide.register
+def _(command: c.RejectMalformedApplication, state: PartnershipState, now: datetime) -> list[e.Event]:
+    if state.stage is not None:
+        raise DomainRejection("an application has already been submitted for this partnership")
+    return [e.ApplicationRejected(at=now, reasons=(command.reason,))]
 
 
 @_decide.register

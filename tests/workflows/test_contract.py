@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -20,9 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_partnership_defines_a_signal_and_an_update_for_each_message_of_its_table_and_no_other() -> None:
     defn = _Definition.must_from_class(PartnershipWorkflow)
     assert defn.name == partnership.WORKFLOW_TYPE
-    assert set(defn.signals) == set(partnership.MESSAGES)
+    assert set(defn.signals) == {*partnership.MESSAGES, None}, "one per message, and a catch-all for other names"
     assert set(defn.updates) == set(partnership.MESSAGES)
     assert set(defn.queries) == {STATUS_QUERY}
+    assert defn.signals[None].arg_types == [str, Sequence[RawValue]]
     for name in partnership.MESSAGES:
         assert defn.signals[name].arg_types == [RawValue], f"{name}: signals take the raw payload"
         assert defn.updates[name].ret_type is partnership.PartnershipStatus
