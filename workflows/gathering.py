@@ -56,6 +56,7 @@ skipped with the reason, not retried)."""
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
+@inbox.handlers(MESSAGES, GatheringStatus, signals=False)
 class GatheringWorkflow:
     @workflow.init
     def __init__(self, plan: GatheringPlan) -> None:
@@ -159,7 +160,8 @@ class GatheringWorkflow:
         workflow.set_current_details(details(self._state))
 
     # ------------------------------------------------------------------------------------------- updates
-    # One line per message of contract.gathering.MESSAGES; tests/workflows/test_contract.py holds them equal.
+    # The handlers of contract.gathering.MESSAGES (``inbox.handlers`` adds any not spelled out here); these
+    # one-liners are the typed references callers use. tests/workflows/test_contract.py holds them equal.
 
     register = inbox.update("register", GatheringStatus)
     cancel_registration = inbox.update("cancel_registration", GatheringStatus)

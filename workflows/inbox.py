@@ -179,6 +179,29 @@ def signal(name: str) -> Callable[[Any, Any], None]:
     return cast(Callable[[Any, Any], None], workflow.signal(name=name)(handler))
 
 
+W = TypeVar("W", bound=type)
+
+
+def handlers(messages: Mapping[str, type[BaseModel]], status: type[Any], signals: bool = True) -> Callable[[W], W]:
+    """Class decorator (below ``@workflow.defn``): the handlers of every message of the table the class does not
+    spell out itself, ``{name}`` (signal, if ``signals``) and ``{name}_update``, named exactly as in the table.
+
+    So a new message needs no edit here; a one-line ``name = inbox.signal("name")`` in the class only adds a typed
+    reference (``PartnershipWorkflow.name``) for callers.
+    """
+
+    def add(cls: W) -> W:
+        for name in messages:
+            if signals and name not in vars(cls):
+                setattr(cls, name, signal(name))
+            attribute = f"{name}_update" if signals else name
+            if attribute not in vars(cls):
+                setattr(cls, attribute, update(name, status))
+        return cls
+
+    return add
+
+
 def unknown_signals() -> Callable[[Any, str, Sequence[RawValue]], None]:
     """The catch-all signal handler: any other name is queued as rejected, so the status shows it was refused."""
 

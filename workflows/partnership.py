@@ -46,6 +46,7 @@ DELIVERY_RETRY = RetryPolicy(
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
+@inbox.handlers(MESSAGES, PartnershipStatus)
 class PartnershipWorkflow:
     @workflow.init
     def __init__(self, application: Application) -> None:
@@ -181,7 +182,8 @@ class PartnershipWorkflow:
         workflow.set_current_details(waiting_for(self._state))
 
     # --------------------------------------------------------------------------------- signals & updates
-    # One line per message of contract.partnership.MESSAGES; tests/workflows/test_contract.py holds them equal.
+    # The handlers of contract.partnership.MESSAGES (``inbox.handlers`` adds any not spelled out here); these
+    # one-liners are the typed references callers use. tests/workflows/test_contract.py holds them equal.
 
     match_proposed = inbox.signal("match_proposed")
     sign_agreement = inbox.signal("sign_agreement")
