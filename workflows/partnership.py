@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
+    from activities.cohort import CohortActivities
     from activities.models import (
         DeliverNotifications,
         RecordEvents,
@@ -26,14 +27,17 @@ with workflow.unsafe.imports_passed_through():
     from activities.partnership import PartnershipActivities
     from contract.partnership import MESSAGES, STATUS_QUERY, WORKFLOW_TYPE, Application, PartnershipStatus
     from domain.errors import DomainRejection, problems
-    from domain.partnership import PartnershipState, decide, fold, initial_state, next_due, rejection_event
+    from domain.partnership import PartnershipState, Stage, decide, fold, initial_state, next_due, rejection_event
     from domain.partnership import commands as c
     from domain.partnership.events import Event
-    from domain.policy import Policy
+    from domain.policy import DEFAULT_COHORT_WAIT, Policy
     from workflows import inbox
     from workflows.inbox import Inbox, Pending
     from workflows.status import describe, search_attribute_updates, waiting_for
 
+COHORT_CHECK = "no-cohort-attention"
+"""Patch: a partnership waiting for a match checks, after ``cohort_wait``, that its cohort runs (NO_COHORT if not);
+partnerships from before it have no such wait."""
 PUBLISH_CHANGED_ONLY = "publish-changed-search-attributes"
 """Patch: upsert only the search attributes that changed (histories from before it upsert all of them)."""
 RECORD_TIMEOUT = timedelta(seconds=15)
@@ -67,6 +71,10 @@ class PartnershipWorkflow:
             return await self._finish()
         app, policy = self._application, self._policy
         assert app is not None and policy is not None
+        if workflow.patched(COHORT_CHECK):
+            policy = policy if policy.cohort_wait else policy.model_copy(update={"cohort_wait": DEFAULT_COHORT_WAIT})
+        else:
+            policy = policy.model_copy(update={"cohort_wait": None})
         facts = await workflow.execute_activity_method(
             PartnershipActivities.register_application,
             RegisterApplication(
@@ -122,7 +130,16 @@ class PartnershipWorkflow:
         """
         due = next_due(self._state)
         assert due is not None, "a Tick only when a timer is due"
-        await self._apply(c.Tick(), "timer", now=due.at)
+        cohort_running: bool | None = None
+        if self._state.stage == Stage.AWAITING_MATCH and self._state.cohort_id is not None:
+            cohort_running = await workflow.execute_activity_method(
+                CohortActivities.cohort_running,
+                self._state.cohort_id,
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+                summary="is the cohort running?",
+            )
+        await self._apply(c.Tick(cohort_running=cohort_running), "timer", now=due.at)
 
     async def _decide_message(self, pending: Pending[PartnershipStatus]) -> str | None:
         return await self._apply(pending.command, pending.name, pending.invalid, now=self._inbox.now(pending))

@@ -135,6 +135,9 @@ class Tick(_Command):
     """A timer fired: raise whatever reminders, escalations and stage changes are due at ``now``."""
 
     type: Literal["tick"] = "tick"
+    cohort_running: bool | None = None
+    """Whether a Cohort workflow runs for the partnership's cohort, looked up by the caller when the cohort wait
+    is what fell due (None otherwise)."""
 
 
 Command = Annotated[

@@ -3,6 +3,7 @@ reason; an unknown signal name is recorded as rejected; refusals reach a real cl
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -84,3 +85,18 @@ async def test_update_refusals_reach_the_client_as_non_retryable(
         assert isinstance(cause, ApplicationError), cause
         assert cause.non_retryable, f"{cause.type}: {cause.message}"
     assert (await status(handle)).stage == "AWAITING_MATCH"
+
+
+async def test_an_application_for_a_cohort_without_a_cohort_workflow_raises_no_cohort(
+    ts_env: WorkflowEnvironment, worker: Worker, records: RecordStore, cohort_id: str
+) -> None:
+    handle = await start(ts_env.client, worker.task_queue, application(cohort_id))  # no Cohort workflow runs
+    waiting = await wait_stage(handle, "AWAITING_MATCH")
+    assert waiting.next_deadline is not None and "cohort" in waiting.next_deadline.waiting_for
+    await ts_env.sleep(timedelta(days=15))  # the default cohort wait is 14 days
+    raised = await wait_for(handle, lambda s: s.attention == "NO_COHORT", "NO_COHORT")
+    assert raised.stage == "AWAITING_MATCH" and raised.next_deadline is None
+    log = await records.read_log(handle.id)
+    assert [(entry.type, entry.event.running) for entry in log if entry.type == "cohort_checked"] == [  # type: ignore[union-attr]
+        ("cohort_checked", False)
+    ]
