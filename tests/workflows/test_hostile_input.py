@@ -7,12 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowFailureError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.records.store import RecordStore
+from contract import gathering
 from contract.partnership import WORKFLOW_TYPE, PartnershipStatus, partnership_id
 from tests.workflows.harness import application, start, status, wait_for, wait_stage
 from workflows.partnership import PartnershipWorkflow
@@ -100,3 +101,20 @@ async def test_an_application_for_a_cohort_without_a_cohort_workflow_raises_no_c
     assert [(entry.type, entry.event.running) for entry in log if entry.type == "cohort_checked"] == [  # type: ignore[union-attr]
         ("cohort_checked", False)
     ]
+
+
+async def test_a_malformed_gathering_plan_fails_the_gathering_at_once_with_the_reason(
+    ts_env: WorkflowEnvironment, worker: Worker, cohort_id: str
+) -> None:
+    plan = {"cohort_id": cohort_id, "gathering_id": "visit", "kind": "group", "subject": "Visit at Anna's"}
+    handle = await ts_env.client.start_workflow(
+        gathering.WORKFLOW_TYPE,
+        plan,
+        id=gathering.gathering_workflow_id(cohort_id, "visit"),
+        task_queue=worker.task_queue,
+    )
+    with pytest.raises(WorkflowFailureError) as failure:
+        await handle.result()
+    cause = failure.value.cause
+    assert isinstance(cause, ApplicationError) and cause.non_retryable
+    assert "invalid plan" in cause.message and "starts_at" in cause.message and "Anna" not in cause.message
