@@ -14,9 +14,9 @@ from typing import Any
 
 import structlog
 from temporalio import activity
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.failures import classified
 from activities.models import (
@@ -29,6 +29,7 @@ from activities.models import (
 from activities.records.store import RecordStore
 from contract import STATUS_QUERY, message_name
 from contract import gathering as gathering_contract
+from contract.cohort import cohort_workflow_id
 from contract.partnership import PartnershipStatus, partnership_id
 from domain import limits
 from domain.cohort import CohortPlan, CohortReport, RoundSummary, build_report, gathering_plans
@@ -141,6 +142,17 @@ class CohortActivities:
         except RPCError:  # the partnership has ended or does not exist
             return "skipped"
 
+    @activity.defn(name="cohort_running")
+    async def cohort_running(self, cohort_id: str) -> bool:
+        """Whether the cohort's Cohort workflow is running (a partnership waiting for a match asks)."""
+        try:
+            described = await self._client.get_workflow_handle(cohort_workflow_id(cohort_id)).describe()
+        except RPCError as error:
+            if error.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return described.status == WorkflowExecutionStatus.RUNNING
+
     @activity.defn(name="cohort_report")
     async def cohort_report(self, request: CohortReportRequest) -> CohortReport:
         states = await self._store.list_states(request.cohort_id)
@@ -186,4 +198,5 @@ class CohortActivities:
             self.deliver_matches,
             self.schedule_gatherings,
             self.cohort_report,
+            self.cohort_running,
         ]

@@ -40,8 +40,8 @@ from activities.records.store import RecordStore
 from bench.common import COORDINATOR_ID, Result, emit, progress, records_database, seed, time_skipping_server
 from bench.domainlife import lifecycle
 from bench.lifecycle import until_stage
-from contract.cohort import RunMatching
-from contract.partnership import WORKFLOW_TYPE, Application, PartnershipStatus
+from contract.cohort import RunMatching, cohort_workflow_id
+from contract.partnership import Application, PartnershipStatus
 from domain.cohort import CohortPlan, CohortReport, PlannedGathering, RoundSummary, build_report
 from domain.gathering.plan import SUBJECT_GROUP_SIZE
 from domain.partnership.commands import GatheringKind
@@ -163,7 +163,7 @@ async def history(partnerships: int) -> Result:
             ):
                 now = await env.get_current_time()
                 handle = await env.client.start_workflow(
-                    "Cohort", _plan(cohort_id, now), id=f"cohort-{cohort_id}", task_queue=task_queue
+                    CohortWorkflow.run, _plan(cohort_id, now), id=cohort_workflow_id(cohort_id), task_queue=task_queue
                 )
                 for _late_round in range(2):  # late applicants and rematches, mid-programme
                     await env.sleep(timedelta(days=60))
@@ -252,7 +252,7 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
                         preferred_sector=mentee.preferred_sector,
                     )
                     handle = await client.start_workflow(
-                        WORKFLOW_TYPE, app, id=app.workflow_id, task_queue=task_queue, result_type=PartnershipStatus
+                        PartnershipWorkflow.run, app, id=app.workflow_id, task_queue=task_queue
                     )
                     handles[app.workflow_id] = handle
                     await until_stage(handle, {"AWAITING_MATCH"})
@@ -270,7 +270,7 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
                     auto_approve=True,
                 )
                 cohort = await client.start_workflow(
-                    "Cohort", plan, id=f"cohort-{cohort_id}", task_queue=task_queue, result_type=CohortReport
+                    CohortWorkflow.run, plan, id=cohort_workflow_id(cohort_id), task_queue=task_queue
                 )
                 await env.sleep(timedelta(days=2))
                 running = await _cohort_stage(cohort, lambda s: s.stage == "RUNNING", 60 + size * 0.5)

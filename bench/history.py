@@ -23,7 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.records.store import RecordStore
 from bench.common import Result, emit, progress, records_database, seed, time_skipping_server
 from bench.lifecycle import application, opening
-from contract.partnership import WORKFLOW_TYPE, PartnershipStatus
+from contract.partnership import PartnershipStatus
 from workers.worker import build_worker
 from workflows.partnership import PartnershipWorkflow
 
@@ -72,7 +72,7 @@ async def partnership(env: WorkflowEnvironment, url: str) -> Result:
         async with build_worker(env.client, task_queue, store, mailer=None):
             app = application(cohort, 1).model_copy(update={"policy": None})  # the default policy
             handle = await env.client.start_workflow(
-                WORKFLOW_TYPE, app, id=app.workflow_id, task_queue=task_queue, result_type=PartnershipStatus
+                PartnershipWorkflow.run, app, id=app.workflow_id, task_queue=task_queue
             )
             for name, payload in opening(1):
                 await handle.signal(name, payload)

@@ -23,7 +23,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from bench.bare import BARE_WORKFLOW_TYPE, BareSpec
 from contract import STATUS_QUERY
-from contract.partnership import WORKFLOW_TYPE, Application, PartnershipStatus
+from contract.partnership import Application, PartnershipStatus
 from domain.people import Contact
 from workflows.partnership import PartnershipWorkflow
 
@@ -160,9 +160,7 @@ async def until_stage(
 
 async def drive_engine(client: Client, task_queue: str, cohort_id: str, index: int, timeout: float) -> None:
     app = application(cohort_id, index)
-    handle = await client.start_workflow(
-        WORKFLOW_TYPE, app, id=app.workflow_id, task_queue=task_queue, result_type=PartnershipStatus
-    )
+    handle = await client.start_workflow(PartnershipWorkflow.run, app, id=app.workflow_id, task_queue=task_queue)
     steps = opening(index)
     await _signal_all(handle, steps[:2])
     signed_at = datetime.now(UTC)

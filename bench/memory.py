@@ -27,7 +27,7 @@ from temporalio.client import Client
 from activities.records.store import RecordStore
 from bench.common import Result, dev_server, emit, progress, records_database, rss_kib, scratch_dir, seed
 from bench.lifecycle import application, opening
-from contract.partnership import WORKFLOW_TYPE, PartnershipStatus
+from workflows.partnership import PartnershipWorkflow
 
 WARM_UP = 5
 CACHE = 1000
@@ -45,7 +45,7 @@ async def _open(client: Client, task_queue: str, cohort_id: str, first: int, cou
                 # The default policy (months), so they stay open and idle on their timers.
                 app = application(cohort_id, index).model_copy(update={"policy": None})
                 handle = await client.start_workflow(
-                    WORKFLOW_TYPE, app, id=app.workflow_id, task_queue=task_queue, result_type=PartnershipStatus
+                    PartnershipWorkflow.run, app, id=app.workflow_id, task_queue=task_queue
                 )
                 for name, payload in opening(index):
                     await handle.signal(name, payload)

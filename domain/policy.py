@@ -13,6 +13,9 @@ from pydantic import Field, field_validator, model_validator
 from domain.frozen import Frozen
 from domain.people import DegreeLevel
 
+DEFAULT_COHORT_WAIT = timedelta(days=14)
+"""How long a new partnership waits for a match before it checks that its cohort exists."""
+
 
 class Policy(Frozen):
     signing_deadline: timedelta = timedelta(days=14)
@@ -29,6 +32,9 @@ class Policy(Frozen):
     review_window: timedelta = timedelta(days=14)
     """After the programme ends, both parties have this long for the closing review."""
     review_reminder: timedelta = timedelta(days=7)
+    cohort_wait: timedelta | None = None
+    """Waiting for a match this long with no Cohort workflow running for the cohort: a coordinator is told
+    (NO_COHORT). None: no such check (partnerships from before it); new ones get ``DEFAULT_COHORT_WAIT``."""
     target_hours_min: float = Field(default=16.0, ge=0)
     target_hours_max: float = Field(default=24.0, ge=0)
     """The time commitment: about 2-3 working days in total."""
@@ -43,10 +49,11 @@ class Policy(Frozen):
         "programme_length",
         "review_window",
         "review_reminder",
+        "cohort_wait",
     )
     @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
             raise ValueError("must be a positive duration (ISO 8601 such as P30D, or seconds)")
         return value
 

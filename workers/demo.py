@@ -171,7 +171,7 @@ async def _drive(client: Client, partnerships: Partnerships, plan: CohortPlan, p
 
 
 async def _gathering_update(handle: Any, update: Any, payload: dict[str, Any], wait_for_start: bool = False) -> None:
-    name = update.__name__
+    name = getattr(update, "__temporal_update_definition").name
     for _ in range(60):
         try:
             await handle.execute_update(update, payload)

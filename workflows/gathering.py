@@ -14,13 +14,15 @@ lines for now: the outbox takes partnership rows only.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.common import RawValue, RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
     from activities.gathering import GatheringActivities
     from activities.models import (
         AttendeeHours,
@@ -38,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         SearchAttributes,
         gathering_workflow_id,
     )
-    from domain.errors import DomainRejection
+    from domain.errors import DomainRejection, problems
     from domain.gathering import GatheringPlan, GatheringStage, GatheringState, decide, fold, initial_state, next_due
     from domain.gathering import commands as c
     from domain.gathering.events import Event
@@ -56,6 +58,7 @@ skipped with the reason, not retried)."""
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
+@inbox.handlers(MESSAGES, GatheringStatus, signals=False)
 class GatheringWorkflow:
     @workflow.init
     def __init__(self, plan: GatheringPlan) -> None:
@@ -63,20 +66,26 @@ class GatheringWorkflow:
         self._inbox: Inbox[GatheringStatus] = Inbox(MESSAGES, self._check, self.status)
         # Scheduled from the start, so that updates sent right after the start are validated against the plan
         # (they are processed only after ``run`` has recorded this).
-        self._refused: str | None = None
         self._opening: list[Event] = []
-        try:
-            self._opening = decide(self._state, c.Schedule(plan=plan), workflow.now())
-        except DomainRejection as rejection:
-            self._refused = rejection.message
+        self._plan, self._refused = _read_plan(cast(RawValue, plan))
+        if self._plan is not None:
+            try:
+                self._opening = decide(self._state, c.Schedule(plan=self._plan), workflow.now())
+            except DomainRejection as rejection:
+                self._refused = rejection.message
         self._state = fold(self._state, self._opening)
+
+    # The plan is taken raw: one that does not validate fails the workflow at once with the reason (field names
+    # and problems, never the values) instead of failing every workflow task. Callers still see the type.
+    __init__.__annotations__["plan"] = RawValue
 
     @workflow.run
     async def run(self, plan: GatheringPlan) -> GatheringStatus:
+        if self._refused is not None or self._plan is None:
+            raise ApplicationError(self._refused or "no plan", type="DomainRejection", non_retryable=True)
+        plan = self._plan
         if workflow.info().workflow_id != gathering_workflow_id(plan.cohort_id, plan.gathering_id):
             workflow.logger.warning("a Gathering should run as gathering-{cohort_id}-{gathering_id}")
-        if self._refused is not None:
-            raise ApplicationError(self._refused, type="DomainRejection", non_retryable=True)
         await self._record(self._opening, expected_version=0)
         self._publish()
 
@@ -159,7 +168,8 @@ class GatheringWorkflow:
         workflow.set_current_details(details(self._state))
 
     # ------------------------------------------------------------------------------------------- updates
-    # One line per message of contract.gathering.MESSAGES; tests/workflows/test_contract.py holds them equal.
+    # The handlers of contract.gathering.MESSAGES (``inbox.handlers`` adds any not spelled out here); these
+    # one-liners are the typed references callers use. tests/workflows/test_contract.py holds them equal.
 
     register = inbox.update("register", GatheringStatus)
     cancel_registration = inbox.update("cancel_registration", GatheringStatus)
@@ -170,9 +180,25 @@ class GatheringWorkflow:
         """Update validators: a rejection here leaves no trace in the history."""
         decide(self._state, command, workflow.now())
 
+    run.__annotations__["plan"] = RawValue
+
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> GatheringStatus:
         return describe(self._state)
+
+
+def _read_plan(raw: RawValue) -> tuple[GatheringPlan | None, str | None]:
+    """The plan, or why the input is not one (field names and problems, never the values)."""
+    try:
+        payload = workflow.payload_converter().from_payload(raw.payload)
+    except Exception:
+        return None, "the plan is not one JSON object"
+    if not isinstance(payload, dict):
+        return None, "the plan is not one JSON object"
+    try:
+        return GatheringPlan.model_validate(payload), None
+    except ValidationError as error:
+        return None, f"invalid plan: {problems(error)}"
 
 
 # ---------------------------------------------------------------------------------------------- publishing

@@ -15,8 +15,9 @@ already past when the loop gets to it goes first) and the loop's clock.
 
 from __future__ import annotations
 
+import re
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar, cast
@@ -31,6 +32,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import DomainRejection, from_payload
     from workflows.waiting import arrived_before
 
+REJECT_UNKNOWN_SIGNALS = "reject-unknown-signals"
+"""Patch: a signal of an unknown name is recorded as rejected (histories from before it dropped it)."""
 ARRIVAL_TIME = "arrival-time"
 """Patch: messages count as of their arrival (histories from before it: as of when the loop got to them)."""
 
@@ -93,6 +96,12 @@ class Inbox(Generic[R]):
             self._queue.append(Pending(name, self.command(name, payload), now))
         except ValueError as error:
             self._queue.append(Pending(name, None, now, invalid=str(error)))
+
+    def receive_unknown(self, name: str) -> None:
+        """Queue a signal of a name no message has, to be rejected and recorded (the name cleaned and cut short)."""
+        shown = re.sub(r"[^A-Za-z0-9_.-]", "?", name)[:64] or "?"
+        reason = f"unknown signal {shown}; the signals are: {', '.join(self.messages)}"
+        self._queue.append(Pending(shown, None, workflow.now(), invalid=reason))
 
     async def receive_update(self, name: str, payload: Any) -> R:
         pending: Pending[R] = Pending(name, self.command(name, payload), workflow.now())
@@ -168,6 +177,40 @@ def signal(name: str) -> Callable[[Any, Any], None]:
 
     handler.__name__ = handler.__qualname__ = name
     return cast(Callable[[Any, Any], None], workflow.signal(name=name)(handler))
+
+
+W = TypeVar("W", bound=type)
+
+
+def handlers(messages: Mapping[str, type[BaseModel]], status: type[Any], signals: bool = True) -> Callable[[W], W]:
+    """Class decorator (below ``@workflow.defn``): the handlers of every message of the table the class does not
+    spell out itself, ``{name}`` (signal, if ``signals``) and ``{name}_update``, named exactly as in the table.
+
+    So a new message needs no edit here; a one-line ``name = inbox.signal("name")`` in the class only adds a typed
+    reference (``PartnershipWorkflow.name``) for callers.
+    """
+
+    def add(cls: W) -> W:
+        for name in messages:
+            if signals and name not in vars(cls):
+                setattr(cls, name, signal(name))
+            attribute = f"{name}_update" if signals else name
+            if attribute not in vars(cls):
+                setattr(cls, attribute, update(name, status))
+        return cls
+
+    return add
+
+
+def unknown_signals() -> Callable[[Any, str, Sequence[RawValue]], None]:
+    """The catch-all signal handler: any other name is queued as rejected, so the status shows it was refused."""
+
+    def handler(self, name: str, args: Sequence[RawValue]) -> None:
+        if workflow.patched(REJECT_UNKNOWN_SIGNALS):
+            cast(_HasInbox, self)._inbox.receive_unknown(name)
+
+    handler.__name__ = handler.__qualname__ = "unknown_signal"
+    return cast(Callable[[Any, str, Sequence[RawValue]], None], workflow.signal(dynamic=True)(handler))
 
 
 def update(name: str, status: type[R]) -> workflow.UpdateMethodMultiParam[[Any, dict[str, Any]], R]:

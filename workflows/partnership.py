@@ -8,13 +8,16 @@ search attributes and the current details in the Temporal UI. Nothing else happe
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from activities.cohort import CohortActivities
     from activities.models import (
         DeliverNotifications,
         RecordEvents,
@@ -23,14 +26,18 @@ with workflow.unsafe.imports_passed_through():
     from activities.notifications.activity import NotificationActivities
     from activities.partnership import PartnershipActivities
     from contract.partnership import MESSAGES, STATUS_QUERY, WORKFLOW_TYPE, Application, PartnershipStatus
-    from domain.errors import DomainRejection
-    from domain.partnership import PartnershipState, decide, fold, initial_state, next_due, rejection_event
+    from domain.errors import DomainRejection, problems
+    from domain.partnership import PartnershipState, Stage, decide, fold, initial_state, next_due, rejection_event
     from domain.partnership import commands as c
     from domain.partnership.events import Event
+    from domain.policy import DEFAULT_COHORT_WAIT, Policy
     from workflows import inbox
     from workflows.inbox import Inbox, Pending
     from workflows.status import describe, search_attribute_updates, waiting_for
 
+COHORT_CHECK = "no-cohort-attention"
+"""Patch: a partnership waiting for a match checks, after ``cohort_wait``, that its cohort runs (NO_COHORT if not);
+partnerships from before it have no such wait."""
 PUBLISH_CHANGED_ONLY = "publish-changed-search-attributes"
 """Patch: upsert only the search attributes that changed (histories from before it upsert all of them)."""
 RECORD_TIMEOUT = timedelta(seconds=15)
@@ -43,24 +50,39 @@ DELIVERY_RETRY = RetryPolicy(
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
+@inbox.handlers(MESSAGES, PartnershipStatus)
 class PartnershipWorkflow:
     @workflow.init
     def __init__(self, application: Application) -> None:
+        self._application, self._policy, self._malformed = _read_application(cast(RawValue, application))
         self._state: PartnershipState = initial_state(workflow.info().workflow_id)
         self._inbox: Inbox[PartnershipStatus] = Inbox(MESSAGES, self._check, self.status)
         self._published: dict[str, Any] = {}
         """Search attribute values as last upserted (by name; None when unset)."""
 
+    # The input is taken raw (like signals): an application that does not validate ends the partnership as REJECTED,
+    # with the reason recorded and in the status, instead of failing every workflow task. Callers still see the type.
+    __init__.__annotations__["application"] = RawValue
+
     @workflow.run
     async def run(self, application: Application) -> PartnershipStatus:
+        if self._malformed is not None:
+            await self._apply(c.RejectMalformedApplication(reason=self._malformed), "application")
+            return await self._finish()
+        app, policy = self._application, self._policy
+        assert app is not None and policy is not None
+        if workflow.patched(COHORT_CHECK):
+            policy = policy if policy.cohort_wait else policy.model_copy(update={"cohort_wait": DEFAULT_COHORT_WAIT})
+        else:
+            policy = policy.model_copy(update={"cohort_wait": None})
         facts = await workflow.execute_activity_method(
             PartnershipActivities.register_application,
             RegisterApplication(
                 partnership_id=self._state.partnership_id,
-                cohort_id=application.cohort_id,
-                mentee_id=application.mentee_id,
-                institution_id=application.institution_id,
-                contact=application.contact,
+                cohort_id=app.cohort_id,
+                mentee_id=app.mentee_id,
+                institution_id=app.institution_id,
+                contact=app.contact,
             ),
             start_to_close_timeout=RECORD_TIMEOUT,
             retry_policy=RECORD_RETRY,
@@ -68,9 +90,9 @@ class PartnershipWorkflow:
         )
         await self._apply(
             c.SubmitApplication(
-                cohort_id=application.cohort_id,
-                mentee=application.mentee_profile(),
-                policy=application.resolved_policy(),
+                cohort_id=app.cohort_id,
+                mentee=app.mentee_profile(),
+                policy=policy,
             ),
             "application",
         )
@@ -83,6 +105,11 @@ class PartnershipWorkflow:
             else:
                 await self._inbox.process(pending, self._decide_message)
 
+        return await self._finish()
+
+    run.__annotations__["application"] = RawValue
+
+    async def _finish(self) -> PartnershipStatus:
         # Let late updates see their answer, and signals that arrived on the way out be recorded as rejected.
         while self._inbox:
             await self._inbox.process(self._inbox.pop(), self._decide_message)
@@ -103,7 +130,16 @@ class PartnershipWorkflow:
         """
         due = next_due(self._state)
         assert due is not None, "a Tick only when a timer is due"
-        await self._apply(c.Tick(), "timer", now=due.at)
+        cohort_running: bool | None = None
+        if self._state.stage == Stage.AWAITING_MATCH and self._state.cohort_id is not None:
+            cohort_running = await workflow.execute_activity_method(
+                CohortActivities.cohort_running,
+                self._state.cohort_id,
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+                summary="is the cohort running?",
+            )
+        await self._apply(c.Tick(cohort_running=cohort_running), "timer", now=due.at)
 
     async def _decide_message(self, pending: Pending[PartnershipStatus]) -> str | None:
         return await self._apply(pending.command, pending.name, pending.invalid, now=self._inbox.now(pending))
@@ -163,7 +199,8 @@ class PartnershipWorkflow:
         workflow.set_current_details(waiting_for(self._state))
 
     # --------------------------------------------------------------------------------- signals & updates
-    # One line per message of contract.partnership.MESSAGES; tests/workflows/test_contract.py holds them equal.
+    # The handlers of contract.partnership.MESSAGES (``inbox.handlers`` adds any not spelled out here); these
+    # one-liners are the typed references callers use. tests/workflows/test_contract.py holds them equal.
 
     match_proposed = inbox.signal("match_proposed")
     sign_agreement = inbox.signal("sign_agreement")
@@ -173,6 +210,7 @@ class PartnershipWorkflow:
     coordinator_action = inbox.signal("coordinator_action")
     withdraw = inbox.signal("withdraw")
     submit_closing_review = inbox.signal("submit_closing_review")
+    unknown_signal = inbox.unknown_signals()
 
     match_proposed_update = inbox.update("match_proposed", PartnershipStatus)
     sign_agreement_update = inbox.update("sign_agreement", PartnershipStatus)
@@ -192,6 +230,21 @@ class PartnershipWorkflow:
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> PartnershipStatus:
         return describe(self._state)
+
+
+def _read_application(raw: RawValue) -> tuple[Application | None, Policy | None, str | None]:
+    """The application and its policy, or why the input is not one (field names and problems, never the values)."""
+    try:
+        payload = workflow.payload_converter().from_payload(raw.payload)
+    except Exception:
+        return None, None, "the application is not one JSON object"
+    if not isinstance(payload, dict):
+        return None, None, "the application is not one JSON object"
+    try:
+        application = Application.model_validate(payload)
+        return application, application.resolved_policy(), None
+    except ValidationError as error:
+        return None, None, f"invalid application: {problems(error)}"
 
 
 __all__ = ["PartnershipWorkflow"]

@@ -48,6 +48,8 @@ def waiting_for(state: PartnershipState) -> str:
     if state.stage == Stage.CLOSING_REVIEW:
         missing = state.reviews_missing
         parts.append(f"reviews missing: {', '.join(missing)}")
+    if state.stage == Stage.REJECTED and state.ended_reason:
+        parts.append(f"reason: {state.ended_reason}")
     due = next_due(state)
     if due is not None:
         parts.append(f"next timer: {due.waiting_for} at {due.at:%Y-%m-%d %H:%M:%S} UTC")
@@ -57,37 +59,29 @@ def waiting_for(state: PartnershipState) -> str:
 
 
 def describe(state: PartnershipState) -> PartnershipStatus:
+    """The status view. Fields named as in the state (counts, ids, dates) are copied as they are; only the ones
+    shaped differently are built here, so a new state field shows in the status by adding it to the view."""
     due = next_due(state)
-    agreement = AgreementView.model_validate(state.agreement.model_dump()) if state.agreement else None
-    return PartnershipStatus(
-        partnership_id=state.partnership_id,
-        stage=state.stage.value if state.stage else None,
-        cohort_id=state.cohort_id,
-        mentee_id=state.mentee_id,
-        mentor_id=state.mentor_id,
-        institution_id=state.institution_id,
-        agreement=agreement,
-        meetings_held=state.meetings_held,
-        last_meeting_at=state.last_meeting_at,
-        next_meeting_due=state.next_meeting_due,
-        attention=state.attention.value if state.attention else None,
-        hours=HoursView(
+    shaped: dict[str, Any] = {
+        "stage": state.stage.value if state.stage else None,
+        "agreement": AgreementView.model_validate(state.agreement.model_dump()) if state.agreement else None,
+        "attention": state.attention.value if state.attention else None,
+        "hours": HoursView(
             meetings=state.meeting_hours,
             gatherings=round(state.gathering_hours, 2),
             total=state.total_hours,
             target_min=state.policy.target_hours_min,
             target_max=state.policy.target_hours_max,
         ),
-        diary_entries=state.diary_entries,
-        gatherings_attended=state.gatherings_attended,
-        next_deadline=Deadline(at=due.at, waiting_for=due.waiting_for) if due else None,
-        waiting_for=waiting_for(state),
-        last_rejection=(
+        "next_deadline": Deadline(at=due.at, waiting_for=due.waiting_for) if due else None,
+        "waiting_for": waiting_for(state),
+        "last_rejection": (
             RejectionView.model_validate(state.last_rejection.model_dump()) if state.last_rejection else None
         ),
-        summary=SummaryView.model_validate(state.summary.model_dump()) if state.summary else None,
-        version=state.version,
-    )
+        "summary": SummaryView.model_validate(state.summary.model_dump()) if state.summary else None,
+    }
+    same = {name: getattr(state, name) for name in PartnershipStatus.model_fields if name not in shaped}
+    return PartnershipStatus(**shaped, **same)
 
 
 def search_attribute_updates(state: PartnershipState) -> list[SearchAttributeUpdate[Any]]:

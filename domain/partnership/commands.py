@@ -58,6 +58,13 @@ class SubmitApplication(_Command):
     policy: Policy = Policy()
 
 
+class RejectMalformedApplication(_Command):
+    """The workflow's input was not a valid application: end the partnership before it starts, saying why."""
+
+    type: Literal["reject_malformed_application"] = "reject_malformed_application"
+    reason: str
+
+
 class ScreenApplication(_Command):
     """The facts screening needs, looked up by the caller: the institution as registered (None if unknown)."""
 
@@ -130,10 +137,14 @@ class Tick(_Command):
     """A timer fired: raise whatever reminders, escalations and stage changes are due at ``now``."""
 
     type: Literal["tick"] = "tick"
+    cohort_running: bool | None = None
+    """Whether a Cohort workflow runs for the partnership's cohort, looked up by the caller when the cohort wait
+    is what fell due (None otherwise)."""
 
 
 Command = Annotated[
     SubmitApplication
+    | RejectMalformedApplication
     | ScreenApplication
     | ProposeMatch
     | SignAgreement

@@ -220,6 +220,13 @@ class PartnershipCompleted(_Event):
     summary: Summary
 
 
+class CohortChecked(_Event):
+    """The cohort wait passed with no match: whether the cohort's workflow runs (if not, NO_COHORT)."""
+
+    type: Literal["cohort_checked"] = "cohort_checked"
+    running: bool
+
+
 class CommandRejected(_Event):
     """A signal that made no sense in the state it met. Kept so the status can say why."""
 
@@ -257,6 +264,7 @@ Event = Annotated[
     | ReviewOverdue
     | ClosingReviewSubmitted
     | PartnershipCompleted
+    | CohortChecked
     | CommandRejected,
     Field(discriminator="type"),
 ]

@@ -34,7 +34,7 @@ def notices_for(event: e.Event, before: PartnershipState) -> list[Notice]:
     template: str = event.type
     match event:
         case e.ApplicationAccepted() | e.ApplicationRejected():
-            recipients = (Recipient.MENTEE,)
+            recipients = (Recipient.MENTEE,) if before.mentee is not None else ()  # a malformed one: nobody to tell
         case e.MatchProposed():
             recipients = PAIR
         case e.AgreementAmended():

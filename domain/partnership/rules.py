@@ -39,6 +39,8 @@ from domain.partnership.state import (
 ACCEPTED_STAGES = frozenset(
     {Stage.AWAITING_MATCH, Stage.AWAITING_SIGNATURES, Stage.ACTIVE, Stage.PAUSED, Stage.CLOSING_REVIEW}
 )
+COHORT_WAIT = "a match (else check that the cohort runs)"
+"""What a partnership waits for while awaiting a match, as its timer says."""
 MEETING_CLOCK_SKEW = timedelta(days=1)
 """A meeting may be logged as held up to this far ahead of ``now`` (time zones, clock drift)."""
 
@@ -74,7 +76,7 @@ def _within_day(counted: DayCount | None, now: datetime, most: int, what: str, l
 
 def decide(state: PartnershipState, command: c.Command, now: datetime) -> list[e.Event]:
     """The events ``command`` causes at ``now``; raises DomainRejection when it makes no sense."""
-    if state.stage is None and not isinstance(command, c.SubmitApplication):
+    if state.stage is None and not isinstance(command, c.SubmitApplication | c.RejectMalformedApplication):
         raise DomainRejection("no application has been submitted for this partnership yet")
     if state.is_terminal and not isinstance(command, c.Tick):
         raise DomainRejection(f"the partnership has ended ({state.stage}); nothing more can be done")
@@ -99,6 +101,13 @@ def _(command: c.SubmitApplication, state: PartnershipState, now: datetime) -> l
             policy=command.policy,
         )
     ]
+
+
+@_decide.register
+def _(command: c.RejectMalformedApplication, state: PartnershipState, now: datetime) -> list[e.Event]:
+    if state.stage is not None:
+        raise DomainRejection("an application has already been submitted for this partnership")
+    return [e.ApplicationRejected(at=now, reasons=(command.reason,))]
 
 
 @_decide.register
@@ -356,15 +365,19 @@ def _(command: c.Tick, state: PartnershipState, now: datetime) -> list[e.Event]:
     events: list[e.Event] = []
     current = state
     while (due := next_due(current)) is not None and due.at <= now:
-        event = _due_event(current, due.at, now)
+        event = _due_event(current, due.at, now, command.cohort_running)
         events.append(event)
         current = evolve(current, event)
     return events
 
 
-def _due_event(state: PartnershipState, due_at: datetime, now: datetime) -> e.Event:
+def _due_event(state: PartnershipState, due_at: datetime, now: datetime, cohort_running: bool | None) -> e.Event:
     """The event a timer that fell due at ``due_at`` causes."""
     policy = state.policy
+    if state.stage == Stage.AWAITING_MATCH:
+        if cohort_running is None:
+            raise DomainRejection("the cohort wait is due: say whether the cohort's workflow runs")
+        return e.CohortChecked(at=now, running=cohort_running)
     if state.stage == Stage.AWAITING_SIGNATURES:
         if not state.signing_clock.reminded:
             return e.SigningReminderDue(at=now, parties=state.unsigned)
@@ -391,6 +404,10 @@ def next_due(state: PartnershipState) -> Due | None:
     """The next moment a timer must fire for this partnership, or None when it waits on people alone."""
     policy = state.policy
     agreement = state.agreement
+    if state.stage == Stage.AWAITING_MATCH:
+        if policy.cohort_wait is None or state.awaiting_match_since is None or state.cohort_checked:
+            return None
+        return Due(at=state.awaiting_match_since + policy.cohort_wait, waiting_for=COHORT_WAIT)
     if state.stage == Stage.AWAITING_SIGNATURES and not state.mentor_withdrawn:
         assert agreement is not None and state.matched_at is not None
         if not state.signing_clock.reminded:
@@ -490,7 +507,12 @@ def _(event: e.ApplicationSubmitted, state: PartnershipState) -> Changes:
 
 @_evolve.register
 def _(event: e.ApplicationAccepted, state: PartnershipState) -> Changes:
-    return {"stage": Stage.AWAITING_MATCH}
+    return {"stage": Stage.AWAITING_MATCH, "awaiting_match_since": event.at, "cohort_checked": False}
+
+
+@_evolve.register
+def _(event: e.CohortChecked, state: PartnershipState) -> Changes:
+    return {"cohort_checked": True, "attention": None if event.running else Attention.NO_COHORT}
 
 
 @_evolve.register
@@ -648,6 +670,8 @@ def _(event: e.RematchRequested, state: PartnershipState) -> Changes:
         "mentor_withdrawn": False,
         "previous_mentor_ids": (*state.previous_mentor_ids, event.previous_mentor_id),
         "rematch_reasons": (*state.rematch_reasons, event.reason),
+        "awaiting_match_since": event.at,
+        "cohort_checked": False,
         "match_score": None,
         "match_reasons": (),
         "matched_at": None,

@@ -46,6 +46,8 @@ class Attention(StrEnum):
     MEETING_LAPSED = "MEETING_LAPSED"
     REVIEW_OVERDUE = "REVIEW_OVERDUE"
     MENTOR_WITHDREW = "MENTOR_WITHDREW"
+    NO_COHORT = "NO_COHORT"
+    """Waiting for a match, and no Cohort workflow is running for its cohort: nobody will ever match it."""
 
 
 class LapseLevel(StrEnum):
@@ -167,6 +169,9 @@ class PartnershipState(Frozen):
     match_score: float | None = None
     match_reasons: tuple[str, ...] = ()
     matched_at: datetime | None = None
+    awaiting_match_since: datetime | None = None
+    cohort_checked: bool = False
+    """The cohort wait has passed and whether the cohort runs was looked at (once per wait)."""
     agreement: Agreement | None = None
     signing_clock: Clock = Clock()
     """The signing deadline's clock (its date is the agreement's ``signing_due``)."""

@@ -9,15 +9,22 @@ from datetime import datetime, timedelta
 
 import pytest
 from temporalio import activity
+from temporalio.client import WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.models import Recorded, RecordEvents
+from activities.gathering import GatheringActivities
+from activities.models import GatheringRecorded, Recorded, RecordEvents, RecordGatheringEvents
 from activities.partnership import PartnershipActivities
 from activities.records.store import RecordStore
+from contract.gathering import gathering_workflow_id
+from domain.gathering import GatheringPlan
+from domain.partnership.commands import GatheringKind
 from tests.workflows.harness import application, start, status, wait_for, wait_stage
+from tests.workflows.test_gathering import gwait
 from workers.worker import WORKFLOW_RUNNER, WORKFLOWS, activities_for
+from workflows.gathering import GatheringWorkflow
 from workflows.partnership import PartnershipWorkflow
 
 pytestmark = pytest.mark.temporal
@@ -83,3 +90,60 @@ async def test_signatures_sent_before_the_deadline_count_although_recording_them
     log = [entry.type for entry in await records.read_log(handle.id)]
     assert "signature_overdue" not in log and "signing_reminder_due" not in log, log
     assert (await status(handle)).attention is None
+
+
+class GatheringOutage:
+    """record_gathering_events refuses registrations until (server) time ``until``."""
+
+    def __init__(self, store: RecordStore) -> None:
+        self._real = GatheringActivities(store, None)
+        self.until: datetime | None = None
+        self.refused = 0
+
+    @activity.defn(name="record_gathering_events")
+    async def record_gathering_events(self, request: RecordGatheringEvents) -> GatheringRecorded:
+        registering = any(event.type == "registered" for event in request.events)
+        if registering and self.until is not None and activity.info().current_attempt_scheduled_time < self.until:
+            self.refused += 1
+            raise ApplicationError("the records database is down")
+        return await self._real.record_gathering_events(request)
+
+
+async def test_a_registration_sent_before_the_start_counts_although_recording_held_the_gathering_up_past_it(
+    ts_env: WorkflowEnvironment, records: RecordStore, cohort_id: str
+) -> None:
+    outage = GatheringOutage(records)
+    activities = [a for a in activities_for(records, None, ts_env.client) if a.__name__ != "record_gathering_events"]
+    async with Worker(
+        ts_env.client,
+        task_queue=f"tq-{uuid.uuid4().hex[:8]}",
+        workflows=list(WORKFLOWS),
+        workflow_runner=WORKFLOW_RUNNER,
+        activities=[*activities, outage.record_gathering_events],
+    ) as worker:
+        now = await ts_env.get_current_time()
+        plan = GatheringPlan(
+            cohort_id=cohort_id,
+            gathering_id="visit",
+            kind=GatheringKind.GROUP,
+            subject="Company visit",
+            starts_at=now + timedelta(minutes=10),
+            duration_hours=2,
+            place="Ruoholahti",
+        )
+        handle = await ts_env.client.start_workflow(
+            GatheringWorkflow.run, plan, id=gathering_workflow_id(cohort_id, "visit"), task_queue=worker.task_queue
+        )
+        await gwait(handle, lambda s: s.stage == "SCHEDULED", "scheduled")
+        outage.until = plan.starts_at + timedelta(minutes=1)
+        first = await handle.start_update(
+            GatheringWorkflow.register, {"registrant_id": "p-1"}, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+        )
+        second = await handle.start_update(
+            GatheringWorkflow.register, {"registrant_id": "p-2"}, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+        )
+        await ts_env.sleep(timedelta(minutes=15))  # the start and the outage pass
+        assert (await first.result()).registered == ["p-1"]
+        registered = await second.result()
+        assert registered.registered == ["p-1", "p-2"], "registered before the start: counts"
+        assert outage.refused > 0

@@ -17,7 +17,7 @@ from activities.records.store import RecordStore
 from contract.cohort import CohortStatus, MatchingApproval, RunMatching, cohort_workflow_id
 from contract.gathering import gathering_workflow_id
 from contract.partnership import PartnershipStatus
-from domain.cohort import CohortPlan, CohortReport, PlannedGathering
+from domain.cohort import CohortPlan, PlannedGathering
 from domain.partnership.commands import GatheringKind
 from domain.people import Contact, MentorProfile, Sector
 from tests.workflows.harness import application, keep_history, start, status, update
@@ -95,7 +95,7 @@ async def test_a_cohort_of_100_runs_from_applications_to_its_report(
         ),
     )
     cohort = await client.start_workflow(
-        "Cohort", plan, id=cohort_workflow_id(cohort_id), task_queue=worker.task_queue, result_type=CohortReport
+        CohortWorkflow.run, plan, id=cohort_workflow_id(cohort_id), task_queue=worker.task_queue
     )
     await ts_env.sleep(timedelta(days=2))
     proposed = await wait_cohort(cohort, lambda s: s.stage == "AWAITING_APPROVAL", "round 1 proposals")
