@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import Sequence
 from typing import Any
@@ -18,7 +19,11 @@ from activities.notifications.activity import NotificationActivities
 from activities.notifications.delivery import SmtpMailer
 from activities.partnership import PartnershipActivities
 from activities.records.store import RecordStore
+from workers.health import HealthServer, database_check, temporal_check
+from workers.metrics import EngineMetricsInterceptor, GaugeRefresher
 from workers.settings import Settings
+from workers.telemetry import parse_address, runtime
+from workers.telemetry import shutdown as telemetry_shutdown
 from workers.temporal import connect
 from workflows.cohort import CohortWorkflow
 from workflows.gathering import GatheringWorkflow
@@ -56,6 +61,7 @@ def build_worker(client: Client, task_queue: str, store: RecordStore, mailer: Sm
         workflows=list(WORKFLOWS),
         workflow_runner=WORKFLOW_RUNNER,
         activities=activities_for(store, mailer, client),
+        interceptors=[EngineMetricsInterceptor()],
     )
 
 
@@ -63,22 +69,37 @@ async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM; in-flight activities are given time to finish."""
     store = RecordStore.from_url(settings.database_url)
     mailer = SmtpMailer.from_url(settings.smtp_url) if settings.smtp_url else None
-    client = await connect(settings)
+    client = await connect(settings, service_name="entrypoint-worker")
     worker = build_worker(client, settings.task_queue, store, mailer)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    health = HealthServer({"temporal": temporal_check(client), "records": database_check(store)})
+    if settings.health_address:
+        await health.start(*parse_address(settings.health_address))
+    gauges = None
+    if settings.metrics_address:
+        meter = runtime(settings.metrics_address).metric_meter
+        gauges = asyncio.create_task(GaugeRefresher(store, meter, settings.gauge_interval).run())
     log.info(
         "worker started",
         task_queue=settings.task_queue,
         namespace=settings.temporal_namespace,
         temporal_address=settings.temporal_address,
         smtp=mailer is not None,
+        metrics=settings.metrics_address,
+        health=settings.health_address,
     )
     try:
         async with worker:
             await stop.wait()
             log.info("worker stopping")
     finally:
+        if gauges is not None:
+            gauges.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await gauges
+        await health.close()
         await store.close()
+        telemetry_shutdown()

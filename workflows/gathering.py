@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.gathering import GatheringPlan, GatheringStage, GatheringState, decide, fold, initial_state, next_due
     from domain.gathering import commands as c
     from domain.gathering.events import Event
+    from workflows import metrics
     from workflows.contract import (
         Deadline,
         GatheringSearchAttributes,
@@ -126,9 +127,11 @@ class GatheringWorkflow:
             events: list[Event] = decide(self._state, command, workflow.now())
         except DomainRejection as rejection:
             workflow.logger.info("command rejected", extra={"command": command.type})
+            metrics.command_decided("Gathering", command.type, rejected=True)
             return rejection.message
         if not events:
             return None
+        metrics.command_decided("Gathering", command.type, rejected=False)
         await self._record(events, expected_version=self._state.version)
         self._state = fold(self._state, events)
         self._publish()

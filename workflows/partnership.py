@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.partnership import PartnershipState, decide, fold, initial_state, next_due, rejection_event
     from domain.partnership import commands as c
     from domain.partnership.events import Event
+    from workflows import metrics
     from workflows.contract import SIGNAL_COMMANDS, Application, PartnershipStatus
     from workflows.status import describe, search_attribute_updates, waiting_for
     from workflows.waiting import arrived_before
@@ -135,6 +136,7 @@ class PartnershipWorkflow:
             events = [rejection_event(source, rejected, now)]
         if not events:
             return None
+        metrics.command_decided("Partnership", source, rejected is not None)
         recorded = await workflow.execute_activity(
             "record_events",
             RecordEvents(
@@ -145,7 +147,9 @@ class PartnershipWorkflow:
             retry_policy=RECORD_RETRY,
             summary=f"record {', '.join(ev.type for ev in events)}",
         )
+        attention_before = self._state.attention
         self._state = fold(self._state, events)
+        metrics.attention_changed(attention_before, self._state.attention)
         self._publish()
         if recorded.outbox_keys:
             await self._deliver()
