@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from opentelemetry import trace as otel_trace
 from structlog.typing import EventDict, WrappedLogger
 from temporalio import activity, workflow
 
@@ -35,6 +36,15 @@ def _temporal_context(logger: WrappedLogger, method: str, event: EventDict) -> E
         event.setdefault("run_id", info_a.workflow_run_id)
         event.setdefault("activity_type", info_a.activity_type)
         event.setdefault("attempt", info_a.attempt)
+    return event
+
+
+def _trace_context(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+    """Add the current OpenTelemetry ``trace_id`` and ``span_id`` (hex), when a span is being recorded."""
+    context = otel_trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event.setdefault("trace_id", format(context.trace_id, "032x"))
+        event.setdefault("span_id", format(context.span_id, "016x"))
     return event
 
 
@@ -62,6 +72,7 @@ def configure(level: str = "INFO", file: Path | None = None) -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _temporal_context,
+        _trace_context,
     ]
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
