@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint typecheck check bench clean
+.PHONY: install run test test-fast lint typecheck check bench clean promtool
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,7 @@ run: $(STAMP)
 
 ## test: the whole suite (lint, types, domain, records on SQLite and PostgreSQL, workflows on real Temporal servers)
 test: $(STAMP)
+	@$(MAKE) -s promtool 2>/dev/null || echo "note: promtool could not be installed; its alert-rule checks are skipped"
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q
@@ -36,6 +37,14 @@ typecheck: $(STAMP)
 ## bench: quick benchmarks (a few minutes); `make bench BENCH_ARGS=--full` for the published table (BENCHMARKS.md)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+## promtool: Prometheus's promtool (from Debian's prometheus package, unpacked into .venv/bin) for the rule tests
+promtool: $(BIN)/promtool
+
+$(BIN)/promtool: | $(STAMP)
+	@tmp=$$(mktemp -d) && cd $$tmp && apt-get download -qq prometheus >/dev/null 2>&1 \
+	  && dpkg-deb -x prometheus_*.deb unpacked && cp unpacked/usr/bin/promtool $(CURDIR)/$(BIN)/promtool; \
+	  status=$$?; rm -rf $$tmp; exit $$status
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

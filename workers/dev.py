@@ -25,7 +25,7 @@ from workers.partnerships import Partnerships
 from workers.settings import Settings
 from workers.setup import register_search_attributes
 from workers.temporal import connect
-from workers.worker import build_worker
+from workers.worker import build_worker, operations
 from workflows.cohort import CohortStatus, cohort_workflow_id
 
 log = structlog.get_logger(__name__)
@@ -78,6 +78,20 @@ async def start_dev_server(var: Path, port: int, ui_port: int) -> asyncio.subpro
     raise CommandError(f"the Temporal dev server did not start; see {var / 'temporal-server.log'}")
 
 
+DEV_METRICS = "127.0.0.1:9464"
+DEV_HEALTH = "127.0.0.1:9465"
+
+
+def with_local_operations(settings: Settings) -> Settings:
+    """``make run`` serves metrics and health on loopback unless configured otherwise (or the port is taken)."""
+    update: dict[str, str | None] = {}
+    for field, default in (("metrics_address", DEV_METRICS), ("health_address", DEV_HEALTH)):
+        if getattr(settings, field) is None:
+            host, _, port = default.rpartition(":")
+            update[field] = None if _listening(host, int(port)) else default
+    return settings.model_copy(update=update)
+
+
 async def watch(partnerships: Partnerships, cohort_id: str, every: float = 2.0) -> None:
     """Print each demo partnership's progress as it changes: stage, attention, meetings."""
     seen: dict[str, tuple[object, ...]] = {}
@@ -107,6 +121,7 @@ async def run_dev(settings: Settings, cohort_id: str, demo: bool, ui_port: int) 
     _, _, port_text = settings.temporal_address.rpartition(":")
     port = int(port_text or 7233)
     configure(settings.log_level, file=var / "entrypoint.log")
+    settings = with_local_operations(settings)
     print("Starting the Temporal dev server ...", flush=True)
     server = await start_dev_server(var, port, ui_port)
     store: RecordStore | None = None
@@ -118,11 +133,12 @@ async def run_dev(settings: Settings, cohort_id: str, demo: bool, ui_port: int) 
         print(f"Records database: {settings.database_url} (migrated).")
         store = RecordStore.from_url(settings.database_url)
         worker = build_worker(client, settings.task_queue, store, mailer=None)
+        services = operations(settings, client, store)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with worker:
+        async with services, worker:
             print(f"Worker running on task queue {settings.task_queue!r}.")
             demo_task = None
             if demo:
@@ -140,6 +156,10 @@ async def run_dev(settings: Settings, cohort_id: str, demo: bool, ui_port: int) 
             print(f"Cohort report:      .venv/bin/entrypoint cohort report {cohort_id}")
             print("Notifications:      .venv/bin/entrypoint outbox   (ENTRYPOINT_SMTP_URL unset: kept in the outbox)")
             print(f"Logs:               {var / 'entrypoint.log'} (JSON lines), {var / 'temporal-server.log'}")
+            if settings.metrics_address:
+                print(f"Metrics:            http://{settings.metrics_address}/metrics   (Prometheus text)")
+            if settings.health_address:
+                print(f"Health:             http://{settings.health_address}/readyz")
             print("Press Ctrl-C to stop everything.\n", flush=True)
             watcher = asyncio.create_task(watch(Partnerships(client, settings.task_queue), cohort_id)) if demo else None
             await stop.wait()

@@ -51,6 +51,25 @@ OUTBOX_OLDEST = "entrypoint_outbox_oldest_seconds"
 OUTBOX_UNDELIVERABLE = "entrypoint_outbox_undeliverable"
 GAUGES_REFRESHED = "entrypoint_gauges_refreshed_at_seconds"
 
+COUNTERS = (
+    EVENTS_RECORDED,
+    COMMANDS_REJECTED_RECORDED,
+    NOTIFICATIONS_QUEUED,
+    NOTIFICATIONS_SENT,
+    NOTIFICATIONS_UNDELIVERABLE,
+    NOTIFICATIONS_FAILED,
+)
+"""Exported with the ``_total`` suffix."""
+GAUGES = (
+    PARTNERSHIPS,
+    ATTENTION_WAITING,
+    ATTENTION_OLDEST,
+    OUTBOX_PENDING,
+    OUTBOX_OLDEST,
+    OUTBOX_UNDELIVERABLE,
+    GAUGES_REFRESHED,
+)
+
 
 class EngineMetricsInterceptor(Interceptor):
     """Counts what the record-keeping and delivery activities did, from their typed inputs and results."""

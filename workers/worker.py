@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import structlog
@@ -75,13 +75,6 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    health = HealthServer({"temporal": temporal_check(client), "records": database_check(store)})
-    if settings.health_address:
-        await health.start(*parse_address(settings.health_address))
-    gauges = None
-    if settings.metrics_address:
-        meter = runtime(settings.metrics_address).metric_meter
-        gauges = asyncio.create_task(GaugeRefresher(store, meter, settings.gauge_interval).run())
     log.info(
         "worker started",
         task_queue=settings.task_queue,
@@ -92,14 +85,29 @@ async def run_worker(settings: Settings) -> None:
         health=settings.health_address,
     )
     try:
-        async with worker:
+        async with operations(settings, client, store), worker:
             await stop.wait()
             log.info("worker stopping")
+    finally:
+        await store.close()
+        telemetry_shutdown()
+
+
+@contextlib.asynccontextmanager
+async def operations(settings: Settings, client: Client, store: RecordStore) -> AsyncIterator[None]:
+    """Beside a worker: the health endpoint and the programme gauges, when their addresses are configured."""
+    health = HealthServer({"temporal": temporal_check(client), "records": database_check(store)})
+    if settings.health_address:
+        await health.start(*parse_address(settings.health_address))
+    gauges = None
+    if settings.metrics_address:
+        meter = runtime(settings.metrics_address).metric_meter
+        gauges = asyncio.create_task(GaugeRefresher(store, meter, settings.gauge_interval).run())
+    try:
+        yield
     finally:
         if gauges is not None:
             gauges.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await gauges
         await health.close()
-        await store.close()
-        telemetry_shutdown()

@@ -13,6 +13,8 @@ COMMANDS = "entrypoint_commands"
 ``outcome`` (``accepted`` | ``rejected``)."""
 ATTENTION_RAISED = "entrypoint_attention_raised"
 ATTENTION_CLEARED = "entrypoint_attention_cleared"
+COUNTERS = (COMMANDS, ATTENTION_RAISED, ATTENTION_CLEARED)
+"""Exported with the ``_total`` suffix."""
 
 
 def command_decided(workflow_type: str, command: str, rejected: bool) -> None:
