@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint typecheck check bench drill clean
+.PHONY: install run test test-fast lint typecheck check bench drill clean promtool
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,7 @@ run: $(STAMP)
 
 ## test: the whole suite (lint, types, domain, records on SQLite and PostgreSQL, workflows on real Temporal servers)
 test: $(STAMP)
+	@$(MAKE) -s promtool 2>/dev/null || echo "note: promtool could not be installed; its alert-rule checks are skipped"
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -q
@@ -41,6 +42,14 @@ bench: $(STAMP)
 ## `make drill DRILL_ARGS="worker smtp"` runs some; `DRILL_ARGS="--pairs 20"` a smaller cohort
 drill: $(STAMP)
 	$(BIN)/python -m bench.drill $(DRILL_ARGS)
+
+## promtool: Prometheus's promtool (from Debian's prometheus package, unpacked into .venv/bin) for the rule tests
+promtool: $(BIN)/promtool
+
+$(BIN)/promtool: | $(STAMP)
+	@tmp=$$(mktemp -d) && cd $$tmp && apt-get download -qq prometheus >/dev/null 2>&1 \
+	  && dpkg-deb -x prometheus_*.deb unpacked && cp unpacked/usr/bin/promtool $(CURDIR)/$(BIN)/promtool; \
+	  status=$$?; rm -rf $$tmp; exit $$status
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -35,7 +35,7 @@ from workers.partnerships import Partnerships
 from workers.settings import Settings
 from workers.setup import register_search_attributes
 from workers.temporal import connect, default_data_keys
-from workers.worker import build_worker
+from workers.worker import build_worker, operations
 from workflows.cohort import CohortWorkflow
 
 log = structlog.get_logger(__name__)
@@ -102,6 +102,18 @@ async def connect_when_ready(settings: Settings, attempts: int = 60) -> Client:
                 raise
             await asyncio.sleep(0.5)
     return await connect(settings)
+DEV_METRICS = "127.0.0.1:9464"
+DEV_HEALTH = "127.0.0.1:9465"
+
+
+def with_local_operations(settings: Settings) -> Settings:
+    """``make run`` serves metrics and health on loopback unless configured otherwise (or the port is taken)."""
+    update: dict[str, str | None] = {}
+    for field, default in (("metrics_address", DEV_METRICS), ("health_address", DEV_HEALTH)):
+        if getattr(settings, field) is None:
+            host, _, port = default.rpartition(":")
+            update[field] = None if _listening(host, int(port)) else default
+    return settings.model_copy(update=update)
 
 
 async def watch(partnerships: Partnerships, cohort_id: str, every: float = 2.0) -> None:
@@ -219,6 +231,7 @@ async def run_dev(
     print(
         f"Codec server:       {codec_url} (POST /decode, /encode; token in ENTRYPOINT_CODEC_TOKEN or var/codec-token)"
     )
+    settings = with_local_operations(settings)
     print("Starting the Temporal dev server ...", flush=True)
     server = await start_dev_server(var, port, ui_port, codec_url)
     store: RecordStore | None = None
@@ -230,11 +243,12 @@ async def run_dev(
         print(f"Records database: {settings.database_url} (migrated).")
         store = RecordStore.from_url(settings.database_url)
         worker = build_worker(client, settings.task_queue, store, mailer=None)
+        services = operations(settings, client, store)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with worker:
+        async with services, worker:
             print(f"Worker running on task queue {settings.task_queue!r}.")
             gateway = await start_gateway(client, settings, cohort_id, api_port)
             demo_task = None
@@ -262,6 +276,10 @@ async def run_dev(
             print(f"Cohort report:      .venv/bin/entrypoint cohort report {cohort_id}")
             print("Notifications:      .venv/bin/entrypoint outbox   (ENTRYPOINT_SMTP_URL unset: kept in the outbox)")
             print(f"Logs:               {var / 'entrypoint.log'} (JSON lines), {var / 'temporal-server.log'}")
+            if settings.metrics_address:
+                print(f"Metrics:            http://{settings.metrics_address}/metrics   (Prometheus text)")
+            if settings.health_address:
+                print(f"Health:             http://{settings.health_address}/readyz")
             print("Press Ctrl-C to stop everything.\n", flush=True)
             watcher = asyncio.create_task(watch(Partnerships(client, settings.task_queue), cohort_id)) if demo else None
             await stop.wait()

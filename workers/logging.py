@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from opentelemetry import trace as otel_trace
 from structlog.typing import EventDict, WrappedLogger
 from temporalio import activity, workflow
 
@@ -55,6 +56,15 @@ def _without_input_values(logger: WrappedLogger, method: str, event: EventDict) 
     return event
 
 
+def _trace_context(logger: WrappedLogger, method: str, event: EventDict) -> EventDict:
+    """Add the current OpenTelemetry ``trace_id`` and ``span_id`` (hex), when a span is being recorded."""
+    context = otel_trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event.setdefault("trace_id", format(context.trace_id, "032x"))
+        event.setdefault("span_id", format(context.span_id, "016x"))
+    return event
+
+
 class _Stderr(logging.StreamHandler[Any]):
     """Writes to whatever ``sys.stderr`` is at the time (it may be replaced, as test runners do)."""
 
@@ -82,6 +92,7 @@ def configure(level: str = "INFO", file: Path | None = None) -> None:
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _temporal_context,
+        _trace_context,
     ]
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

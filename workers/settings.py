@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
         return None if value == "" else value
+    metrics_address: str | None = Field(default=None, validation_alias="ENTRYPOINT_METRICS_ADDRESS")
+    """host:port where the worker serves Prometheus ``/metrics`` (e.g. 127.0.0.1:9464); unset = no metrics."""
+    health_address: str | None = Field(default=None, validation_alias="ENTRYPOINT_HEALTH_ADDRESS")
+    """host:port of the worker's ``/healthz`` and ``/readyz`` (e.g. 127.0.0.1:9465); unset = none."""
+    otlp_endpoint: str | None = Field(default=None, validation_alias="ENTRYPOINT_OTLP_ENDPOINT")
+    """OTLP/HTTP endpoint for traces (e.g. http://127.0.0.1:4318); unset = OTEL_EXPORTER_OTLP_ENDPOINT or none."""
+    gauge_interval: float = Field(default=30.0, gt=0, validation_alias="ENTRYPOINT_GAUGE_INTERVAL")
+    """Seconds between refreshes of the programme gauges (partnerships by stage, outbox, attention)."""
 
 
 @lru_cache(maxsize=1)

@@ -26,6 +26,7 @@ from domain.errors import problems
 from workers.codec import EncryptionCodec
 from workers.settings import Settings
 from workers.settings import settings as current_settings
+from workers.telemetry import TelemetrySettings, client_interceptors, runtime
 
 
 class QuietPydanticPayloadConverter(PydanticPayloadConverter):
@@ -96,11 +97,27 @@ def default_data_keys(keyring: Keyring) -> DataKeys:
     return _DEFAULT_DATA_KEYS[cache_key]
 
 
-async def connect(settings: Settings, data_keys: DataKeys | None = None) -> Client:
-    """A client whose converter encrypts, each partnership under its data key."""
+async def connect(
+    settings: Settings, data_keys: DataKeys | None = None, *, service_name: str = "entrypoint"
+) -> Client:
+    """A client whose converter encrypts (each partnership under its data key), on the process's runtime (metrics
+    when ``ENTRYPOINT_METRICS_ADDRESS`` is set) and, when an OTLP endpoint is configured, with the tracing
+    interceptor (so its workers trace workflows and activities too)."""
+    telemetry = telemetry_settings(settings, service_name)
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(data_keys=data_keys),
         tls=tls_config(settings),
+        runtime=runtime(telemetry.metrics_address),
+        interceptors=client_interceptors(telemetry),
+    )
+
+
+def telemetry_settings(settings: Settings, service_name: str) -> TelemetrySettings:
+    from_env = TelemetrySettings.from_env(service_name)
+    return TelemetrySettings(
+        metrics_address=settings.metrics_address,
+        otlp_endpoint=settings.otlp_endpoint or from_env.otlp_endpoint,
+        service_name=service_name,
     )

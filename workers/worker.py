@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import structlog
@@ -19,7 +20,11 @@ from activities.notifications.delivery import SmtpMailer
 from activities.notifications.sweep import OutboxSweep
 from activities.partnership import PartnershipActivities
 from activities.records.store import RecordStore
+from workers.health import HealthServer, database_check, temporal_check
+from workers.metrics import EngineMetricsInterceptor, GaugeRefresher
 from workers.settings import Settings
+from workers.telemetry import parse_address, runtime
+from workers.telemetry import shutdown as telemetry_shutdown
 from workers.temporal import connect
 from workflows.cohort import CohortWorkflow
 from workflows.gathering import GatheringWorkflow
@@ -58,6 +63,7 @@ def build_worker(client: Client, task_queue: str, store: RecordStore, mailer: Sm
         workflows=list(WORKFLOWS),
         workflow_runner=WORKFLOW_RUNNER,
         activities=activities_for(store, mailer, client),
+        interceptors=[EngineMetricsInterceptor()],
     )
 
 
@@ -65,7 +71,7 @@ async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM; in-flight activities are given time to finish."""
     store = RecordStore.from_url(settings.database_url)
     mailer = SmtpMailer.from_url(settings.smtp_url) if settings.smtp_url else None
-    client = await connect(settings)
+    client = await connect(settings, service_name="entrypoint-worker")
     worker = build_worker(client, settings.task_queue, store, mailer)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -78,11 +84,13 @@ async def run_worker(settings: Settings) -> None:
         temporal_address=settings.temporal_address,
         smtp=mailer is not None,
         outbox_sweep_seconds=settings.outbox_sweep_interval if mailer is not None else None,
+        metrics=settings.metrics_address,
+        health=settings.health_address,
     )
     # The outbox sweep runs beside the worker (see activities/notifications/sweep.py for why not a Schedule).
     sweep = OutboxSweep(store, mailer, settings.outbox_sweep_interval) if mailer is not None else None
     try:
-        async with worker:
+        async with operations(settings, client, store), worker:
             if sweep is not None:
                 sweep.start()
             await stop.wait()
@@ -91,3 +99,24 @@ async def run_worker(settings: Settings) -> None:
         if sweep is not None:
             await sweep.stop()
         await store.close()
+        telemetry_shutdown()
+
+
+@contextlib.asynccontextmanager
+async def operations(settings: Settings, client: Client, store: RecordStore) -> AsyncIterator[None]:
+    """Beside a worker: the health endpoint and the programme gauges, when their addresses are configured."""
+    health = HealthServer({"temporal": temporal_check(client), "records": database_check(store)})
+    if settings.health_address:
+        await health.start(*parse_address(settings.health_address))
+    gauges = None
+    if settings.metrics_address:
+        meter = runtime(settings.metrics_address).metric_meter
+        gauges = asyncio.create_task(GaugeRefresher(store, meter, settings.gauge_interval).run())
+    try:
+        yield
+    finally:
+        if gauges is not None:
+            gauges.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await gauges
+        await health.close()

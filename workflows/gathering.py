@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.gathering import GatheringPlan, GatheringStage, GatheringState, decide, fold, initial_state, next_due
     from domain.gathering import commands as c
     from domain.gathering.events import Event
-    from workflows import inbox
+    from workflows import inbox, metrics
     from workflows.inbox import Inbox, Pending
 
 RECORD_TIMEOUT = timedelta(seconds=15)
@@ -118,9 +118,11 @@ class GatheringWorkflow:
             events: list[Event] = decide(self._state, command, now or workflow.now())
         except DomainRejection as rejection:
             workflow.logger.info("command rejected", extra={"command": command.type})
+            metrics.command_decided("Gathering", command.type, rejected=True)
             return rejection.message
         if not events:
             return None
+        metrics.command_decided("Gathering", command.type, rejected=False)
         await self._record(events, expected_version=self._state.version)
         self._state = fold(self._state, events)
         self._publish()

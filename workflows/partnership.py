@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.partnership import commands as c
     from domain.partnership.events import Event
     from domain.policy import DEFAULT_COHORT_WAIT, Policy
-    from workflows import inbox
+    from workflows import inbox, metrics
     from workflows.inbox import Inbox, Pending
     from workflows.status import describe, search_attribute_updates, waiting_for
 
@@ -161,6 +161,7 @@ class PartnershipWorkflow:
             events = [rejection_event(source, rejected, now)]
         if not events:
             return None
+        metrics.command_decided(WORKFLOW_TYPE, source, rejected is not None)
         recorded = await workflow.execute_activity_method(
             PartnershipActivities.record_events,
             RecordEvents(
@@ -170,7 +171,9 @@ class PartnershipWorkflow:
             retry_policy=RECORD_RETRY,
             summary=f"record {', '.join(ev.type for ev in events)}",
         )
+        attention_before = self._state.attention
         self._state = fold(self._state, events)
+        metrics.attention_changed(attention_before, self._state.attention)
         self._publish()
         if recorded.outbox_keys:
             await self._deliver()
