@@ -32,10 +32,18 @@ class Sizes:
     records: int
     cohort: list[int]
     matching: list[int]
+    whatif: list[int]
 
 
-QUICK = Sizes(overhead=[50], memory=[200], records=1000, cohort=[50], matching=[500, 2000])
-FULL = Sizes(overhead=[200, 1000], memory=[1000, 2000], records=2000, cohort=[100, 500], matching=[500, 2000, 5000])
+QUICK = Sizes(overhead=[50], memory=[200], records=1000, cohort=[50], matching=[500, 2000], whatif=[5000])
+FULL = Sizes(
+    overhead=[200, 1000],
+    memory=[1000, 2000],
+    records=2000,
+    cohort=[100, 500],
+    matching=[500, 2000, 5000],
+    whatif=[1000, 5000],
+)
 """The published sizes, cut to keep the full run near 25 minutes on this 2-core machine (BENCHMARKS.md says
 which and why): memory 10,000, records 10,000 and cohorts of 1,000 and 5,000 would each take 10-40 minutes
 alone. Engine overhead runs n=1,000 on SQLite only (PostgreSQL at n=200)."""
@@ -84,6 +92,12 @@ def _matching(sizes: Sizes, args: argparse.Namespace) -> Awaitable[Any]:
     return matching.run(sizes.matching)
 
 
+def _whatif(sizes: Sizes, args: argparse.Namespace) -> Awaitable[Any]:
+    from bench import whatif
+
+    return whatif.run(sizes.whatif)
+
+
 BENCHMARKS: dict[str, Callable[[Sizes, argparse.Namespace], Awaitable[Any]]] = {
     "engine_overhead": _overhead,
     "worker_memory": _memory,
@@ -91,6 +105,7 @@ BENCHMARKS: dict[str, Callable[[Sizes, argparse.Namespace], Awaitable[Any]]] = {
     "records": _records,
     "cohort_simulation": _cohort,
     "matching": _matching,
+    "policy_whatif": _whatif,
 }
 
 

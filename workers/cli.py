@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "workers.commands.outbox",
     "workers.commands.matching",
     "workers.commands.pool",
+    "workers.commands.simulate",
 )
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
