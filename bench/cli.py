@@ -32,11 +32,17 @@ class Sizes:
     records: int
     cohort: list[int]
     matching: list[int]
+    whatif: list[int]
 
 
-QUICK = Sizes(overhead=[50], memory=[200], records=1000, cohort=[50], matching=[500, 2000])
+QUICK = Sizes(overhead=[50], memory=[200], records=1000, cohort=[50], matching=[500, 2000], whatif=[5000])
 FULL = Sizes(
-    overhead=[200, 1000], memory=[1000, 10000], records=2000, cohort=[100, 500, 1000], matching=[500, 2000, 5000]
+    overhead=[200, 1000],
+    memory=[1000, 10000],
+    records=2000,
+    cohort=[100, 500, 1000],
+    matching=[500, 2000, 5000],
+    whatif=[1000, 5000],
 )
 """The published sizes (BENCHMARKS.md says what each took): worker memory up to 10,000 open partnerships,
 cohorts of 100, 500 and 1,000, matching up to 5,000 x 2,500 (also through the command line). Records stay
@@ -87,6 +93,12 @@ def _matching(sizes: Sizes, args: argparse.Namespace) -> Awaitable[Any]:
     return matching.run(sizes.matching)
 
 
+def _whatif(sizes: Sizes, args: argparse.Namespace) -> Awaitable[Any]:
+    from bench import whatif
+
+    return whatif.run(sizes.whatif)
+
+
 BENCHMARKS: dict[str, Callable[[Sizes, argparse.Namespace], Awaitable[Any]]] = {
     "engine_overhead": _overhead,
     "worker_memory": _memory,
@@ -94,6 +106,7 @@ BENCHMARKS: dict[str, Callable[[Sizes, argparse.Namespace], Awaitable[Any]]] = {
     "records": _records,
     "cohort_simulation": _cohort,
     "matching": _matching,
+    "policy_whatif": _whatif,
 }
 
 
@@ -159,7 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes = FULL if args.full else QUICK
     if args.sizes:
         given = args.sizes
-        sizes = Sizes(overhead=given, memory=given, records=sizes.records, cohort=given, matching=given)
+        sizes = Sizes(
+            overhead=given, memory=given, records=sizes.records, cohort=given, matching=given, whatif=given
+        )
     names = args.only or list(BENCHMARKS)
     began = time.monotonic()
     with common.scratch_dir() as logs:

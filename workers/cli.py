@@ -21,6 +21,7 @@ from workers.commands import (
     people,
     pool,
     records,
+    simulate,
     worker,
 )
 from workers.errors import CommandError
@@ -28,7 +29,22 @@ from workers.logging import configure
 from workers.settings import settings
 
 # Each module has ``register(subparsers)``; a parser's ``handler`` is ``async def (args) -> int``.
-COMMAND_MODULES = (db, records, worker, partnerships, cohort, outbox, matching, pool, api, doctor, keys, codec, people)
+COMMAND_MODULES = (
+    db,
+    records,
+    worker,
+    partnerships,
+    cohort,
+    outbox,
+    matching,
+    pool,
+    api,
+    doctor,
+    keys,
+    codec,
+    people,
+    simulate,
+)
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
