@@ -150,11 +150,22 @@ async def _bare_ended(handle: WorkflowHandle[Any, Any]) -> bool:
 async def until_stage(
     handle: WorkflowHandle[Any, Any], stages: set[str], timeout: float = 120
 ) -> PartnershipStatus:
-    """The partnership's status once its stage is one of ``stages`` (queries backing off from 0.1 s)."""
-    async for _ in backing_off(timeout, first=0.1):
-        status = await handle.query(STATUS_QUERY, result_type=PartnershipStatus)
-        if status.stage in stages:
-            return status
+    """The partnership's status once its stage is one of ``stages`` (queries backing off from 0.1 s; a
+    query that fails, e.g. times out on a busy server, is asked again until ``timeout``)."""
+    failure: Exception | None = None
+    try:
+        async for _ in backing_off(timeout, first=0.1):
+            try:
+                status = await handle.query(STATUS_QUERY, result_type=PartnershipStatus)
+            except Exception as error:
+                failure = error
+                continue
+            if status.stage in stages:
+                return status
+    except TimeoutError:
+        if failure is not None:
+            raise failure from None
+        raise TimeoutError(f"{handle.id} never reached {sorted(stages)}") from None
     raise AssertionError("unreachable")
 
 
