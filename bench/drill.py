@@ -53,7 +53,6 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
@@ -69,6 +68,7 @@ from domain.cohort import CohortPlan
 from domain.people import Contact, DegreeLevel, Institution, MentorProfile, Sector
 from workers.binaries import temporal_binary
 from workers.cohorts import Cohorts
+from workers.doctor import task_failures
 from workers.partnerships import Partnerships
 from workers.setup import register_search_attributes
 from workers.temporal import data_converter
@@ -445,6 +445,7 @@ class Result:
     emails_doubled: int = 0
     emails_resent_after_kill: int = 0
     failed_workflow_tasks: int = 0
+    superseded_tasks: int = 0
     stuck: int = 0
     false_escalations: int = 0
     late_escalations: int = 0
@@ -475,6 +476,7 @@ class Result:
             ("e-mails doubled (by Message-ID)", self.emails_doubled),
             ("e-mails re-sent: SMTP accepted, then worker killed", self.emails_resent_after_kill),
             ("failed workflow tasks", self.failed_workflow_tasks),
+            ("workflow tasks run again with newer events (server; not failures)", self.superseded_tasks),
             ("stuck or unfinished workflows", self.stuck),
             ("false escalations (the parties had acted in time)", self.false_escalations),
             ("escalations after a late call (the drill's parties were late)", self.late_escalations),
@@ -823,11 +825,20 @@ class Drill:
         async for wf in client.list_workflows(f"EpCohort='{self.cohort_id}' OR WorkflowId='cohort-{self.cohort_id}'"):
             if wf.id not in ids:
                 ids.append(wf.id)
+        failures: Counter[str] = Counter()
         for workflow_id in ids:
             handle = client.get_workflow_handle(workflow_id)
             async for event in handle.fetch_history_events():
-                if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                failure = task_failures(event)
+                if failure is None:
+                    continue
+                if failure[0]:
                     result.failed_workflow_tasks += 1
+                    failures[failure[1][:120]] += 1
+                else:
+                    result.superseded_tasks += 1
+        for why, count in failures.most_common(3):
+            result.notes.append(f"workflow task failed {count}x: {why}")
         reasons = Counter(reason[:90] for pair in pairs for reason in pair.rejected)
         for reason, count in reasons.most_common(3):
             result.notes.append(f"update rejected {count}x: {reason}")
