@@ -382,19 +382,22 @@ class Parties:
         finally:
             self.calls.end(token)
 
-    async def status(self, pair: Pair) -> PartnershipStatus:
+    async def status(self, pair: Pair) -> PartnershipStatus | None:
+        """The pair's status; None once the drill has given up and the workflow still does not answer."""
         while True:
             try:
                 return await self.client.get_workflow_handle(pair.pid).query(
                     "status", result_type=PartnershipStatus, rpc_timeout=timedelta(seconds=10)
                 )
             except (RPCError, OSError, RuntimeError):
+                if not self.alive():
+                    return None
                 await asyncio.sleep(2.0)
 
     async def until_stage(self, pair: Pair, stages: set[str]) -> PartnershipStatus | None:
         while self.alive():
             status = await self.status(pair)
-            if status.stage in stages:
+            if status is not None and status.stage in stages:
                 return status
             await asyncio.sleep(POLL + random.random())  # few queries: a busy workflow refuses them
         return None
@@ -417,7 +420,7 @@ class Parties:
             status = await self.update(pair, "log_meeting", payload, f"{pair.pid}-meeting-{meeting}")
             if status is None:
                 status = await self.status(pair)  # refused: the programme has ended, most likely
-            if status.stage != "ACTIVE":
+            if status is None or status.stage != "ACTIVE":
                 break
         if await self.until_stage(pair, {"CLOSING_REVIEW"} | TERMINAL) is None:
             return
