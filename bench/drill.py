@@ -79,6 +79,8 @@ ESCALATIONS = ("signature_overdue", "meeting_lapsed", "review_overdue")
 """Events that raise a coordinator's attention: each is false here, since every pair acts in time."""
 TERMINAL = {"COMPLETED", "WITHDRAWN", "REJECTED", "ENDED_EARLY"}
 POLL = 3.0
+UPDATE_WAIT = 90.0
+"""Seconds one attempt at an update may take before it is sent again (same id)."""
 """Seconds between two status queries of one pair while it waits for a stage."""
 PROBES = 10
 """Partnerships asked for their status to tell that the workflows run again after a fault."""
@@ -365,13 +367,22 @@ class Parties:
         try:
             while True:
                 try:
-                    status = await self.client.get_workflow_handle(pair.pid).execute_update(
-                        name, payload, id=update_id, result_type=PartnershipStatus, rpc_timeout=timedelta(seconds=30)
+                    # Bounded: the SDK waits for an accepted update's outcome for ever, even when the
+                    # workflow is stuck; the same id again attaches to the same update.
+                    status = await asyncio.wait_for(
+                        self.client.get_workflow_handle(pair.pid).execute_update(
+                            name,
+                            payload,
+                            id=update_id,
+                            result_type=PartnershipStatus,
+                            rpc_timeout=timedelta(seconds=30),
+                        ),
+                        timeout=UPDATE_WAIT,
                     )
                 except WorkflowUpdateFailedError as failure:
                     pair.rejected.append(f"{name}: {failure.cause}")
                     return None
-                except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, OSError, RuntimeError):
+                except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, OSError, RuntimeError, TimeoutError):
                     if not self.alive():
                         return None
                     self.calls.retries += 1
