@@ -53,6 +53,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
@@ -178,6 +179,20 @@ class TemporalServer:
             stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         await until(lambda: listening(self.port), "the Temporal dev server listening")
+        await self._namespace_ready()
+
+    async def _namespace_ready(self, timeout: float = 120.0) -> None:
+        """Listening is not ready: wait until the default namespace answers (slow on a loaded machine)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client = await Client.connect(self.address)
+                await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace="default"))
+                return
+            except (RPCError, RuntimeError, OSError):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(1.0)
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
