@@ -53,7 +53,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import (
     Client,
     WorkflowUpdateFailedError,
@@ -70,6 +70,7 @@ from domain.cohort import CohortPlan
 from domain.people import Contact, DegreeLevel, Institution, MentorProfile, Sector
 from workers.binaries import temporal_binary
 from workers.cohorts import Cohorts
+from workers.doctor import task_failures
 from workers.partnerships import Partnerships
 from workers.setup import register_search_attributes
 from workers.temporal import data_converter
@@ -80,6 +81,8 @@ ESCALATIONS = ("signature_overdue", "meeting_lapsed", "review_overdue")
 """Events that raise a coordinator's attention: each is false here, since every pair acts in time."""
 TERMINAL = {"COMPLETED", "WITHDRAWN", "REJECTED", "ENDED_EARLY"}
 POLL = 3.0
+UPDATE_WAIT = 90.0
+"""Seconds one attempt at an update may take before it is sent again (same id)."""
 """Seconds between two status queries of one pair while it waits for a stage."""
 PROBES = 10
 """Partnerships asked for their status to tell that the workflows run again after a fault."""
@@ -177,6 +180,20 @@ class TemporalServer:
             stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
         await until(lambda: listening(self.port), "the Temporal dev server listening")
+        await self._namespace_ready()
+
+    async def _namespace_ready(self, timeout: float = 120.0) -> None:
+        """Listening is not ready: wait until the default namespace answers (slow on a loaded machine)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client = await Client.connect(self.address)
+                await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace="default"))
+                return
+            except (RPCError, RuntimeError, OSError):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(1.0)
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -366,13 +383,22 @@ class Parties:
         try:
             while True:
                 try:
-                    status = await self.client.get_workflow_handle(pair.pid).execute_update(
-                        name, payload, id=update_id, result_type=PartnershipStatus, rpc_timeout=timedelta(seconds=30)
+                    # Bounded: the SDK waits for an accepted update's outcome for ever, even when the
+                    # workflow is stuck; the same id again attaches to the same update.
+                    status = await asyncio.wait_for(
+                        self.client.get_workflow_handle(pair.pid).execute_update(
+                            name,
+                            payload,
+                            id=update_id,
+                            result_type=PartnershipStatus,
+                            rpc_timeout=timedelta(seconds=30),
+                        ),
+                        timeout=UPDATE_WAIT,
                     )
                 except WorkflowUpdateFailedError as failure:
                     pair.rejected.append(f"{name}: {failure.cause}")
                     return None
-                except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, OSError, RuntimeError):
+                except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, OSError, RuntimeError, TimeoutError):
                     if not self.alive():
                         return None
                     self.calls.retries += 1
@@ -383,19 +409,22 @@ class Parties:
         finally:
             self.calls.end(token)
 
-    async def status(self, pair: Pair) -> PartnershipStatus:
+    async def status(self, pair: Pair) -> PartnershipStatus | None:
+        """The pair's status; None once the drill has given up and the workflow still does not answer."""
         while True:
             try:
                 return await self.client.get_workflow_handle_for(PartnershipWorkflow.run, pair.pid).query(
                     PartnershipWorkflow.status, rpc_timeout=timedelta(seconds=10)
                 )
             except (RPCError, OSError, RuntimeError):
+                if not self.alive():
+                    return None
                 await asyncio.sleep(2.0)
 
     async def until_stage(self, pair: Pair, stages: set[str]) -> PartnershipStatus | None:
         while self.alive():
             status = await self.status(pair)
-            if status.stage in stages:
+            if status is not None and status.stage in stages:
                 return status
             await asyncio.sleep(POLL + random.random())  # few queries: a busy workflow refuses them
         return None
@@ -418,7 +447,7 @@ class Parties:
             status = await self.update(pair, "log_meeting", payload, f"{pair.pid}-meeting-{meeting}")
             if status is None:
                 status = await self.status(pair)  # refused: the programme has ended, most likely
-            if status.stage != "ACTIVE":
+            if status is None or status.stage != "ACTIVE":
                 break
         if await self.until_stage(pair, {"CLOSING_REVIEW"} | TERMINAL) is None:
             return
@@ -446,6 +475,7 @@ class Result:
     emails_doubled: int = 0
     emails_resent_after_kill: int = 0
     failed_workflow_tasks: int = 0
+    superseded_tasks: int = 0
     stuck: int = 0
     false_escalations: int = 0
     late_escalations: int = 0
@@ -476,6 +506,7 @@ class Result:
             ("e-mails doubled (by Message-ID)", self.emails_doubled),
             ("e-mails re-sent: SMTP accepted, then worker killed", self.emails_resent_after_kill),
             ("failed workflow tasks", self.failed_workflow_tasks),
+            ("workflow tasks run again with newer events (server; not failures)", self.superseded_tasks),
             ("stuck or unfinished workflows", self.stuck),
             ("false escalations (the parties had acted in time)", self.false_escalations),
             ("escalations after a late call (the drill's parties were late)", self.late_escalations),
@@ -826,11 +857,20 @@ class Drill:
         async for wf in client.list_workflows(f"EpCohort='{self.cohort_id}' OR WorkflowId='cohort-{self.cohort_id}'"):
             if wf.id not in ids:
                 ids.append(wf.id)
+        failures: Counter[str] = Counter()
         for workflow_id in ids:
             handle = client.get_workflow_handle(workflow_id)
             async for event in handle.fetch_history_events():
-                if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                failure = task_failures(event)
+                if failure is None:
+                    continue
+                if failure[0]:
                     result.failed_workflow_tasks += 1
+                    failures[failure[1][:120]] += 1
+                else:
+                    result.superseded_tasks += 1
+        for why, count in failures.most_common(3):
+            result.notes.append(f"workflow task failed {count}x: {why}")
         reasons = Counter(reason[:90] for pair in pairs for reason in pair.rejected)
         for reason, count in reasons.most_common(3):
             result.notes.append(f"update rejected {count}x: {reason}")

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio.api.common.v1 import WorkflowExecution
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
 from temporalio.client import Client
 
@@ -32,6 +32,17 @@ from activities.records import schema
 from activities.records.store import RecordStore
 from contract import STATUS_QUERY
 from contract.partnership import WORKFLOW_TYPE
+
+BENIGN_TASK_FAILURES = frozenset(
+    {
+        WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND,
+        WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_UPDATE,
+        WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_RESET_STICKY_TASK_QUEUE,
+    }
+)
+"""Workflow task "failures" that are the server's, not the code's: a signal or update arrived while the task
+that would have closed the workflow was completing (the task is run again with it), or a worker restarted
+and its sticky cache was dropped. Counted apart from real failures."""
 
 CONCURRENCY = 16
 MESSAGE_LENGTH = 160
@@ -66,6 +77,16 @@ class Diagnosis:
     @property
     def healthy(self) -> bool:
         return not self.stuck and not self.lagging
+
+
+def task_failures(event: Any) -> tuple[bool, str] | None:
+    """For a history event: None if it is no ``WorkflowTaskFailed``; else whether it is a real failure (not
+    one of ``BENIGN_TASK_FAILURES``) and one line saying why."""
+    if event.event_type != EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+        return None
+    attributes = event.workflow_task_failed_event_attributes
+    cause = WorkflowTaskFailedCause.Name(attributes.cause).removeprefix("WORKFLOW_TASK_FAILED_CAUSE_")
+    return attributes.cause not in BENIGN_TASK_FAILURES, f"{cause}: {_first_line(attributes.failure.message)}"
 
 
 def _first_line(text: str) -> str:
