@@ -20,9 +20,9 @@ from activities.models import (
     VerifyAttendance,
 )
 from activities.records.store import RecordStore
+from contract.gathering import gathering_workflow_id
 from domain.gathering import fold as fold_gathering
 from domain.gathering.state import GatheringState
-from workflows.contract import gathering_workflow_id
 
 log = structlog.get_logger(__name__)
 

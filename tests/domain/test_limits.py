@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from contract.partnership import MESSAGES as SIGNAL_COMMANDS
+from contract.partnership import Application
 from domain import limits
 from domain.errors import from_payload
 from domain.partnership import commands as c
 from tests.domain import builders as b
-from workflows.contract import SIGNAL_COMMANDS, Application
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

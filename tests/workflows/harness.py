@@ -120,9 +120,9 @@ async def record_gathering(
     ``gathering_attended`` counts only what such a record says (issue 15, finding 6)."""
     from datetime import UTC, datetime
 
+    from contract.gathering import gathering_workflow_id
     from domain.gathering import events as ge
     from domain.gathering.plan import GatheringPlan
-    from workflows.contract import gathering_workflow_id
 
     at = datetime(2026, 3, 1, tzinfo=UTC)
     plan = GatheringPlan(

@@ -13,8 +13,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.records.store import RecordStore
+from contract.partnership import WORKFLOW_TYPE, PartnershipStatus
 from tests.workflows.harness import application, matched_and_signed, status, update, wait_for
-from workflows.contract import WORKFLOW_TYPE, PartnershipStatus
 from workflows.partnership import Continued, HistoryBudget
 
 pytestmark = pytest.mark.temporal

@@ -24,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.records.store import RecordStore
+from contract.partnership import WORKFLOW_TYPE
 from domain.cohort import CohortPlan, CohortReport
 from domain.people import Contact, MentorProfile, Sector
 from tests.workflows.conftest import seeded_store
@@ -38,7 +39,6 @@ from tests.workflows.harness import (
 )
 from workers.partnerships import Partnerships
 from workflows.cohort import CohortStatus, cohort_workflow_id
-from workflows.contract import WORKFLOW_TYPE
 
 pytestmark = pytest.mark.temporal
 

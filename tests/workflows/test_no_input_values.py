@@ -18,9 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.records.store import RecordStore
+from contract.partnership import WORKFLOW_TYPE
 from tests.workflows.harness import application, matched_and_signed, start, status, update, wait_for
 from workers import logging as worker_logging
-from workflows.contract import WORKFLOW_TYPE
 
 pytestmark = pytest.mark.temporal
 
