@@ -23,6 +23,8 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ValidationError
+
     from activities.models import (
         AttendanceDeliveryReport,
         AttendeeHours,
@@ -30,10 +32,11 @@ with workflow.unsafe.imports_passed_through():
         GatheringRecorded,
         RecordGatheringEvents,
     )
-    from domain.errors import DomainRejection, from_payload
+    from domain.errors import DomainRejection, from_payload, problems
     from domain.gathering import GatheringPlan, GatheringStage, GatheringState, decide, fold, initial_state, next_due
     from domain.gathering import commands as c
     from domain.gathering.events import Event
+    from workflows.budget import HistoryBudget
     from workflows.contract import (
         Deadline,
         GatheringSearchAttributes,
@@ -43,6 +46,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.waiting import arrived_before
 
+CONTINUE_AS_NEW = "gathering-continue-as-new-on-history-budget"
+"""Patch: a gathering continues as new before its history grows large (histories before it never did)."""
 RECORD_TIMEOUT = timedelta(seconds=15)
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 DELIVERY_TIMEOUT = timedelta(minutes=10)
@@ -69,32 +74,54 @@ class _Pending:
     result: GatheringStatus | None = None
 
 
+class GatheringContinued(BaseModel):
+    """The second argument of a continued run: the state it carries over (None: a fresh start)."""
+
+    state: GatheringState | None = None
+    budget: HistoryBudget = HistoryBudget()
+
+
 @workflow.defn(name="Gathering")
 class GatheringWorkflow:
     @workflow.init
-    def __init__(self, plan: GatheringPlan) -> None:
+    def __init__(self, plan: GatheringPlan, continued: GatheringContinued | None = None) -> None:
         self._state: GatheringState = initial_state(workflow.info().workflow_id)
         self._inbox: deque[_Pending] = deque()
-        # Scheduled from the start, so that updates sent right after the start are validated against the plan
-        # (they are processed only after ``run`` has recorded this).
+        # The SDK decodes by the type hints only when every argument is given: a fresh start (the plan alone)
+        # arrives as plain JSON, so it is validated here; a bad one is refused in ``run``, without its values.
         self._refused: str | None = None
         self._opening: list[Event] = []
+        if continued is not None and not isinstance(continued, GatheringContinued):
+            continued = GatheringContinued.model_validate(continued)
+        self._budget = continued.budget if continued is not None else HistoryBudget()
+        if continued is not None and continued.state is not None:
+            self._state = continued.state
+            return
         try:
+            plan = plan if isinstance(plan, GatheringPlan) else GatheringPlan.model_validate(plan)
+            # Scheduled from the start, so that updates sent right after the start are validated against the
+            # plan (they are processed only after ``run`` has recorded this).
             self._opening = decide(self._state, c.Schedule(plan=plan), workflow.now())
         except DomainRejection as rejection:
             self._refused = rejection.message
+        except ValidationError as error:
+            self._refused = f"invalid plan: {problems(error)}"
         self._state = fold(self._state, self._opening)
 
     @workflow.run
-    async def run(self, plan: GatheringPlan) -> GatheringStatus:
-        if workflow.info().workflow_id != gathering_workflow_id(plan.cohort_id, plan.gathering_id):
-            workflow.logger.warning("a Gathering should run as gathering-{cohort_id}-{gathering_id}")
+    async def run(self, plan: GatheringPlan, continued: GatheringContinued | None = None) -> GatheringStatus:
         if self._refused is not None:
             raise ApplicationError(self._refused, type="DomainRejection", non_retryable=True)
-        await self._record(self._opening, expected_version=0)
-        self._publish()
+        if self._opening:
+            plan = plan if isinstance(plan, GatheringPlan) else GatheringPlan.model_validate(plan)
+            if workflow.info().workflow_id != gathering_workflow_id(plan.cohort_id, plan.gathering_id):
+                workflow.logger.warning("a Gathering should run as gathering-{cohort_id}-{gathering_id}")
+            await self._record(self._opening, expected_version=0)
+            self._publish()
 
         while not self._state.is_terminal:
+            if self._budget.spent() and workflow.patched(CONTINUE_AS_NEW):
+                await self._continue_as_new(plan)
             if self._state.pending_delivery:
                 await self._deliver()
                 continue
@@ -110,6 +137,15 @@ class GatheringWorkflow:
             await self._process(self._inbox.popleft())
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
+
+    async def _continue_as_new(self, plan: Any) -> None:
+        """Answer every update that has arrived, then continue as new with the state (timers follow from it)."""
+        while self._inbox or not workflow.all_handlers_finished():
+            if self._inbox:
+                await self._process(self._inbox.popleft())
+            else:
+                await workflow.wait_condition(lambda: bool(self._inbox) or workflow.all_handlers_finished())
+        workflow.continue_as_new(args=[plan, GatheringContinued(state=self._state, budget=self._budget)])
 
     # ------------------------------------------------------------------------------------------- the loop
 
@@ -317,4 +353,4 @@ def search_attribute_updates(state: GatheringState) -> list[SearchAttributeUpdat
     return updates
 
 
-__all__ = ["GatheringWorkflow", "describe", "details", "search_attribute_updates"]
+__all__ = ["GatheringContinued", "GatheringWorkflow", "describe", "details", "search_attribute_updates"]

@@ -17,7 +17,7 @@ from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel, Field, ValidationError
+    from pydantic import BaseModel, ValidationError
 
     from activities.models import (
         ApplicationFacts,
@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.partnership import PartnershipState, decide, fold, initial_state, next_due, rejection_event
     from domain.partnership import commands as c
     from domain.partnership.events import Event
+    from workflows.budget import HistoryBudget
     from workflows.contract import SIGNAL_COMMANDS, Application, PartnershipStatus
     from workflows.status import describe, search_attribute_updates, waiting_for
     from workflows.waiting import arrived_before
@@ -52,14 +53,6 @@ DELIVERY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30), maximum_attempts=5
 )
 """Delivery gives up after a few tries; the messages stay in the outbox for the next delivery."""
-
-
-class HistoryBudget(BaseModel):
-    """How long one run's history may grow before the partnership continues as new (Temporal suggests it at
-    about 4,000 events or 4 MB, and stops a workflow at 51,200 events or 50 MB)."""
-
-    events: int = Field(default=3_000, ge=20)
-    bytes: int = Field(default=3 * 1024 * 1024, ge=10_000)
 
 
 class Continued(BaseModel):
@@ -154,13 +147,7 @@ class PartnershipWorkflow:
     def _history_full(self) -> bool:
         """Time to continue as new: Temporal suggests it, or the history reached this run's budget (below
         Temporal's own suggestion, far below its limits of 51,200 events and 50 MB)."""
-        info = workflow.info()
-        full = (
-            info.is_continue_as_new_suggested()
-            or info.get_current_history_length() >= self._budget.events
-            or info.get_current_history_size() >= self._budget.bytes
-        )
-        return full and workflow.patched(CONTINUE_AS_NEW)
+        return self._budget.spent() and workflow.patched(CONTINUE_AS_NEW)
 
     async def _continue_as_new(self, application: Application) -> None:
         """Finish what has arrived (every signal and update answered, every handler done), then continue as

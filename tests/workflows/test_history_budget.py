@@ -82,3 +82,34 @@ async def test_a_flood_of_one_bad_signal_is_recorded_once_and_costs_no_activity(
     await handle.signal("withdraw", {"party": "mentor"})  # another rejection (no reason): recorded
     await wait_for(handle, lambda s: s.last_rejection is not None and s.last_rejection["command"] == "withdraw", "it")
     assert len([s for s in await records.read_log(app.workflow_id) if s.type == "command_rejected"]) == 2
+
+
+async def test_a_gathering_continues_as_new_with_its_registrations_and_reminder(
+    ts_env: WorkflowEnvironment, worker: Worker, records: RecordStore, cohort_id: str
+) -> None:
+    from tests.workflows.test_gathering import DAY, gathering_plan, gstatus, gupdate, pid
+    from workflows.contract import GATHERING_WORKFLOW_TYPE, GatheringStatus, gathering_workflow_id
+    from workflows.gathering import GatheringContinued
+
+    now = await ts_env.get_current_time()
+    plan = gathering_plan(cohort_id, now + 10 * DAY, kind="collective", capacity=100, reminder_before="P2D")
+    key = gathering_workflow_id(plan.cohort_id, plan.gathering_id)
+    handle = await ts_env.client.start_workflow(
+        GATHERING_WORKFLOW_TYPE,
+        args=[plan, GatheringContinued(budget=HistoryBudget(events=40))],
+        id=key,
+        task_queue=worker.task_queue,
+        result_type=GatheringStatus,
+    )
+    answers = await asyncio.gather(
+        *(gupdate(handle, "register", {"registrant_id": pid(cohort_id, n)}) for n in range(1, 31))
+    )
+    assert len(answers) == 30
+    after = await gstatus(handle)
+    assert sorted(after.registered) == sorted(pid(cohort_id, n) for n in range(1, 31))
+    assert (await handle.describe()).run_id != handle.first_execution_run_id, "the gathering continued as new"
+    assert len(await records.read_gathering_log(key)) == 31, "scheduled once, each registration once"
+
+    await ts_env.sleep(9 * DAY)  # the reminder, two days before the start, from the carried state
+    reminded = await gstatus(handle)
+    assert reminded.reminded == 30
