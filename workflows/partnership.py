@@ -12,16 +12,17 @@ from typing import Any, cast
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
+    from pydantic import BaseModel, ValidationError
 
     from activities.cohort import CohortActivities
     from activities.models import (
         DeliverNotifications,
         RecordEvents,
         RegisterApplication,
+        VerifyAttendance,
     )
     from activities.notifications.activity import NotificationActivities
     from activities.partnership import PartnershipActivities
@@ -32,12 +33,19 @@ with workflow.unsafe.imports_passed_through():
     from domain.partnership.events import Event
     from domain.policy import DEFAULT_COHORT_WAIT, Policy
     from workflows import inbox, metrics
+    from workflows.budget import HistoryBudget
     from workflows.inbox import Inbox, Pending
     from workflows.status import describe, search_attribute_updates, waiting_for
 
 COHORT_CHECK = "no-cohort-attention"
 """Patch: a partnership waiting for a match checks, after ``cohort_wait``, that its cohort runs (NO_COHORT if not);
 partnerships from before it have no such wait."""
+CONTINUE_AS_NEW = "continue-as-new-on-history-budget"
+"""Patch: a partnership continues as new before its history grows large (histories before it never did)."""
+VERIFY_GATHERINGS = "verify-gathering-attendance"
+"""Patch: ``gathering_attended`` is checked against the Gathering's record (histories before it took the caller's)."""
+SKIP_REPEATS = "skip-repeated-rejections"
+"""Patch: a rejection identical to the last one recorded is not recorded again (histories before it did)."""
 PUBLISH_CHANGED_ONLY = "publish-changed-search-attributes"
 """Patch: upsert only the search attributes that changed (histories from before it upsert all of them)."""
 RECORD_TIMEOUT = timedelta(seconds=15)
@@ -49,16 +57,33 @@ DELIVERY_RETRY = RetryPolicy(
 """Delivery gives up after a few tries; the messages stay in the outbox for the next delivery."""
 
 
+class Continued(BaseModel):
+    """What a run carries into the next when it continues as new (None: a fresh start). The start input of a
+    continued run is ``{"application": ..., "continued": ...}``; a carried ``state`` is taken only from the
+    partnership's own continue-as-new, never from a caller (a fresh start may set a smaller ``budget``)."""
+
+    state: PartnershipState | None = None
+    published: dict[str, Any] = {}
+    budget: HistoryBudget = HistoryBudget()
+
+
 @workflow.defn(name=WORKFLOW_TYPE)
 @inbox.handlers(MESSAGES, PartnershipStatus)
 class PartnershipWorkflow:
     @workflow.init
     def __init__(self, application: Application) -> None:
-        self._application, self._policy, self._malformed = _read_application(cast(RawValue, application))
+        read = _read_application(cast(RawValue, application))
+        self._application, self._policy, self._malformed, continued = read
         self._state: PartnershipState = initial_state(workflow.info().workflow_id)
         self._inbox: Inbox[PartnershipStatus] = Inbox(MESSAGES, self._check, self.status)
         self._published: dict[str, Any] = {}
         """Search attribute values as last upserted (by name; None when unset)."""
+        self._budget = continued.budget if continued is not None else HistoryBudget()
+        self._repeated_rejections = 0
+        self._continued = continued is not None and continued.state is not None
+        if continued is not None and continued.state is not None:
+            self._state = continued.state
+            self._published = dict(continued.published)
 
     # The input is taken raw (like signals): an application that does not validate ends the partnership as REJECTED,
     # with the reason recorded and in the status, instead of failing every workflow task. Callers still see the type.
@@ -71,23 +96,44 @@ class PartnershipWorkflow:
             return await self._finish()
         app, policy = self._application, self._policy
         assert app is not None and policy is not None
+        if not self._continued:
+            await self._start(app, policy)
+
+        while not self._state.is_terminal:
+            if self._budget.spent() and workflow.patched(CONTINUE_AS_NEW):
+                await self._continue_as_new(app)
+            pending = await self._inbox.next(next_due(self._state))
+            if pending is None:
+                await self._tick()
+            else:
+                await self._inbox.process(pending, self._decide_message)
+
+        return await self._finish()
+
+    run.__annotations__["application"] = RawValue
+
+    async def _start(self, app: Application, policy: Policy) -> None:
         if workflow.patched(COHORT_CHECK):
             policy = policy if policy.cohort_wait else policy.model_copy(update={"cohort_wait": DEFAULT_COHORT_WAIT})
         else:
             policy = policy.model_copy(update={"cohort_wait": None})
-        facts = await workflow.execute_activity_method(
-            PartnershipActivities.register_application,
-            RegisterApplication(
-                partnership_id=self._state.partnership_id,
-                cohort_id=app.cohort_id,
-                mentee_id=app.mentee_id,
-                institution_id=app.institution_id,
-                contact=app.contact,
-            ),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY,
-            summary="register application",
-        )
+        try:
+            facts = await workflow.execute_activity_method(
+                PartnershipActivities.register_application,
+                RegisterApplication(
+                    partnership_id=self._state.partnership_id,
+                    cohort_id=app.cohort_id,
+                    mentee_id=app.mentee_id,
+                    institution_id=app.institution_id,
+                    contact=app.contact,
+                ),
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+                summary="register application",
+            )
+        except ActivityError as error:
+            # Refused for good (the id was used before, the person was erased): the run ends with the reason.
+            raise _refused("application refused", error) from None
         await self._apply(
             c.SubmitApplication(
                 cohort_id=app.cohort_id,
@@ -98,16 +144,19 @@ class PartnershipWorkflow:
         )
         await self._apply(c.ScreenApplication(institution=facts.institution), "screening")
 
-        while not self._state.is_terminal:
-            pending = await self._inbox.next(next_due(self._state))
-            if pending is None:
-                await self._tick()
+    async def _continue_as_new(self, app: Application) -> None:
+        """Finish what has arrived (every signal and update answered, every handler done), then continue as new
+        with the state: the next run starts from it, its timers computed from it as before."""
+        while self._inbox or not workflow.all_handlers_finished():
+            if self._inbox:
+                await self._inbox.process(self._inbox.pop(), self._decide_message)
             else:
-                await self._inbox.process(pending, self._decide_message)
-
-        return await self._finish()
-
-    run.__annotations__["application"] = RawValue
+                await workflow.wait_condition(lambda: bool(self._inbox) or workflow.all_handlers_finished())
+        workflow.logger.info("continuing as new", extra={"version": self._state.version})
+        carried = Continued(state=self._state, published=self._published, budget=self._budget)
+        workflow.continue_as_new(
+            args=[{"application": app.model_dump(mode="json"), "continued": carried.model_dump(mode="json")}]
+        )
 
     async def _finish(self) -> PartnershipStatus:
         # Let late updates see their answer, and signals that arrived on the way out be recorded as rejected.
@@ -142,7 +191,33 @@ class PartnershipWorkflow:
         await self._apply(c.Tick(cohort_running=cohort_running), "timer", now=due.at)
 
     async def _decide_message(self, pending: Pending[PartnershipStatus]) -> str | None:
-        return await self._apply(pending.command, pending.name, pending.invalid, now=self._inbox.now(pending))
+        now = self._inbox.now(pending)
+        command, invalid = pending.command, pending.invalid
+        if isinstance(command, c.RecordGathering) and workflow.patched(VERIFY_GATHERINGS):
+            command, invalid = await self._verified(command, now)
+        return await self._apply(command, pending.name, invalid, now=now)
+
+    async def _verified(self, command: c.RecordGathering, now: datetime) -> tuple[c.Command | None, str | None]:
+        """The gathering as its record has it (kind, hours), or why it does not count. Only a command the
+        domain would take costs the look-up; any other is rejected by the domain as before."""
+        try:
+            decide(self._state, command, now)
+        except DomainRejection:
+            return command, None
+        facts = await workflow.execute_activity_method(
+            PartnershipActivities.verify_gathering_attendance,
+            VerifyAttendance(
+                partnership_id=self._state.partnership_id,
+                cohort_id=self._state.cohort_id or "",
+                gathering_id=command.gathering_id,
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+            summary=f"check gathering {command.gathering_id}",
+        )
+        if facts.refused is not None or facts.kind is None or facts.hours is None:
+            return None, facts.refused or "the gathering's record does not say"
+        return c.RecordGathering(gathering_id=command.gathering_id, kind=facts.kind, hours=facts.hours), None
 
     async def _apply(
         self, command: c.Command | None, source: str, invalid: str | None = None, now: datetime | None = None
@@ -158,19 +233,30 @@ class PartnershipWorkflow:
                 rejected = rejection.message
         if rejected is not None:
             workflow.logger.info("command rejected", extra={"command": source})
+            if self._repeats_last_rejection(source, rejected):
+                metrics.command_decided(WORKFLOW_TYPE, source, True)
+                return rejected  # nothing changes: no record, no activity (a flood of one bad signal is cheap)
             events = [rejection_event(source, rejected, now)]
         if not events:
             return None
         metrics.command_decided(WORKFLOW_TYPE, source, rejected is not None)
-        recorded = await workflow.execute_activity_method(
-            PartnershipActivities.record_events,
-            RecordEvents(
-                partnership_id=self._state.partnership_id, expected_version=self._state.version, events=events
-            ),
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY,
-            summary=f"record {', '.join(ev.type for ev in events)}",
-        )
+        try:
+            recorded = await workflow.execute_activity_method(
+                PartnershipActivities.record_events,
+                RecordEvents(
+                    partnership_id=self._state.partnership_id, expected_version=self._state.version, events=events
+                ),
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+                summary=f"record {', '.join(ev.type for ev in events)}",
+            )
+        except ActivityError as error:
+            # The records refused the events for good (not retried for ever): what someone sent is rejected
+            # and that is recorded; anything else (a timer's events, or the rejection itself) ends the run.
+            reason = _permanent(error)
+            if rejected is None and source in MESSAGES and reason is not None:
+                return await self._apply(None, source, invalid=f"the records refused {source}: {reason}", now=now)
+            raise _refused(f"the records refused {source}", error) from None
         attention_before = self._state.attention
         self._state = fold(self._state, events)
         metrics.attention_changed(attention_before, self._state.attention)
@@ -178,6 +264,18 @@ class PartnershipWorkflow:
         if recorded.outbox_keys:
             await self._deliver()
         return rejected
+
+    def _repeats_last_rejection(self, source: str, reason: str) -> bool:
+        """The same command rejected for the same reason as the last rejection recorded: the status would say
+        the same; it is counted (in the current details), not recorded again."""
+        last = self._state.last_rejection
+        if last is None or (last.command, last.reason) != (source, reason) or not workflow.patched(SKIP_REPEATS):
+            return False
+        self._repeated_rejections += 1
+        workflow.set_current_details(
+            f"{waiting_for(self._state)} ({self._repeated_rejections} repeated rejection(s) not recorded)"
+        )
+        return True
 
     async def _deliver(self) -> None:
         try:
@@ -235,19 +333,47 @@ class PartnershipWorkflow:
         return describe(self._state)
 
 
-def _read_application(raw: RawValue) -> tuple[Application | None, Policy | None, str | None]:
-    """The application and its policy, or why the input is not one (field names and problems, never the values)."""
+def _read_application(
+    raw: RawValue,
+) -> tuple[Application | None, Policy | None, str | None, Continued | None]:
+    """The application, its policy and what a continued run carries, or why the input is not one (field names and
+    problems, never the values)."""
     try:
         payload = workflow.payload_converter().from_payload(raw.payload)
     except Exception:
-        return None, None, "the application is not one JSON object"
+        return None, None, "the application is not one JSON object", None
+    continued: Continued | None = None
+    if isinstance(payload, dict) and set(payload) == {"application", "continued"}:
+        try:
+            continued = Continued.model_validate(payload["continued"])
+        except ValidationError as error:
+            return None, None, f"invalid continuation: {problems(error)}", None
+        if continued.state is not None and workflow.info().continued_run_id is None:
+            return None, None, "a partnership's state is carried over only by its own continue-as-new", None
+        payload = payload["application"]
     if not isinstance(payload, dict):
-        return None, None, "the application is not one JSON object"
+        return None, None, "the application is not one JSON object", None
     try:
         application = Application.model_validate(payload)
-        return application, application.resolved_policy(), None
+        return application, application.resolved_policy(), None, continued
     except ValidationError as error:
-        return None, None, f"invalid application: {problems(error)}"
+        return None, None, f"invalid application: {problems(error)}", None
 
 
-__all__ = ["PartnershipWorkflow"]
+def _permanent(error: ActivityError) -> str | None:
+    """The reason of a non-retryable activity failure (the activity said it will never succeed), else None."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.non_retryable:
+        return cause.message
+    return None
+
+
+def _refused(what: str, error: ActivityError) -> BaseException:
+    """What ends the run when an activity failed for good; any other failure is raised as it was."""
+    reason = _permanent(error)
+    if reason is None:
+        return error
+    return ApplicationError(f"{what}: {reason}", type="Refused", non_retryable=True)
+
+
+__all__ = ["Continued", "HistoryBudget", "PartnershipWorkflow"]

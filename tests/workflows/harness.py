@@ -77,7 +77,13 @@ Update = UpdateMethodMultiParam[[Any, dict[str, Any]], PartnershipStatus]
 """A Partnership update, by typed reference: ``PartnershipWorkflow.log_meeting_update``."""
 
 
-async def update(handle: WorkflowHandle[Any, Any], message: Update, payload: dict[str, Any]) -> PartnershipStatus:
+async def update(
+    handle: WorkflowHandle[Any, Any], message: Update | str, payload: dict[str, Any]
+) -> PartnershipStatus:
+    """Send an update by typed reference (``PartnershipWorkflow.log_meeting_update``) or, as a caller outside
+    Python would, by its public name."""
+    if isinstance(message, str):
+        return await handle.execute_update(message, payload, result_type=PartnershipStatus)
     return await handle.execute_update(message, payload)
 
 

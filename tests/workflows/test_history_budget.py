@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 from activities.records.store import RecordStore
 from contract.partnership import WORKFLOW_TYPE, PartnershipStatus
 from tests.workflows.harness import application, matched_and_signed, status, update, wait_for
-from workflows.partnership import Continued, HistoryBudget
+from workflows.partnership import Continued, HistoryBudget, PartnershipWorkflow
 
 pytestmark = pytest.mark.temporal
 
@@ -24,9 +24,10 @@ async def test_a_partnership_continues_as_new_with_its_state_updates_and_timers(
     ts_env: WorkflowEnvironment, worker: Worker, records: RecordStore, cohort_id: str
 ) -> None:
     app = application(cohort_id)
+    small = Continued(budget=HistoryBudget(events=60))  # a fresh start may ask for a smaller budget, never a state
     handle = await ts_env.client.start_workflow(
         WORKFLOW_TYPE,
-        args=[app, Continued(budget=HistoryBudget(events=60))],
+        {"application": app.model_dump(mode="json"), "continued": small.model_dump(mode="json")},
         id=app.workflow_id,
         task_queue=worker.task_queue,
         result_type=PartnershipStatus,
@@ -36,12 +37,12 @@ async def test_a_partnership_continues_as_new_with_its_state_updates_and_timers(
 
     # Updates and signals sent together, across the boundary: every update is answered, every signal counted.
     answers = await asyncio.gather(
-        *(update(handle, "add_diary_entry", {"reflection": f"entry {n}"}) for n in range(6)),
+        *(update(handle, PartnershipWorkflow.add_diary_entry_update, {"reflection": f"entry {n}"}) for n in range(6)),
         *(handle.signal("log_meeting", {"minutes": 30, "topics": [f"topic {n}"]}) for n in range(4)),
     )
     assert sorted(a.diary_entries for a in answers if a is not None)[-1] >= 6
     for n in range(6):
-        await update(handle, "log_meeting", {"minutes": 45, "topics": [f"later {n}"]})
+        await update(handle, PartnershipWorkflow.log_meeting_update, {"minutes": 45, "topics": [f"later {n}"]})
     now = await wait_for(handle, lambda s: s.meetings_held == 10 and s.diary_entries == 6, "everything counted")
 
     description = await handle.describe()
@@ -71,14 +72,14 @@ async def test_a_flood_of_one_bad_signal_is_recorded_once_and_costs_no_activity(
     before = len((await handle.fetch_history()).events)
     for _ in range(50):
         await handle.signal("submit_closing_review", {"party": "mentee", "rating": 5})  # not yet: ACTIVE
-    after_flood = await update(handle, "add_diary_entry", {"reflection": "still answering"})
+    after_flood = await update(handle, PartnershipWorkflow.add_diary_entry_update, {"reflection": "still answering"})
     history = (await handle.fetch_history()).events
     activities = [e for e in history[before:] if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED]
     assert len(activities) == 2, "one record of the rejection, one of the diary entry: no activity per signal"
     rejected = [s for s in await records.read_log(app.workflow_id) if s.type == "command_rejected"]
     assert len(rejected) == 1 and after_flood.last_rejection is not None
-    assert after_flood.last_rejection["command"] == "submit_closing_review"
+    assert after_flood.last_rejection.command == "submit_closing_review"
 
     await handle.signal("withdraw", {"party": "mentor"})  # another rejection (no reason): recorded
-    await wait_for(handle, lambda s: s.last_rejection is not None and s.last_rejection["command"] == "withdraw", "it")
+    await wait_for(handle, lambda s: s.last_rejection is not None and s.last_rejection.command == "withdraw", "it")
     assert len([s for s in await records.read_log(app.workflow_id) if s.type == "command_rejected"]) == 2

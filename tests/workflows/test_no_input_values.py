@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.records.store import RecordStore
-from contract.partnership import WORKFLOW_TYPE
+from contract.partnership import WORKFLOW_TYPE, PartnershipStatus
 from tests.workflows.harness import application, matched_and_signed, start, status, update, wait_for
 from workers import logging as worker_logging
 
@@ -72,10 +72,16 @@ async def test_bad_inputs_leave_no_input_value_in_logs_or_failures(
     # 1. A raw start whose contact does not validate (the SDK decodes it before any workflow code runs).
     raw = application(cohort_id).model_dump(mode="json") | {"contact": {"name": "A", "email": f"{CANARY}@@bad"}}
     bad_start = await client.start_workflow(
-        WORKFLOW_TYPE, raw, id=f"partnership-{cohort_id}-raw-{uuid.uuid4().hex[:6]}", task_queue=worker.task_queue
+        WORKFLOW_TYPE,
+        raw,
+        id=f"partnership-{cohort_id}-raw-{uuid.uuid4().hex[:6]}",
+        task_queue=worker.task_queue,
+        result_type=PartnershipStatus,
     )
-    texts = [await wait_failure(bad_start)]
-    assert "contact.email" in texts[0]  # the failure says what is wrong...
+    ended = await bad_start.result()  # the raw input is read by the workflow: REJECTED with the problems
+    assert ended.stage == "REJECTED"
+    texts = [ended.waiting_for, ended.model_dump_json(), failure_texts(await bad_start.fetch_history())]
+    assert "contact.email" in texts[0]  # the rejection says what is wrong...
 
     # 2. Signals and updates that do not validate, or that the limits refuse.
     handle = await start(client, worker.task_queue, application(cohort_id))
