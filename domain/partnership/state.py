@@ -29,6 +29,10 @@ class Stage(StrEnum):
 
 
 TERMINAL_STAGES = frozenset({Stage.COMPLETED, Stage.WITHDRAWN, Stage.REJECTED, Stage.ENDED_EARLY})
+
+ADDED_SINCE_RELEASE = frozenset({"meetings_today", "diary_today", "awaiting_match_since", "cohort_checked"})
+"""Bookkeeping fields a state stored by an earlier release lacks (per-day limits, the cohort check): a stored
+state without them agrees with its folded log whatever they fold to (``records verify``, the release tests)."""
 MATCHED_STAGES = frozenset({Stage.AWAITING_SIGNATURES, Stage.ACTIVE, Stage.PAUSED})
 """The stages in which a match stands: the partnership holds one of its mentor's slots."""
 PAIR = (Party.MENTEE, Party.MENTOR)

@@ -11,6 +11,7 @@ import pytest
 
 from domain.partnership import PartnershipState, fold, initial_state, next_due
 from domain.partnership.events import parse_event
+from domain.partnership.state import ADDED_SINCE_RELEASE
 
 RELEASE = json.loads((Path(__file__).parents[1] / "fixtures" / "release_states.json").read_text())
 
@@ -21,7 +22,8 @@ def test_a_released_log_folds_to_the_state_it_was_stored_with(name: str) -> None
     events = [parse_event(data) for data in record["events"]]
     folded = fold(initial_state(record["state"]["partnership_id"]), events)
     loaded = PartnershipState.model_validate(record["state"])
-    assert folded == loaded
+    absent = {name for name in ADDED_SINCE_RELEASE if name not in record["state"]}  # later bookkeeping
+    assert folded.model_dump(exclude=absent) == loaded.model_dump(exclude=absent)
     assert folded.version == len(events) == record["state"]["version"]
     assert next_due(folded) == next_due(loaded)
 

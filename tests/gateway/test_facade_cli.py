@@ -39,7 +39,7 @@ async def test_the_cli_and_the_gateway_give_the_same_answers(
     path.write_text(json.dumps(body))
     assert await asyncio.to_thread(run_cli, live, monkeypatch, "partnerships", "start", str(path)) == 0
     assert await asyncio.to_thread(run_cli, live, monkeypatch, "partnerships", "start", str(path)) == 2
-    assert "exists already" in capsys.readouterr().err
+    assert "already exists" in capsys.readouterr().err
     async with live.http() as http:
         again = await http.post("/v1/applications", json=body, headers=live.headers("coordinator", key()))
         assert again.status_code == 409
