@@ -38,14 +38,14 @@ def _lifecycle(path: Path) -> Pair:
 def test_db_upgrade_creates_the_schema_and_is_idempotent(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["db", "upgrade"]) == 0
     out = capsys.readouterr().out
-    assert "migrated from an empty database to revision 0004" in out and "0001: Initial schema" in out
+    assert "migrated from an empty database to revision 0006" in out and "0001: Initial schema" in out
     assert database.is_file()
 
     assert main(["db", "upgrade"]) == 0
-    assert "already at revision 0004; nothing to do" in capsys.readouterr().out
+    assert "already at revision 0006; nothing to do" in capsys.readouterr().out
 
     assert main(["db", "current"]) == 0
-    assert "revision 0004; newest available 0004" in capsys.readouterr().out
+    assert "revision 0006; newest available 0006" in capsys.readouterr().out
 
 
 def test_db_current_on_an_empty_database_says_it_is_behind(database: Path, capsys: pytest.CaptureFixture[str]) -> None:
