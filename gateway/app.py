@@ -48,6 +48,7 @@ from gateway.webhooks import WEBHOOK_BODIES, WebhookVerifier, webhook_command
 from workers.cohorts import Cohorts, report_from_records
 from workers.gatherings import Gatherings
 from workers.health import database_check, readiness, temporal_check
+from workers.telemetry import current_tracer_provider
 from workers.partnerships import AlreadyExists, NotFound, PartnershipRow, Partnerships, Rejected
 
 log = structlog.get_logger(__name__)
@@ -170,6 +171,11 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         "coordinator and cohort actions, gatherings and signed webhooks. Errors are application/problem+json.",
     )
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
+    provider = current_tracer_provider()
+    if provider is not None:  # traces configured: one server span per request, the parent of the Temporal calls
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz")
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
