@@ -65,6 +65,7 @@ from activities.records import schema
 from activities.records.migrate import upgrade
 from activities.records.models import OutboxStatus
 from activities.records.store import RecordStore
+from bench.common import _data_keys_ready  # a throwaway keyring and data-key database unless given (as benchmarks)
 from contract.partnership import Application, PartnershipStatus
 from domain.cohort import CohortPlan
 from domain.people import Contact, DegreeLevel, Institution, MentorProfile, Sector
@@ -882,6 +883,7 @@ class Drill:
 
 
 async def run_drills(names: list[str], args: Any) -> list[Result]:
+    await _data_keys_ready()  # shared by this process's client and the worker processes it starts (inherited env)
     timing = Timing.short() if args.short else Timing.full()
     results = []
     for index, name in enumerate(names):

@@ -48,8 +48,8 @@ from gateway.webhooks import WEBHOOK_BODIES, WebhookVerifier, webhook_command
 from workers.cohorts import Cohorts, report_from_records
 from workers.gatherings import Gatherings
 from workers.health import database_check, readiness, temporal_check
-from workers.telemetry import current_tracer_provider
 from workers.partnerships import AlreadyExists, NotFound, PartnershipRow, Partnerships, Rejected
+from workers.telemetry import current_tracer_provider
 
 log = structlog.get_logger(__name__)
 
