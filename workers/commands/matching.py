@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from domain.people import MenteeProfile, MentorProfile
-from workers.cli import CommandError
+from workers.errors import CommandError
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from workers.cli import CommandError
+from workers.errors import CommandError
 from workers.settings import settings
 
 STATUSES = ("pending", "sent", "undeliverable")

@@ -21,7 +21,6 @@ from pydantic import TypeAdapter, ValidationError
 from activities.records import PersonErased, RecordStore
 from domain import Contact, Institution, MentorProfile
 from domain.people import Id
-from workers.cli import CommandError
 from workers.commands.matching import (
     MENTOR_LISTS,
     Record,
@@ -30,6 +29,7 @@ from workers.commands.matching import (
     read_records,
     validate,
 )
+from workers.errors import CommandError
 from workers.settings import settings
 
 MENTOR_FILE = """\

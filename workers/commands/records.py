@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from activities.records import RecordStore, StoredEvent, migrate
 from activities.records.engine import display_url
-from workers.cli import CommandError
+from workers.errors import CommandError
 from workers.settings import settings
 
 DESCRIPTION = (
