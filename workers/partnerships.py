@@ -7,7 +7,7 @@ workflow stuck on a bad payload, and it speaks the contract in ``workflows/contr
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
@@ -112,20 +112,26 @@ class Partnerships:
         self.check(name, payload)
         await self.handle(partnership_id).signal(name, payload)
 
-    async def update(self, partnership_id: str, name: str, payload: dict[str, Any]) -> PartnershipStatus:
-        """Send the update; the new status, or Rejected with the domain's message."""
+    async def update(
+        self, partnership_id: str, name: str, payload: dict[str, Any], rpc_timeout: timedelta | None = None
+    ) -> PartnershipStatus:
+        """Send the update; the new status, or Rejected with the domain's message (also when it has ended)."""
         self.check(name, payload)
         try:
-            return await self.handle(partnership_id).execute_update(name, payload, result_type=PartnershipStatus)
+            return await self.handle(partnership_id).execute_update(
+                name, payload, result_type=PartnershipStatus, rpc_timeout=rpc_timeout
+            )
         except WorkflowUpdateFailedError as failure:
             cause = failure.cause
             raise Rejected(cause.message if isinstance(cause, ApplicationError) else str(cause)) from None
         except RPCError as error:
             raise self._translate(partnership_id, error) from None
 
-    async def status(self, partnership_id: str) -> PartnershipStatus:
+    async def status(self, partnership_id: str, rpc_timeout: timedelta | None = None) -> PartnershipStatus:
         try:
-            return await self.handle(partnership_id).query(STATUS_QUERY, result_type=PartnershipStatus)
+            return await self.handle(partnership_id).query(
+                STATUS_QUERY, result_type=PartnershipStatus, rpc_timeout=rpc_timeout
+            )
         except RPCError as error:
             raise self._translate(partnership_id, error) from None
 
@@ -156,6 +162,8 @@ class Partnerships:
 
     @staticmethod
     def _translate(partnership_id: str, error: RPCError) -> Exception:
+        if "already completed" in str(error).lower():
+            return Rejected(f"partnership {partnership_id} has ended; nothing more can be done (its status says how)")
         if "not found" in str(error).lower():
             return NotFound(f"no partnership {partnership_id}")
         return error

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     smtp_url: str | None = Field(default=None, validation_alias="ENTRYPOINT_SMTP_URL")
     """smtp://[user:password@]host:port[?from=addr&starttls=1]; unset keeps notifications in the outbox."""
     log_level: str = Field(default="INFO", validation_alias="ENTRYPOINT_LOG_LEVEL")
+    timezone: str = Field(default="Europe/Helsinki", validation_alias="ENTRYPOINT_TIMEZONE")
+    """The programme's time zone (IANA name): the CLI shows every time in it, with its offset."""
 
 
 @lru_cache(maxsize=1)

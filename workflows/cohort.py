@@ -7,7 +7,7 @@ database, proposals are stored there and delivered to the partnerships from an a
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -221,7 +221,7 @@ class CohortWorkflow:
 
 
 def _at(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def cohort_workflow_id(cohort_id: str) -> str:

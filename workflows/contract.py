@@ -133,6 +133,12 @@ class PartnershipStatus(BaseModel):
     last_rejection: dict[str, Any] | None
     summary: dict[str, Any] | None
     version: int
+    ended_reason: str | None = None
+    """Why a terminal stage was reached: the screening's reasons, the withdrawal's or the coordinator's."""
+    attention_reason: str | None = None
+    """What the open attention is about, in words."""
+    attention_history: list[dict[str, Any]] = []
+    """Every attention raised and how it was cleared (domain.partnership.state.AttentionRecord), oldest first."""
 
 
 # ---------------------------------------------------------------------------------------------- Gathering

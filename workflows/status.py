@@ -10,6 +10,8 @@ from typing import Any
 from temporalio.common import SearchAttributeUpdate
 
 from domain.partnership import PartnershipState, Stage, next_due
+from domain.partnership.attention import describe as describe_attention
+from domain.partnership.attention import open_record
 from workflows.contract import Deadline, PartnershipStatus, SearchAttributes
 
 _STAGE_WORDS = {
@@ -30,6 +32,8 @@ _STAGE_WORDS = {
 def waiting_for(state: PartnershipState) -> str:
     """One line for the Temporal UI: what the partnership waits for, and until when."""
     words = _STAGE_WORDS[state.stage]
+    if state.is_terminal and state.ended_reason:
+        words = f"{words}: {state.ended_reason}"
     parts = [f"{state.stage or 'NEW'}: {words}"]
     if state.stage == Stage.AWAITING_SIGNATURES and state.agreement is not None:
         unsigned = [p for p in ("mentee", "mentor") if p not in state.agreement.signatures]
@@ -63,7 +67,7 @@ def describe(state: PartnershipState) -> PartnershipStatus:
         agreement=agreement,
         meetings_held=state.meetings_held,
         last_meeting_at=state.last_meeting_at,
-        next_meeting_due=state.next_meeting_due,
+        next_meeting_due=None if state.is_terminal else state.next_meeting_due,
         attention=state.attention.value if state.attention else None,
         hours={
             "meetings": state.meeting_hours,
@@ -79,7 +83,17 @@ def describe(state: PartnershipState) -> PartnershipStatus:
         last_rejection=state.last_rejection.model_dump(mode="json") if state.last_rejection else None,
         summary=state.summary.model_dump(mode="json") if state.summary else None,
         version=state.version,
+        ended_reason=state.ended_reason if state.is_terminal else None,
+        attention_reason=_attention_reason(state),
+        attention_history=[record.model_dump(mode="json") for record in state.attention_history],
     )
+
+
+def _attention_reason(state: PartnershipState) -> str | None:
+    if state.attention is None:
+        return None
+    record = open_record(state)
+    return describe_attention(record) if record is not None else state.attention.value
 
 
 def search_attribute_updates(state: PartnershipState) -> list[SearchAttributeUpdate[Any]]:

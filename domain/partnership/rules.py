@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from domain.errors import DomainRejection
 from domain.partnership import commands as c
 from domain.partnership import events as e
+from domain.partnership.attention import record as attention_history
 from domain.partnership.state import (
     TERMINAL_STAGES,
     Agreement,
@@ -438,6 +439,10 @@ def rejection_event(command: str, reason: str, now: datetime) -> e.CommandReject
 def evolve(state: PartnershipState, event: e.Event) -> PartnershipState:
     """The state after ``event``. Pure; the version moves by one for every event."""
     changes = _evolve(event, state)
+    if "attention" in changes and changes["attention"] != state.attention:
+        attention = changes["attention"]
+        assert attention is None or isinstance(attention, Attention)
+        changes["attention_history"] = attention_history(state, event, attention)
     return state.model_copy(update={**changes, "version": state.version + 1})
 
 
