@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import logging
 import sys
 import traceback
 from collections.abc import Callable, Coroutine, Sequence
@@ -116,6 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     use_utc(args.utc)
     configure(settings().log_level)
+    if not args.debug:
+        # Commands print what happened themselves; Alembic's INFO lines (a schema check before every
+        # `outbox` or `records`) would only clutter stderr.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return asyncio.run(_run(handler, args))
     except KeyboardInterrupt:
