@@ -27,6 +27,7 @@ from workers.commands.matching import (
     describe,
     problems_text,
     read_records,
+    required_fields,
     validate,
 )
 from workers.errors import CommandError
@@ -156,7 +157,7 @@ def _cohorts(record: Record, extra: str | None) -> list[str]:
 
 async def import_mentors(args: argparse.Namespace) -> int:
     good, bad = validate(
-        read_records(args.file, MENTOR_LISTS),
+        read_records(args.file, MENTOR_LISTS, required_fields(MentorProfile)),
         MentorProfile,
         ignored=("name", "email", "contact", "cohorts"),
         key="mentor_id",
@@ -187,7 +188,9 @@ async def import_mentors(args: argparse.Namespace) -> int:
 
 
 async def import_institutions(args: argparse.Namespace) -> int:
-    good, bad = validate(read_records(args.file), Institution, key="institution_id")
+    good, bad = validate(
+        read_records(args.file, required=required_fields(Institution)), Institution, key="institution_id"
+    )
     async with _store() as store:
         for _, institution in good:
             await store.upsert_institution(institution)
