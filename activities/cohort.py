@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 
 import structlog
@@ -158,6 +159,7 @@ class CohortActivities:
                 duration_hours=g.hours,
                 place=g.place,
                 capacity=g.capacity,
+                **_timing(plan),
             )
             for g in plan.gatherings
         ]
@@ -183,13 +185,26 @@ class CohortActivities:
                         place="to be announced",
                         capacity=20,
                         invitees=group.members,
+                        **_timing(plan),
                     )
                 )
         started = 0
         for gathering in plans:
             workflow_id = f"gathering-{cohort}-{gathering.gathering_id}"
             try:
-                await self._client.start_workflow("Gathering", gathering, id=workflow_id, task_queue=queue)
+                await self._client.start_workflow(
+                    "Gathering",
+                    gathering,
+                    id=workflow_id,
+                    task_queue=queue,
+                    static_summary=f"Gathering {gathering.gathering_id} · cohort {cohort} · {gathering.kind}",
+                    static_details=(
+                        f"{gathering.kind.capitalize()} gathering {gathering.gathering_id} of cohort {cohort}: "
+                        f"{gathering.duration_hours:g} h, starts "
+                        f"{gathering.starts_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, capacity {gathering.capacity}. "
+                        "Query `status` for registrations and attendance."
+                    ),
+                )
                 started += 1
             except WorkflowAlreadyStartedError:
                 pass
@@ -209,3 +224,13 @@ class CohortActivities:
             self.schedule_gatherings,
             self.cohort_report,
         ]
+
+
+def _timing(plan: CohortPlan) -> dict[str, Any]:
+    """The plan's gathering timing overrides (a demo's fast clock), for each GatheringPlan."""
+    timing: dict[str, Any] = {}
+    if plan.attendance_grace is not None:
+        timing["attendance_grace"] = plan.attendance_grace
+    if plan.gathering_length is not None:
+        timing["length"] = plan.gathering_length
+    return timing

@@ -49,6 +49,8 @@ class GatheringPlan(BaseModel):
     """Registrants are reminded this long before the start (if the gathering was planned that early)."""
     attendance_grace: timedelta = timedelta(days=7)
     """After the end, the coordinator has this long to record attendance; then the gathering closes."""
+    length: timedelta | None = None
+    """How long it runs, when not its ``duration_hours`` (a demo's fast clock); the hours credited stay."""
     invitees: tuple[RegistrantId, ...] | None = None
     """Only these may register (a partnership id also admits its ``:mentor``); None: open to the cohort."""
 
@@ -63,10 +65,10 @@ class GatheringPlan(BaseModel):
             return {**data, "capacity": DEFAULT_CAPACITY[kind]}
         return data
 
-    @field_validator("reminder_before", "attendance_grace")
+    @field_validator("reminder_before", "attendance_grace", "length")
     @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
             raise ValueError("must be a positive duration (ISO 8601 such as P2D, or seconds)")
         return value
 
@@ -90,7 +92,7 @@ class GatheringPlan(BaseModel):
 
     @property
     def ends_at(self) -> datetime:
-        return self.starts_at + self.duration
+        return self.starts_at + (self.length if self.length is not None else self.duration)
 
     @property
     def reminder_at(self) -> datetime:
