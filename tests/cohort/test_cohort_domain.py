@@ -113,3 +113,22 @@ def test_the_report_counts_stages_meetings_hours_ratings_and_outcomes() -> None:
     assert report.lapses >= 1 and report.open_attention == {"MEETING_LAPSED": 1}
     assert report.mentee_rating_mean == 5 and report.mentor_rating_mean == 3
     assert report.outcomes == {"employed_in_field": 1}
+
+
+def test_the_report_keeps_a_lapse_after_it_was_cleared_with_what_cleared_it() -> None:
+    from activities.reports.cohort import render_html, render_text
+
+    lapsed = active()
+    lapsed.tick(T0 + days(80))  # lapses and is escalated
+    lapsed.do(meeting(minutes=60), at=T0 + days(81))  # ... and a meeting clears it
+    quiet = active()
+    report = build_report("c", [lapsed.state, quiet.state])
+    assert report.open_attention == {}, "nothing is open any more"
+    assert report.attention_raised == {"MEETING_LAPSED": 1}, "but the lapse is not forgotten"
+    [record] = report.attention_history[lapsed.state.partnership_id]
+    assert (record.raised_by, record.cleared_by) == ("meeting_lapsed", "meeting_logged")
+    text = render_text(report)
+    assert "attention raised (all, cleared or not)  MEETING_LAPSED 1" in text
+    assert "p-1: MEETING_LAPSED, raised " in text and "by meeting_lapsed; cleared " in text
+    assert "by meeting_logged" in render_html(report)
+    assert build_report("c", [quiet.state]).attention_history == {}
