@@ -14,10 +14,6 @@ line, so the commands themselves only catch what they can say better.
 
 from __future__ import annotations
 
-from temporalio.client import RPCTimeoutOrCancelledError, WorkflowQueryFailedError
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
-
 EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -42,6 +38,10 @@ class Refused(CommandError):
 
 def explain(error: BaseException, temporal_address: str) -> CommandError | None:
     """The one line for an error the Temporal SDK raised, or None when it is not one we expect."""
+    from temporalio.client import RPCTimeoutOrCancelledError, WorkflowQueryFailedError
+    from temporalio.exceptions import WorkflowAlreadyStartedError
+    from temporalio.service import RPCError, RPCStatusCode
+
     if isinstance(error, WorkflowAlreadyStartedError):
         return Refused(
             f"workflow {error.workflow_id} is already running (it was started before; a workflow id is used once); "
