@@ -100,7 +100,7 @@ async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
     url = f"sqlite+aiosqlite:///{home / 'records.db'}"
     cohort = f"cli{uuid.uuid4().hex[:5]}"
     store = await seeded_store(url, cohort)
-    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    task_queue = "entrypoint"  # the default, as the README's commands name it (the server is this module's own)
     variables = {
         "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
         "ENTRYPOINT_DATABASE_URL": url,
