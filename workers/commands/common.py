@@ -10,7 +10,7 @@ from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from workers.errors import Refused, unreachable
 from workers.settings import settings
@@ -41,7 +41,12 @@ async def worker_polling(client: Client, task_queue: str) -> bool:
         task_queue=TaskQueue(name=task_queue),
         task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
     )
-    response = await client.workflow_service.describe_task_queue(request, timeout=RPC_TIMEOUT)
+    try:
+        response = await client.workflow_service.describe_task_queue(request, timeout=RPC_TIMEOUT)
+    except RPCError as error:
+        if error.status == RPCStatusCode.UNIMPLEMENTED:  # the time-skipping test server cannot tell: assume one
+            return True
+        raise
     now = datetime.now(UTC)
     return any(now - poller.last_access_time.ToDatetime(tzinfo=UTC) < POLLER_RECENT for poller in response.pollers)
 
