@@ -79,6 +79,28 @@ class Review(Frozen):
     submitted_at: datetime
 
 
+class AttentionRecord(Frozen):
+    """One time a coordinator was needed: raised by what, with its particulars, and cleared by what.
+
+    Kept for ever in the state (``attention_history``), so a lapse stays visible after the programme ends.
+    ``raised_by`` and ``cleared_by`` are the types of the events that did it (``meeting_lapsed``,
+    ``attention_acknowledged``, ``meeting_logged``, ...): a coordinator's action, a party's or a timer's."""
+
+    attention: Attention
+    raised_at: datetime
+    raised_by: str
+    parties: tuple[str, ...] = ()
+    """Who had not acted (signatures or reviews missing)."""
+    due: datetime | None = None
+    """What was due and was missed: the meeting, the signatures, the reviews."""
+    reason: str | None = None
+    """The reason given (a mentor's withdrawal)."""
+    cleared_at: datetime | None = None
+    cleared_by: str | None = None
+    cleared_reason: str | None = None
+    """The coordinator's reason, when a coordinator's action cleared it."""
+
+
 class Rejection(Frozen):
     command: str
     reason: str
@@ -190,6 +212,8 @@ class PartnershipState(Frozen):
     attended_gathering_ids: tuple[str, ...] = ()
     """The gatherings counted, in the order attended: a gathering counts once (retried deliveries included)."""
     attention: Attention | None = None
+    attention_history: tuple[AttentionRecord, ...] = ()
+    """Every attention raised, oldest first, the open one (if any) last; see :class:`AttentionRecord`."""
     mentor_withdrawn: bool = False
     pause: Pause | None = None
     """Set while PAUSED."""
