@@ -178,6 +178,13 @@ class DayCount(Frozen):
     count: int
 
 
+DERIVED_LATER = ("awaiting_match_since", "diary_today", "meetings_today", "attention_history")
+"""State fields added after the first release whose value only the log knows (when the match wait began, the
+day's counts for the per-day limits, the attention history). A stored state without one of them is folded from
+its partnership's log where the log is at hand (activities/records/log.stored_state, records verify): loading
+it alone would give the default, not what happened."""
+
+
 class PartnershipState(Frozen):
     partnership_id: str
     version: int = 0
