@@ -44,7 +44,7 @@ async def _append(
         return AppendResult(partnership_id=partnership_id, version=last, duplicate=True, outbox_keys=keys)
 
     if row is not None and row.version == expected:
-        state = PartnershipState.model_validate(row.state)
+        state = await stored_state(connection, partnership_id, row.state)
     elif expected == 0:
         state = initial_state(partnership_id)
     else:  # no read model (or a stale one): fold the log instead
