@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from activities.cohort import _timing
+from domain.cohort import gathering_plans
 from domain.gathering.plan import GatheringPlan
 from domain.partnership.commands import GatheringKind
+from tests.domain.builders import active
 from workers.cohorts import _planned
 from workers.demo import plan
 
@@ -17,33 +18,9 @@ def test_demo_gatherings_close_before_the_demo_cohort_closes() -> None:
     cohort = plan("demo-0800", now)
     assert cohort.group_subjects_at is not None
     cohort_closes = cohort.programme_end + cohort.review_window
-    gatherings = [
-        GatheringPlan(
-            cohort_id=cohort.cohort_id,
-            gathering_id=g.gathering_id,
-            kind=g.kind,
-            subject=g.subject,
-            starts_at=g.starts_at,
-            duration_hours=g.hours,
-            place=g.place,
-            capacity=g.capacity,
-            **_timing(cohort),
-        )
-        for g in cohort.gatherings
-    ]
-    gatherings.append(
-        GatheringPlan(
-            cohort_id=cohort.cohort_id,
-            gathering_id="group-01",
-            kind=GatheringKind.GROUP,
-            subject="a shared interest",
-            starts_at=cohort.group_subjects_at,
-            duration_hours=cohort.group_hours,
-            place="to be announced",
-            capacity=20,
-            **_timing(cohort),
-        )
-    )
+    matched = active().state.replace(partnership_id="partnership-demo-0800-m1")
+    gatherings = gathering_plans(cohort, [matched])
+    assert {g.kind for g in gatherings} == {GatheringKind.COLLECTIVE, GatheringKind.GROUP}, "planned and a group"
     for gathering in gatherings:
         assert gathering.closes_at < cohort_closes, gathering.gathering_id
         assert gathering.duration_hours >= 2  # the hours credited are the real ones; only the clock is fast
