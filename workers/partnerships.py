@@ -248,17 +248,14 @@ class Partnerships:
 
     @staticmethod
     def _translate(partnership_id: str, error: RPCError) -> Exception:
-        translated = translate(error, f"no partnership {partnership_id}")
-        if isinstance(translated, Rejected):
-            return Rejected(f"partnership {partnership_id} has ended; nothing more can be done (its status says how)")
-        return translated
+        return translate(error, f"no partnership {partnership_id}")
 
 
 def translate(error: RPCError, missing: str) -> Exception:
     """Rejected for a workflow that has ended, NotFound for an unknown id; any other RPC error as it is."""
     message = str(error).lower()
     if "already completed" in message:
-        return Rejected("it has ended and takes no more commands (its status says how)")
+        return Rejected("it has ended and takes no more commands")
     if error.status == RPCStatusCode.NOT_FOUND or "not found" in message:
         return NotFound(missing)
     return error
