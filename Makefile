@@ -23,6 +23,7 @@ test: $(STAMP)
 	@$(MAKE) -s promtool 2>/dev/null || echo "note: promtool could not be installed; its alert-rule checks are skipped"
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/mypy --strict domain contract
 	$(BIN)/pytest -q
 
 test-fast: $(STAMP)
@@ -33,6 +34,7 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy --strict domain contract
 
 ## bench: quick benchmarks (a few minutes); `make bench BENCH_ARGS=--full` for the published table (BENCHMARKS.md)
 bench: $(STAMP)

@@ -17,6 +17,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+from temporalio.common import MetricMeter
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 
 from activities.records.store import RecordStore
@@ -45,7 +47,9 @@ from gateway.store import GatewayStore, StoredResponse, fingerprint
 from gateway.webhooks import WEBHOOK_BODIES, WebhookVerifier, webhook_command
 from workers.cohorts import Cohorts, report_from_records
 from workers.gatherings import Gatherings
+from workers.health import database_check, readiness, temporal_check
 from workers.partnerships import AlreadyExists, NotFound, PartnershipRow, Partnerships, Rejected
+from workers.telemetry import current_tracer_provider
 
 log = structlog.get_logger(__name__)
 
@@ -143,6 +147,17 @@ def check_settings(settings: GatewaySettings | None = None) -> GatewaySettings:
     return config
 
 
+GATEWAY_REQUESTS = "entrypoint_gateway_requests"
+"""Requests by ``route`` (the template), ``method``, ``scope`` (the token's scope kinds) and ``status``."""
+
+
+def _meter(engine: Engine) -> MetricMeter:
+    """The meter of the gateway's Temporal runtime: its Prometheus endpoint (``ENTRYPOINT_METRICS_ADDRESS``) serves
+    the gateway's series beside the SDK's; a no-op meter when the runtime has no metrics configured."""
+    runtime = engine.partnerships.client.service_client.config.runtime or Runtime.default()
+    return runtime.metric_meter
+
+
 def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastAPI:
     config = settings or GatewaySettings()
     limiter = RateLimiter(config.rate_limit)
@@ -156,6 +171,11 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         "coordinator and cohort actions, gatherings and signed webhooks. Errors are application/problem+json.",
     )
     app.add_middleware(BodySizeLimit, max_bytes=config.max_body_bytes)
+    provider = current_tracer_provider()
+    if provider is not None:  # traces configured: one server span per request, the parent of the Temporal calls
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz")
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
@@ -170,19 +190,50 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         log.error("gateway error", error_type=type(exc).__name__)
         return problem(500, "the gateway could not answer this request; the failure is logged", kind="internal")
 
+    requests_total = _meter(engine).create_counter(
+        GATEWAY_REQUESTS, "gateway requests, by route template, method, scope kind and status"
+    )
+
     @app.middleware("http")
     async def _log_request(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        """One log line per request: method, route template (never the ids in the path), status, token name."""
+        """One log line and one count per request: method, route template (never the ids in the path), status,
+        token name (the count: the scope kinds, never a token or an id)."""
         response = await call_next(request)
-        route = request.scope.get("route")
+        route = getattr(request.scope.get("route"), "path_format", "unmatched")
         log.info(
             "gateway request",
             method=request.method,
-            route=getattr(route, "path_format", "unmatched"),
+            route=route,
             status=response.status_code,
             token=getattr(request.state, "token_name", None),
         )
+        requests_total.add(
+            1,
+            {
+                "route": route,
+                "method": request.method,
+                "status": str(response.status_code),
+                "scope": getattr(request.state, "scope_kind", "none"),
+            },
+        )
         return response
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        """Liveness: the gateway answers."""
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz() -> JSONResponse:
+        """Readiness: Temporal and the records database answer (503 naming the failing check)."""
+        ready, checks = await readiness(
+            {
+                "temporal": temporal_check(engine.partnerships.client),
+                "records": database_check(engine.records),
+            }
+        )
+        body = {"status": "ready" if ready else "not ready", "checks": checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     # ------------------------------------------------------------------------------------------- helpers
 
@@ -197,6 +248,7 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         if found is None:
             raise ProblemError(401, "the token is unknown or revoked", "unauthorized", {"WWW-Authenticate": "Bearer"})
         request.state.token_name = found.name
+        request.state.scope_kind = "+".join(sorted({scope.split(":", 1)[0] for scope in found.scopes})) or "none"
         wait = await limiter.hit(found.key)
         if wait is not None:
             raise ProblemError(

@@ -18,6 +18,7 @@ Only ids, stages, versions and error classes are printed; never the workflows' i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,7 +101,11 @@ async def _last_task_failure(client: Client, workflow_id: str, run_id: str) -> s
     async for event in client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history_events():
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
             failure = event.workflow_task_failed_event_attributes.failure
-            last = _first_line(failure.message)
+            message = failure.message
+            if failure.HasField("encoded_attributes"):  # the codec moved the message into the encoded attributes
+                with contextlib.suppress(Exception):
+                    message = str(await client.data_converter.decode_failure(failure))
+            last = _first_line(message)
     return last
 
 

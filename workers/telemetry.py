@@ -107,6 +107,17 @@ def tracer_provider(settings: TelemetrySettings) -> Any:
     return provider
 
 
+def current_tracer_provider() -> Any:
+    """The process's tracer provider (``tracer_provider`` or ``use_tracer_provider`` made it), or None."""
+    return _TRACER_PROVIDER
+
+
+def use_tracer_provider(provider: Any) -> None:
+    """Use ``provider`` for the process's own spans (the gateway's HTTP server spans), e.g. an in-process one."""
+    global _TRACER_PROVIDER
+    _TRACER_PROVIDER = provider
+
+
 def client_interceptors(settings: TelemetrySettings) -> list[Any]:
     """Interceptors for a Temporal client (and so its workers): tracing when an OTLP endpoint is configured."""
     if tracer_provider(settings) is None:

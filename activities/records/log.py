@@ -15,7 +15,7 @@ from activities.records.eventlog import EventLog, Prepared, write_retrying
 from activities.records.models import AppendResult, StoredEvent
 from domain.partnership import PartnershipState, evolve, fold, initial_state
 from domain.partnership.events import Event, event_json, parse_event
-from domain.partnership.state import DERIVED_LATER
+from domain.partnership.state import ADDED_SINCE_RELEASE
 
 LOG = EventLog(s.events, "partnership_id", "partnership")
 
@@ -109,10 +109,10 @@ async def load_state(db: Database, partnership_id: str) -> PartnershipState | No
 
 
 async def stored_state(connection: AsyncConnection, partnership_id: str, data: dict[str, Any]) -> PartnershipState:
-    """A read model's state. A row written before a field of :data:`DERIVED_LATER` existed is folded from the
+    """A read model's state. A row written before a field of ``ADDED_SINCE_RELEASE`` existed is folded from the
     partnership's log instead (the same state, plus what the log says of the new fields), until the next append
     writes it back in today's shape."""
-    if all(name in data for name in DERIVED_LATER):
+    if all(name in data for name in ADDED_SINCE_RELEASE):
         return PartnershipState.model_validate(data)
     events = [stored.event for stored in await _read(connection, partnership_id)]
     if not events:

@@ -29,6 +29,14 @@ class Stage(StrEnum):
 
 
 TERMINAL_STAGES = frozenset({Stage.COMPLETED, Stage.WITHDRAWN, Stage.REJECTED, Stage.ENDED_EARLY})
+
+ADDED_SINCE_RELEASE = frozenset(
+    {"meetings_today", "diary_today", "awaiting_match_since", "cohort_checked", "attention_history"}
+)
+"""Fields a state stored by an earlier release lacks and only the log knows (per-day limits, the cohort check,
+the attention history): a stored state without them agrees with its folded log whatever they fold to (``records
+verify``, the release tests); the records load such a row by folding its log (activities/records/log.py
+``stored_state``), so what the log says of them is not lost."""
 MATCHED_STAGES = frozenset({Stage.AWAITING_SIGNATURES, Stage.ACTIVE, Stage.PAUSED})
 """The stages in which a match stands: the partnership holds one of its mentor's slots."""
 PAIR = (Party.MENTEE, Party.MENTOR)
@@ -176,13 +184,6 @@ class DayCount(Frozen):
 
     day: date
     count: int
-
-
-DERIVED_LATER = ("awaiting_match_since", "diary_today", "meetings_today", "attention_history")
-"""State fields added after the first release whose value only the log knows (when the match wait began, the
-day's counts for the per-day limits, the attention history). A stored state without one of them is folded from
-its partnership's log where the log is at hand (activities/records/log.stored_state, records verify): loading
-it alone would give the default, not what happened."""
 
 
 class PartnershipState(Frozen):

@@ -17,6 +17,7 @@ from contract.gathering import gathering_workflow_id
 from domain.gathering import GatheringPlan
 from domain.partnership.commands import GatheringKind
 from tests.gateway.conftest import Live
+from tests.workflows.harness import record_gathering
 
 pytestmark = pytest.mark.temporal
 
@@ -130,6 +131,8 @@ async def test_an_application_runs_through_every_partnership_endpoint(live: Live
         mine = await http.get(f"/v1/partnerships/{pid}", headers=live.headers(participant))
         assert mine.status_code == 200
 
+        # The hours count only as the Gathering's record says (the gathering ran, this pair was there).
+        await record_gathering(live.records, live.cohort_id, "orientation", "collective", [pid], 3)
         attended = await post(
             http,
             live,

@@ -15,6 +15,7 @@ from contract.gathering import gathering_workflow_id
 from domain.gathering import GatheringPlan
 from domain.partnership.commands import GatheringKind
 from tests.gateway.conftest import Live
+from tests.workflows.harness import record_gathering
 
 pytestmark = pytest.mark.temporal
 
@@ -92,6 +93,8 @@ async def test_the_readme_curl_examples_work_against_the_gateway(live: Live, tmp
     await live.client.start_workflow(
         "Gathering", plan, id=gathering_workflow_id("2026-spring", "orientation"), task_queue=live.task_queue
     )
+    # The kickoff as its Gathering would have recorded it, the pair present: what gathering_attended counts.
+    await record_gathering(live.records, "2026-spring", "kickoff", "collective", [W], 3)
     script = (
         WRAPPER
         + endpoints.replace("B=http://127.0.0.1:8000;", f"B={live.url};")

@@ -10,6 +10,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -113,3 +114,49 @@ async def test_a_partnership_is_traced_from_the_client_through_its_workflow_and_
     lines = [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
     recorded = [line for line in lines if line.get("event") == "events recorded"]
     assert recorded and all(line.get("trace_id") == next(iter(traces)) for line in recorded)
+
+
+async def test_a_gateway_request_is_the_parent_of_the_workflow_and_its_activities(
+    collector: Collector, tmp_path: Path
+) -> None:
+    from types import SimpleNamespace
+
+    from tests.gateway.conftest import live_gateway
+    from tests.gateway.test_contract import submit
+    from workers import telemetry
+
+    provider = TracerProvider(resource=Resource.create({"service.name": "entrypoint-gateway-test"}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=collector.url)))
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=binary("temporal-test-server"), data_converter=data_converter()
+    )
+    telemetry.use_tracer_provider(provider)
+    try:
+        await register_search_attributes(env.client, "default")
+        traced = Client(
+            **{**env.client.config(), "interceptors": [TracingInterceptor(tracer=provider.get_tracer("gateway"))]}
+        )
+        database = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
+        async with live_gateway(SimpleNamespace(client=traced), database) as live, live.http() as http:  # type: ignore[arg-type]
+            pid = await submit(http, live)
+            handle = traced.get_workflow_handle(pid)
+            for _ in range(100):
+                if (await handle.describe()).status is not None and collector_has(provider, collector):
+                    break
+        assert provider.force_flush(10_000)
+    finally:
+        telemetry.use_tracer_provider(None)
+        provider.shutdown()
+        await env.shutdown()
+
+    by_name: dict[str, set[str]] = {}
+    for name, trace in collector.spans:
+        by_name.setdefault(name, set()).add(trace)
+    server = next(traces for name, traces in by_name.items() if name.startswith("POST /v1/applications"))
+    assert by_name["StartWorkflow:Partnership"] == server, "the gateway's request span is the workflow's parent"
+    assert by_name["RunActivity:register_application"] <= server
+
+
+def collector_has(provider: TracerProvider, collector: Collector) -> bool:
+    provider.force_flush(5_000)
+    return any(name == "RunActivity:register_application" for name, _ in collector.spans)

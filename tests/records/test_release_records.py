@@ -17,6 +17,7 @@ from activities.records import schema as s
 from domain.partnership import commands as c
 from domain.partnership import decide, fold, initial_state, next_due
 from domain.partnership.events import parse_event
+from domain.partnership.state import ADDED_SINCE_RELEASE
 
 RELEASE = json.loads((Path(__file__).parents[1] / "fixtures" / "release_states.json").read_text())
 
@@ -50,7 +51,8 @@ async def test_a_state_row_written_by_the_release_is_appended_to_and_loads(store
     await store.database.write(as_the_release_wrote_it)
     loaded = await store.load_state(pid)
     folded = fold(initial_state(pid), events)
-    assert loaded == folded
+    absent = {name for name in ADDED_SINCE_RELEASE if name not in stored_state}  # later bookkeeping fields
+    assert loaded is not None and loaded.model_dump(exclude=absent) == folded.model_dump(exclude=absent)
 
     assert loaded is not None
     due = next_due(loaded)
@@ -60,7 +62,7 @@ async def test_a_state_row_written_by_the_release_is_appended_to_and_loads(store
     result = await store.append(pid, loaded.version, more)
     assert not result.duplicate
     after = await store.load_state(pid)
-    assert after == fold(folded, more)
+    assert after is not None and after.model_dump(exclude=absent) == fold(folded, more).model_dump(exclude=absent)
     assert after is not None and "review_window" in after.model_dump(mode="json"), "written back in today's shape"
 
 

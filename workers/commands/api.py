@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from workers.commands.common import temporal_client
 from workers.errors import CommandError
 from workers.settings import settings
+from workers.telemetry import parse_address
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,6 +26,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     api.add_argument("--host", default="127.0.0.1", help="default: 127.0.0.1")
     api.add_argument("--port", type=int, default=8000, help="default: 8000")
+    api.add_argument(
+        "--metrics-address",
+        metavar="HOST:PORT",
+        help="serve Prometheus /metrics there (gateway requests by route, scope and status, and the SDK's series); "
+        "default: ENTRYPOINT_METRICS_ADDRESS, unset: none",
+    )
     api.set_defaults(handler=_api)
 
     tokens = subparsers.add_parser("tokens", help="the gateway's bearer tokens: create, list, revoke")
@@ -84,11 +92,20 @@ async def _api(args: argparse.Namespace) -> int:
         check_settings()
     except ValueError as error:
         raise CommandError(str(error)) from None
+    if args.metrics_address:
+        try:
+            parse_address(args.metrics_address)
+        except ValueError as error:
+            raise CommandError(f"--metrics-address: {error}") from None
+        os.environ["ENTRYPOINT_METRICS_ADDRESS"] = args.metrics_address
+        settings.cache_clear()
     config = settings()
     logging.getLogger("alembic").setLevel(logging.WARNING)
     await upgrade(config.database_url)
     client = await temporal_client()
     print(f"Gateway on http://{args.host}:{args.port} (docs /docs, OpenAPI /openapi.json)", flush=True)
+    if config.metrics_address:
+        print(f"Metrics on http://{config.metrics_address}/metrics; health /healthz and /readyz", flush=True)
     await serve(client, config.task_queue, config.database_url, args.host, args.port)
     return 0
 
