@@ -54,7 +54,7 @@ def parse_address(address: str) -> tuple[str, int]:
 
 
 def runtime(metrics_address: str | None) -> Runtime:
-    """The process's Temporal runtime: with a Prometheus endpoint on ``metrics_address``, or the default one."""
+    """The process's Temporal runtime: with a Prometheus endpoint on ``metrics_address``, or its own plain one."""
     global _RUNTIME, _RUNTIME_ADDRESS, _PLAIN_RUNTIME
     if metrics_address is None:
         if _RUNTIME is not None:
