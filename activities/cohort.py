@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 
 import structlog
@@ -176,7 +177,17 @@ class CohortActivities:
             workflow_id = gathering_contract.gathering_workflow_id(cohort, gathering.gathering_id)
             try:
                 await self._client.start_workflow(
-                    gathering_contract.WORKFLOW_TYPE, gathering, id=workflow_id, task_queue=queue
+                    gathering_contract.WORKFLOW_TYPE,
+                    gathering,
+                    id=workflow_id,
+                    task_queue=queue,
+                    static_summary=f"Gathering {gathering.gathering_id} · cohort {cohort} · {gathering.kind}",
+                    static_details=(
+                        f"{gathering.kind.capitalize()} gathering {gathering.gathering_id} of cohort {cohort}: "
+                        f"{gathering.duration_hours:g} h, starts "
+                        f"{gathering.starts_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC, capacity {gathering.capacity}. "
+                        "Query `status` for registrations and attendance."
+                    ),
                 )
                 started += 1
             except WorkflowAlreadyStartedError:
@@ -200,3 +211,4 @@ class CohortActivities:
             self.cohort_report,
             self.cohort_running,
         ]
+

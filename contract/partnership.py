@@ -128,6 +128,22 @@ class HoursView(BaseModel):
     target_max: float
 
 
+class AttentionView(BaseModel):
+    """One time a coordinator was needed: raised by what (an event type), with its particulars, and cleared by
+    what (``domain.partnership.state.AttentionRecord``)."""
+
+    attention: str
+    raised_at: datetime
+    raised_by: str
+    parties: list[str] = []
+    """Who had not acted (signatures or reviews missing)."""
+    due: datetime | None = None
+    reason: str | None = None
+    cleared_at: datetime | None = None
+    cleared_by: str | None = None
+    cleared_reason: str | None = None
+
+
 class PartnershipStatus(BaseModel):
     """What the ``status`` query and every update return: the partnership as operations staff see it."""
 
@@ -150,6 +166,12 @@ class PartnershipStatus(BaseModel):
     last_rejection: RejectionView | None
     summary: SummaryView | None
     version: int
+    ended_reason: str | None = None
+    """Why a terminal stage was reached: the screening's reasons, the withdrawal's or the coordinator's."""
+    attention_reason: str | None = None
+    """What the open attention is about, in words."""
+    attention_history: list[AttentionView] = []
+    """Every attention raised and how it was cleared, oldest first (the open one, if any, last)."""
 
 
 __all__ = [
@@ -160,6 +182,7 @@ __all__ = [
     "WORKFLOW_TYPE",
     "AgreementView",
     "Application",
+    "AttentionView",
     "Deadline",
     "HoursView",
     "PartnershipStatus",

@@ -99,6 +99,8 @@ def plan(cohort_id: str, now: datetime) -> CohortPlan:
         auto_approve=True,
         group_subjects_at=now + timedelta(seconds=90),
         group_hours=2,
+        attendance_grace=timedelta(seconds=40),  # a fast clock: gatherings close well before the cohort does
+        gathering_length=timedelta(seconds=15),
         gatherings=(
             PlannedGathering(
                 gathering_id="orientation",
@@ -161,7 +163,7 @@ async def _drive(client: Client, partnerships: Partnerships, plan: CohortPlan, p
         await asyncio.sleep(month)
         await send("log_meeting", {"kind": "pair", "minutes": 90, "topics": [f"plan step {meeting}"]})
         await send("add_diary_entry", {"reflection": f"Demo reflection {meeting}", "goals": ["network"]})
-        if meeting == 1:  # the orientation has been held: the coordinator records who came
+        if meeting == 2:  # the orientation has been held: the coordinator records who came
             await _gathering_update(orientation, GatheringWorkflow.record_attendance, {"present": [pid]})
     if plot != "completes":
         return

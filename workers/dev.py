@@ -32,6 +32,7 @@ from workers.demo import run_demo, seed
 from workers.errors import CommandError
 from workers.logging import configure
 from workers.partnerships import Partnerships
+from workers.rendering import local, localize
 from workers.settings import Settings
 from workers.setup import register_search_attributes
 from workers.temporal import connect, default_data_keys
@@ -123,17 +124,17 @@ async def watch(partnerships: Partnerships, cohort_id: str, every: float = 2.0) 
     while True:
         with contextlib.suppress(Exception):  # the cohort may not have started yet
             cohort_status = await cohort.query(CohortWorkflow.status)
-            line = f"{cohort_status.stage:<20} {cohort_status.waiting_for}"
+            line = f"{cohort_status.stage:<20} {localize(cohort_status.waiting_for)}"
             if seen.get(cohort.id) != (line,):
                 seen[cohort.id] = (line,)
-                print(f"{datetime.now(UTC):%H:%M:%S}  {cohort.id:<32} {line}", flush=True)
+                print(f"{local(datetime.now(UTC)):%H:%M:%S}  {cohort.id:<32} {line}", flush=True)
         async for row in partnerships.list(cohort=cohort_id):
             now = (row.stage, row.attention, row.meetings_held, row.status)
             if seen.get(row.workflow_id) != now:
                 seen[row.workflow_id] = now
                 attention = f"  ATTENTION {row.attention}" if row.attention else ""
                 print(
-                    f"{datetime.now(UTC):%H:%M:%S}  {row.workflow_id:<32} {row.stage or '-':<20} "
+                    f"{local(datetime.now(UTC)):%H:%M:%S}  {row.workflow_id:<32} {row.stage or '-':<20} "
                     f"meetings {row.meetings_held or 0}{attention}",
                     flush=True,
                 )

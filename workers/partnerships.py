@@ -165,20 +165,24 @@ class Partnerships:
         self.check(name, payload)
         await self.handle(partnership_id).signal(name, payload)
 
-    async def update(self, partnership_id: str, name: str, payload: dict[str, Any]) -> PartnershipStatus:
-        """Send the update; the new status, or Rejected with the domain's message."""
+    async def update(
+        self, partnership_id: str, name: str, payload: dict[str, Any], rpc_timeout: timedelta | None = None
+    ) -> PartnershipStatus:
+        """Send the update; the new status, or Rejected with the domain's message (also when it has ended)."""
         self.check(name, payload)
         try:
-            return await self.handle(partnership_id).execute_update(name, payload, result_type=PartnershipStatus)
+            return await self.handle(partnership_id).execute_update(
+                name, payload, result_type=PartnershipStatus, rpc_timeout=rpc_timeout
+            )
         except WorkflowUpdateFailedError as failure:
             raise rejected(failure) from None
         except RPCError as error:
             raise self._translate(partnership_id, error) from None
 
-    async def status(self, partnership_id: str) -> PartnershipStatus:
+    async def status(self, partnership_id: str, rpc_timeout: timedelta | None = None) -> PartnershipStatus:
         try:
             # By name, not by type: an erased partnership's status decodes to the tombstone, not a status.
-            value = await self.handle(partnership_id).query(STATUS_QUERY, rpc_timeout=QUERY_TIMEOUT)
+            value = await self.handle(partnership_id).query(STATUS_QUERY, rpc_timeout=rpc_timeout or QUERY_TIMEOUT)
         except RPCError as error:
             raise self._translate(partnership_id, error) from None
         except WorkflowQueryFailedError:

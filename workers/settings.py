@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     smtp_url: str | None = Field(default=None, validation_alias="ENTRYPOINT_SMTP_URL")
     """smtp://[user:password@]host:port[?from=addr&starttls=1]; unset keeps notifications in the outbox."""
     log_level: str = Field(default="INFO", validation_alias="ENTRYPOINT_LOG_LEVEL")
+    timezone: str = Field(default="Europe/Helsinki", validation_alias="ENTRYPOINT_TIMEZONE")
+    """The programme's time zone (IANA name): the CLI shows every time in it, with its offset."""
     outbox_sweep_interval: float = Field(default=60.0, gt=0, validation_alias="ENTRYPOINT_OUTBOX_SWEEP_INTERVAL")
     """Seconds between two passes of the worker's outbox sweep (pending notices are retried that often)."""
     # Data protection (read by activities/keys.py and workers/codec_server.py; declared here to document them).

@@ -21,6 +21,8 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 _RUNTIME: Runtime | None = None
 _RUNTIME_ADDRESS: str | None = None
+_PLAIN_RUNTIME: Runtime | None = None
+"""The process's own runtime without metrics (not the SDK's hidden default, so it can be dropped in order)."""
 _TRACER_PROVIDER: Any = None
 
 
@@ -52,10 +54,14 @@ def parse_address(address: str) -> tuple[str, int]:
 
 
 def runtime(metrics_address: str | None) -> Runtime:
-    """The process's Temporal runtime: with a Prometheus endpoint on ``metrics_address``, or the default one."""
-    global _RUNTIME, _RUNTIME_ADDRESS
+    """The process's Temporal runtime: with a Prometheus endpoint on ``metrics_address``, or its own plain one."""
+    global _RUNTIME, _RUNTIME_ADDRESS, _PLAIN_RUNTIME
     if metrics_address is None:
-        return _RUNTIME or Runtime.default()
+        if _RUNTIME is not None:
+            return _RUNTIME
+        if _PLAIN_RUNTIME is None:
+            _PLAIN_RUNTIME = Runtime(telemetry=TelemetryConfig())
+        return _PLAIN_RUNTIME
     if _RUNTIME is not None:
         if metrics_address != _RUNTIME_ADDRESS:
             raise RuntimeError(f"metrics are already served on {_RUNTIME_ADDRESS}; one endpoint per process")
@@ -70,6 +76,12 @@ def runtime(metrics_address: str | None) -> Runtime:
     )
     _RUNTIME_ADDRESS = metrics_address
     return _RUNTIME
+
+
+def drop_runtimes() -> None:
+    """Forget the process's runtimes (made again on next use); the caller has dropped every client on them."""
+    global _RUNTIME, _RUNTIME_ADDRESS, _PLAIN_RUNTIME
+    _RUNTIME = _RUNTIME_ADDRESS = _PLAIN_RUNTIME = None
 
 
 def tracer_provider(settings: TelemetrySettings) -> Any:

@@ -1,15 +1,25 @@
-"""The one place where a Temporal client is made: address, namespace and the data converter.
+"""The one place where a Temporal client is made: address, namespace, the data converter and the runtime.
 
 The data converter is pydantic JSON, then the payload codec (workers/codec.py): every payload AES-256-GCM
 encrypted under the keyring (activities/keys.py), and failures too (message and stack trace moved into an
 encoded attribute). The worker, the command line, the tests and the benchmarks all use ``data_converter()``.
+
+**Shutting down in order.** A client runs on a Temporal *runtime*: the SDK's Rust core with its own Tokio
+threads. Left alive until the interpreter finalizes, those threads are torn down while Python is already
+finalizing and take the GIL there: ``Fatal Python error: PyGILState_Release ... finalizing`` (exit 134, or a
+segfault) in about one short-lived process in ten. So this process owns its runtime (not the SDK's hidden
+default) and :func:`release` drops every client and then the runtime while the interpreter is fully alive; the
+CLI calls it when a command ends, before its event loop closes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
+import weakref
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -26,7 +36,9 @@ from domain.errors import problems
 from workers.codec import EncryptionCodec
 from workers.settings import Settings
 from workers.settings import settings as current_settings
-from workers.telemetry import TelemetrySettings, client_interceptors, runtime
+from workers.telemetry import TelemetrySettings, client_interceptors, drop_runtimes, runtime
+
+_clients: weakref.WeakSet[Client] = weakref.WeakSet()
 
 
 class QuietPydanticPayloadConverter(PydanticPayloadConverter):
@@ -98,20 +110,27 @@ def default_data_keys(keyring: Keyring) -> DataKeys:
 
 
 async def connect(
-    settings: Settings, data_keys: DataKeys | None = None, *, service_name: str = "entrypoint"
+    settings: Settings,
+    data_keys: DataKeys | None = None,
+    *,
+    service_name: str = "entrypoint",
+    connect_timeout: timedelta | None = None,
 ) -> Client:
     """A client whose converter encrypts (each partnership under its data key), on the process's runtime (metrics
     when ``ENTRYPOINT_METRICS_ADDRESS`` is set) and, when an OTLP endpoint is configured, with the tracing
     interceptor (so its workers trace workflows and activities too)."""
     telemetry = telemetry_settings(settings, service_name)
-    return await Client.connect(
+    client = await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(data_keys=data_keys),
         tls=tls_config(settings),
         runtime=runtime(telemetry.metrics_address),
         interceptors=client_interceptors(telemetry),
+        connect_timeout=connect_timeout,
     )
+    _clients.add(client)
+    return client
 
 
 def telemetry_settings(settings: Settings, service_name: str) -> TelemetrySettings:
@@ -121,3 +140,14 @@ def telemetry_settings(settings: Settings, service_name: str) -> TelemetrySettin
         otlp_endpoint=settings.otlp_endpoint or from_env.otlp_endpoint,
         service_name=service_name,
     )
+
+
+def release() -> int:
+    """Drop the runtime once no client is referenced any more, collecting what holds one; the number of clients
+    still alive (then the runtime lives on with them: 0 when the shutdown is complete)."""
+    gc.collect()  # frames and tracebacks of the command that just ended may still hold a client
+    alive = len(_clients)
+    if alive == 0:
+        drop_runtimes()
+        gc.collect()
+    return alive

@@ -7,7 +7,7 @@ database, proposals are stored there and delivered to the partnerships from an a
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -266,7 +266,7 @@ def _permanent(error: ActivityError) -> str | None:
 
 
 def _at(moment: datetime) -> str:
-    return f"{moment:%Y-%m-%d %H:%M} UTC"
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 __all__ = ["CohortStatus", "CohortWorkflow", "MatchingApproval", "RunMatching", "cohort_workflow_id"]

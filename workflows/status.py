@@ -11,6 +11,7 @@ from temporalio.common import SearchAttributeUpdate
 
 from contract.partnership import (
     AgreementView,
+    AttentionView,
     Deadline,
     HoursView,
     PartnershipStatus,
@@ -19,6 +20,8 @@ from contract.partnership import (
     SummaryView,
 )
 from domain.partnership import PartnershipState, Stage, next_due
+from domain.partnership.attention import describe as describe_attention
+from domain.partnership.attention import open_record
 
 _STAGE_WORDS = {
     None: "registering the application",
@@ -38,6 +41,10 @@ _STAGE_WORDS = {
 def waiting_for(state: PartnershipState) -> str:
     """One line for the Temporal UI: what the partnership waits for, and until when."""
     words = _STAGE_WORDS[state.stage]
+    if state.stage == Stage.REJECTED and state.ended_reason:
+        # the screening's reasons are the programme's own words (ids only); a withdrawal's or coordinator's
+        # reason is free text and stays out of the UI's details (it is in the status query's ``ended_reason``)
+        words = f"{words}: {state.ended_reason}"
     parts = [f"{state.stage or 'NEW'}: {words}"]
     if state.stage == Stage.AWAITING_SIGNATURES and state.agreement is not None:
         unsigned = state.unsigned
@@ -79,9 +86,20 @@ def describe(state: PartnershipState) -> PartnershipStatus:
             RejectionView.model_validate(state.last_rejection.model_dump()) if state.last_rejection else None
         ),
         "summary": SummaryView.model_validate(state.summary.model_dump()) if state.summary else None,
+        "next_meeting_due": None if state.is_terminal else state.next_meeting_due,
+        "ended_reason": state.ended_reason if state.is_terminal else None,
+        "attention_reason": _attention_reason(state),
+        "attention_history": [AttentionView.model_validate(r.model_dump()) for r in state.attention_history],
     }
     same = {name: getattr(state, name) for name in PartnershipStatus.model_fields if name not in shaped}
     return PartnershipStatus(**shaped, **same)
+
+
+def _attention_reason(state: PartnershipState) -> str | None:
+    if state.attention is None:
+        return None
+    record = open_record(state)
+    return describe_attention(record) if record is not None else state.attention.value
 
 
 def search_attribute_updates(state: PartnershipState) -> list[SearchAttributeUpdate[Any]]:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities.records import schema as s
 from activities.records.engine import Database
+from activities.records.log import stored_state
 from activities.records.sqltypes import db_now
 from domain.cohort import CohortReport
 from domain.matching import MatchingResult
@@ -26,9 +27,12 @@ async def list_states(db: Database, cohort_id: str) -> list[PartnershipState]:
 
     async def work(connection: AsyncConnection) -> list[PartnershipState]:
         query = (
-            select(s.partnerships.c.state).where(s.partnerships.c.cohort_id == cohort_id).order_by(s.partnerships.c.id)
+            select(s.partnerships.c.id, s.partnerships.c.state)
+            .where(s.partnerships.c.cohort_id == cohort_id)
+            .order_by(s.partnerships.c.id)
         )
-        return [PartnershipState.model_validate(row) for row in (await connection.scalars(query)).all()]
+        rows = (await connection.execute(query)).all()
+        return [await stored_state(connection, partnership_id, state) for partnership_id, state in rows]
 
     return await db.read(work)
 

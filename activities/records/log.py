@@ -15,6 +15,7 @@ from activities.records.eventlog import EventLog, Prepared, write_retrying
 from activities.records.models import AppendResult, StoredEvent
 from domain.partnership import PartnershipState, evolve, fold, initial_state
 from domain.partnership.events import Event, event_json, parse_event
+from domain.partnership.state import ADDED_SINCE_RELEASE
 
 LOG = EventLog(s.events, "partnership_id", "partnership")
 
@@ -43,7 +44,7 @@ async def _append(
         return AppendResult(partnership_id=partnership_id, version=last, duplicate=True, outbox_keys=keys)
 
     if row is not None and row.version == expected:
-        state = PartnershipState.model_validate(row.state)
+        state = await stored_state(connection, partnership_id, row.state)
     elif expected == 0:
         state = initial_state(partnership_id)
     else:  # no read model (or a stale one): fold the log instead
@@ -102,6 +103,18 @@ async def read_log(db: Database, partnership_id: str) -> list[StoredEvent]:
 async def load_state(db: Database, partnership_id: str) -> PartnershipState | None:
     async def work(connection: AsyncConnection) -> PartnershipState | None:
         state = await connection.scalar(select(s.partnerships.c.state).where(s.partnerships.c.id == partnership_id))
-        return None if state is None else PartnershipState.model_validate(state)
+        return None if state is None else await stored_state(connection, partnership_id, state)
 
     return await db.read(work)
+
+
+async def stored_state(connection: AsyncConnection, partnership_id: str, data: dict[str, Any]) -> PartnershipState:
+    """A read model's state. A row written before a field of ``ADDED_SINCE_RELEASE`` existed is folded from the
+    partnership's log instead (the same state, plus what the log says of the new fields), until the next append
+    writes it back in today's shape."""
+    if all(name in data for name in ADDED_SINCE_RELEASE):
+        return PartnershipState.model_validate(data)
+    events = [stored.event for stored in await _read(connection, partnership_id)]
+    if not events:
+        return PartnershipState.model_validate(data)
+    return fold(initial_state(partnership_id), events)

@@ -25,6 +25,7 @@ def _rows(report: CohortReport) -> list[tuple[str, str]]:
         ("coordinator interventions", str(report.interventions)),
         ("rematches", str(report.rematches)),
         ("still needing a coordinator", ", ".join(f"{k} {v}" for k, v in report.open_attention.items()) or "none"),
+        ("attention raised (all, cleared or not)", _counts(report.attention_raised)),
         ("diary entries per pair (mean)", f"{report.diary_entries_mean:.1f}"),
         ("gatherings attended per pair (mean)", f"{report.gatherings_attended_mean:.1f}"),
         ("closing reviews received", str(report.reviews_received)),
@@ -33,6 +34,23 @@ def _rows(report: CohortReport) -> list[tuple[str, str]]:
     ]
     rows += [(f"  outcome {outcome}", str(n)) for outcome, n in report.outcomes.items()]
     return rows
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "none"
+
+
+def history_lines(report: CohortReport) -> list[str]:
+    """The attention history, one line per attention: ids, what, when (UTC) and what cleared it (no reasons: they
+    are free text, and the report carries no personal data)."""
+    lines = []
+    for partnership_id, records in report.attention_history.items():
+        for r in records:
+            cleared = f"cleared {r.cleared_at:%Y-%m-%d %H:%M} UTC by {r.cleared_by}" if r.cleared_at else "still open"
+            lines.append(
+                f"{partnership_id}: {r.attention}, raised {r.raised_at:%Y-%m-%d %H:%M} UTC by {r.raised_by}; {cleared}"
+            )
+    return lines
 
 
 def _maybe(value: float | None) -> str:
@@ -44,6 +62,9 @@ def render_text(report: CohortReport) -> str:
     width = max(len(k) for k, _ in rows)
     lines = [f"Cohort {report.cohort_id}", "=" * (8 + len(report.cohort_id))]
     lines += [f"{k.ljust(width)}  {v}" for k, v in rows]
+    history = history_lines(report)
+    if history:
+        lines += ["", "Attention history", *(f"  {line}" for line in history)]
     return "\n".join(lines)
 
 
@@ -90,12 +111,18 @@ def render_html(report: CohortReport) -> str:
             },
         ),
     ]
+    lines = history_lines(report)
+    history = (
+        "<h2>Attention history</h2><ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
+        if lines
+        else ""
+    )
     title = f"Cohort report: {html.escape(report.cohort_id)}"
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{title}</title><style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}}"
         "table{border-collapse:collapse}th,td{border-bottom:1px solid #ddd;padding:.3rem .8rem;text-align:left}"
         "svg text{font-size:13px}</style></head><body>"
-        f"<h1>{title}</h1><table>{table}</table>{''.join(charts)}"
+        f"<h1>{title}</h1><table>{table}</table>{''.join(charts)}{history}"
         "<p><small>EntryPoint Engine. Counts only: no personal data.</small></p></body></html>"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from domain.cohort.lifecycle import CohortPlan
 from domain.frozen import Frozen
@@ -79,6 +80,7 @@ def gathering_plans(plan: CohortPlan, states: Sequence[PartnershipState]) -> lis
             duration_hours=g.hours,
             place=g.place,
             capacity=g.capacity,
+            **_timing(plan),
         )
         for g in plan.gatherings
     ]
@@ -101,6 +103,17 @@ def gathering_plans(plan: CohortPlan, states: Sequence[PartnershipState]) -> lis
                 place="to be announced",
                 capacity=SUBJECT_GROUP_SIZE,
                 invitees=group.members,
+                **_timing(plan),
             )
         )
     return plans
+
+
+def _timing(plan: CohortPlan) -> dict[str, Any]:
+    """The plan's gathering timing overrides (a demo's fast clock), for each GatheringPlan."""
+    timing: dict[str, Any] = {}
+    if plan.attendance_grace is not None:
+        timing["attendance_grace"] = plan.attendance_grace
+    if plan.gathering_length is not None:
+        timing["length"] = plan.gathering_length
+    return timing

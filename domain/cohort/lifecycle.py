@@ -49,6 +49,10 @@ class CohortPlan(Frozen):
     group_subjects_at: datetime | None = None
     """When to hold the subject group meetings formed from shared interests (None: no automatic groups)."""
     group_hours: float = Field(default=2.0, gt=0, le=12)
+    attendance_grace: timedelta | None = None
+    """How long after each gathering its attendance may be recorded (None: the gathering's default, 7 days)."""
+    gathering_length: timedelta | None = None
+    """How long each gathering runs, when not its hours (a demo's fast clock; None: its hours)."""
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Self:

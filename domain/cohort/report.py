@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from statistics import fmean, median
 
 from domain.frozen import Frozen
-from domain.partnership.state import PartnershipState, Stage
+from domain.partnership.state import AttentionRecord, PartnershipState, Stage
 
 
 class HoursReport(Frozen):
@@ -40,6 +40,10 @@ class CohortReport(Frozen):
     reviews_received: int
     outcomes: dict[str, int]
     rematches: int
+    attention_raised: dict[str, int] = {}
+    """How often each attention was raised over the cohort's life (open or cleared since)."""
+    attention_history: dict[str, list[AttentionRecord]] = {}
+    """Per partnership (only those that ever needed a coordinator): each attention, raised and cleared by what."""
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -83,4 +87,6 @@ def build_report(cohort_id: str, states: Sequence[PartnershipState]) -> CohortRe
         reviews_received=len(mentee_ratings) + len(mentor_ratings),
         outcomes=dict(sorted(outcomes.items())),
         rematches=sum(len(s.previous_mentor_ids) for s in states),
+        attention_raised=dict(sorted(Counter(r.attention.value for s in states for r in s.attention_history).items())),
+        attention_history={s.partnership_id: list(s.attention_history) for s in states if s.attention_history},
     )

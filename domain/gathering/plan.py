@@ -51,6 +51,8 @@ class GatheringPlan(Frozen):
     """Registrants are reminded this long before the start (if the gathering was planned that early)."""
     attendance_grace: timedelta = timedelta(days=7)
     """After the end, the coordinator has this long to record attendance; then the gathering closes."""
+    length: timedelta | None = None
+    """How long it runs, when not its ``duration_hours`` (a demo's fast clock); the hours credited stay."""
     invitees: Annotated[tuple[RegistrantId, ...], at_most("ATTENDEES")] | None = None
     """Only these may register (a partnership id also admits its ``:mentor``); None: open to the cohort."""
 
@@ -65,10 +67,10 @@ class GatheringPlan(Frozen):
             return {**data, "capacity": DEFAULT_CAPACITY[kind]}
         return data
 
-    @field_validator("reminder_before", "attendance_grace")
+    @field_validator("reminder_before", "attendance_grace", "length")
     @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
             raise ValueError("must be a positive duration (ISO 8601 such as P2D, or seconds)")
         return value
 
@@ -92,7 +94,7 @@ class GatheringPlan(Frozen):
 
     @property
     def ends_at(self) -> datetime:
-        return self.starts_at + self.duration
+        return self.starts_at + (self.length if self.length is not None else self.duration)
 
     @property
     def reminder_at(self) -> datetime:

@@ -18,6 +18,7 @@ from domain.errors import DomainRejection
 from domain.frozen import Frozen
 from domain.partnership import commands as c
 from domain.partnership import events as e
+from domain.partnership.attention import record as attention_history
 from domain.partnership.state import (
     MATCHED_STAGES,
     TERMINAL_STAGES,
@@ -469,9 +470,15 @@ def evolve(state: PartnershipState, event: e.Event) -> PartnershipState:
     """The state after ``event``. Pure; the version moves by one for every event.
 
     Each rule names the fields it changes; :meth:`~domain.frozen.Frozen.replace` builds the new state through
-    the model's constructor, so a misspelled or unknown field fails instead of being dropped.
+    the model's constructor, so a misspelled or unknown field fails instead of being dropped. An event that
+    changes the attention also writes it down in the attention history (:mod:`domain.partnership.attention`).
     """
-    return state.replace(**_evolve(event, state), version=state.version + 1)
+    changes = _evolve(event, state)
+    if "attention" in changes and changes["attention"] != state.attention:
+        attention = changes["attention"]
+        assert attention is None or isinstance(attention, Attention)
+        changes["attention_history"] = attention_history(state, event, attention)
+    return state.replace(**changes, version=state.version + 1)
 
 
 def fold(state: PartnershipState, events: Iterable[e.Event]) -> PartnershipState:

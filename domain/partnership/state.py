@@ -30,9 +30,13 @@ class Stage(StrEnum):
 
 TERMINAL_STAGES = frozenset({Stage.COMPLETED, Stage.WITHDRAWN, Stage.REJECTED, Stage.ENDED_EARLY})
 
-ADDED_SINCE_RELEASE = frozenset({"meetings_today", "diary_today", "awaiting_match_since", "cohort_checked"})
-"""Bookkeeping fields a state stored by an earlier release lacks (per-day limits, the cohort check): a stored
-state without them agrees with its folded log whatever they fold to (``records verify``, the release tests)."""
+ADDED_SINCE_RELEASE = frozenset(
+    {"meetings_today", "diary_today", "awaiting_match_since", "cohort_checked", "attention_history"}
+)
+"""Fields a state stored by an earlier release lacks and only the log knows (per-day limits, the cohort check,
+the attention history): a stored state without them agrees with its folded log whatever they fold to (``records
+verify``, the release tests); the records load such a row by folding its log (activities/records/log.py
+``stored_state``), so what the log says of them is not lost."""
 MATCHED_STAGES = frozenset({Stage.AWAITING_SIGNATURES, Stage.ACTIVE, Stage.PAUSED})
 """The stages in which a match stands: the partnership holds one of its mentor's slots."""
 PAIR = (Party.MENTEE, Party.MENTOR)
@@ -81,6 +85,28 @@ class Review(Frozen):
     rating: int
     outcome: str | None = None
     submitted_at: datetime
+
+
+class AttentionRecord(Frozen):
+    """One time a coordinator was needed: raised by what, with its particulars, and cleared by what.
+
+    Kept for ever in the state (``attention_history``), so a lapse stays visible after the programme ends.
+    ``raised_by`` and ``cleared_by`` are the types of the events that did it (``meeting_lapsed``,
+    ``attention_acknowledged``, ``meeting_logged``, ...): a coordinator's action, a party's or a timer's."""
+
+    attention: Attention
+    raised_at: datetime
+    raised_by: str
+    parties: tuple[str, ...] = ()
+    """Who had not acted (signatures or reviews missing)."""
+    due: datetime | None = None
+    """What was due and was missed: the meeting, the signatures, the reviews."""
+    reason: str | None = None
+    """The reason given (a mentor's withdrawal)."""
+    cleared_at: datetime | None = None
+    cleared_by: str | None = None
+    cleared_reason: str | None = None
+    """The coordinator's reason, when a coordinator's action cleared it."""
 
 
 class Rejection(Frozen):
@@ -194,6 +220,8 @@ class PartnershipState(Frozen):
     attended_gathering_ids: tuple[str, ...] = ()
     """The gatherings counted, in the order attended: a gathering counts once (retried deliveries included)."""
     attention: Attention | None = None
+    attention_history: tuple[AttentionRecord, ...] = ()
+    """Every attention raised, oldest first, the open one (if any) last; see :class:`AttentionRecord`."""
     mentor_withdrawn: bool = False
     pause: Pause | None = None
     """Set while PAUSED."""

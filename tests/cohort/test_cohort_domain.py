@@ -133,3 +133,22 @@ def test_the_subject_groups_come_from_the_matched_partnerships_interests_in_grou
     assert all(g.capacity == SUBJECT_GROUP_SIZE == 20 and g.starts_at == subject_at for g in gatherings)
     assert "p-waiting" not in {m for g in gatherings for m in g.invitees or ()}, "only matched partnerships"
     assert gathering_plans(plan(), matched) == [], "no group date: no subject groups"
+
+
+def test_the_report_keeps_a_lapse_after_it_was_cleared_with_what_cleared_it() -> None:
+    from activities.reports.cohort import render_html, render_text
+
+    lapsed = active()
+    lapsed.tick(T0 + days(80))  # lapses and is escalated
+    lapsed.do(meeting(minutes=60), at=T0 + days(81))  # ... and a meeting clears it
+    quiet = active()
+    report = build_report("c", [lapsed.state, quiet.state])
+    assert report.open_attention == {}, "nothing is open any more"
+    assert report.attention_raised == {"MEETING_LAPSED": 1}, "but the lapse is not forgotten"
+    [record] = report.attention_history[lapsed.state.partnership_id]
+    assert (record.raised_by, record.cleared_by) == ("meeting_lapsed", "meeting_logged")
+    text = render_text(report)
+    assert "attention raised (all, cleared or not)  MEETING_LAPSED 1" in text
+    assert "p-1: MEETING_LAPSED, raised " in text and "by meeting_lapsed; cleared " in text
+    assert "by meeting_logged" in render_html(report)
+    assert build_report("c", [quiet.state]).attention_history == {}

@@ -10,9 +10,12 @@ from typing import Any
 import pytest
 
 from domain.partnership import PartnershipState, fold, initial_state, next_due
-from domain.partnership.events import parse_event
+from domain.partnership.commands import Party
+from domain.partnership.events import PartyWithdrew, parse_event
 from domain.partnership.state import ADDED_SINCE_RELEASE
 
+RAISES = {"signature_overdue", "meeting_lapsed", "review_overdue"}
+"""The events that raise an attention by themselves (and the mentor's withdrawal)."""
 RELEASE = json.loads((Path(__file__).parents[1] / "fixtures" / "release_states.json").read_text())
 
 
@@ -24,6 +27,12 @@ def test_a_released_log_folds_to_the_state_it_was_stored_with(name: str) -> None
     loaded = PartnershipState.model_validate(record["state"])
     absent = {name for name in ADDED_SINCE_RELEASE if name not in record["state"]}  # later bookkeeping
     assert folded.model_dump(exclude=absent) == loaded.model_dump(exclude=absent)
+    raised = [
+        event.type
+        for event in events
+        if event.type in RAISES or (isinstance(event, PartyWithdrew) and event.party == Party.MENTOR)
+    ]
+    assert [r.raised_by for r in folded.attention_history] == raised, "each attention the log raised is kept"
     assert folded.version == len(events) == record["state"]["version"]
     assert next_due(folded) == next_due(loaded)
 

@@ -38,8 +38,8 @@ async def test_the_cli_and_the_gateway_give_the_same_answers(
     path = tmp_path / "application.json"
     path.write_text(json.dumps(body))
     assert await asyncio.to_thread(run_cli, live, monkeypatch, "partnerships", "start", str(path)) == 0
-    assert await asyncio.to_thread(run_cli, live, monkeypatch, "partnerships", "start", str(path)) == 2
-    assert "already exists" in capsys.readouterr().err
+    assert await asyncio.to_thread(run_cli, live, monkeypatch, "partnerships", "start", str(path)) == 1, "refused"
+    assert "already started" in capsys.readouterr().err
     async with live.http() as http:
         again = await http.post("/v1/applications", json=body, headers=live.headers("coordinator", key()))
         assert again.status_code == 409
@@ -60,7 +60,7 @@ async def test_the_cli_and_the_gateway_give_the_same_answers(
                 break
             await asyncio.sleep(0.05)
         code = await asyncio.to_thread(run_cli, live, monkeypatch, "intervene", pid, "nudge", "--reason", "x")
-        assert code == 1 and "refused: it has ended" in capsys.readouterr().out
+        assert code == 1 and "refused: it has ended" in capsys.readouterr().err
         ended = await http.post(
             f"/v1/partnerships/{pid}/coordinator_action",
             json={"action": "nudge", "reason": "x"},

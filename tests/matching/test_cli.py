@@ -178,3 +178,23 @@ def test_help_describes_the_files(capsys: pytest.CaptureFixture[str]) -> None:
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert "Preview a matching round offline" in out and "separated by ';'" in out and "--pins FILE" in out
+
+
+def test_a_file_that_is_not_mentees_is_refused_not_matched_as_nobody(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files["mentees"] = write(tmp_path / "notes.txt", "a,b\n1,2\n")
+    assert run(files) == 2
+    err = capsys.readouterr().err
+    assert "notes.txt: line 1: the header lacks the columns mentee_id, degree_level" in err
+    assert "(found: a, b); is it the right file?" in err
+    assert not files["out"].exists()
+
+    files["mentees"] = write(tmp_path / "empty.csv", "mentee_id,degree_level,institution_id,field\n")
+    assert run(files) == 2
+    assert "no mentees in the file" in capsys.readouterr().err
+
+    files["mentees"] = write(tmp_path / "mentees.json", MENTEES)
+    files["mentors"] = write(tmp_path / "mentees-again.csv", "mentee_id,degree_level\ns-1,master\n")
+    assert run(files) == 2
+    assert "the header lacks the columns mentor_id, organisation_id, sector" in capsys.readouterr().err

@@ -63,7 +63,7 @@ async def test_a_coordinator_runs_a_round_from_the_command_line(
         assert await cli("cohort", "start", str(tmp_path / "plan.json")) == 0
         assert f"started cohort-{cohort_id}" in capsys.readouterr().out
         assert await cli("cohort", "approve", cohort_id) == 1  # nothing to approve yet
-        assert "refused: no matching round awaits approval" in capsys.readouterr().out
+        assert "refused: no matching round awaits approval" in capsys.readouterr().err
 
         await ts_env.sleep(timedelta(days=2))
         for _ in range(100):

@@ -233,7 +233,7 @@ async def test_setup_twice_and_the_coordinator_commands(
 
             argv = ["intervene", handle.id, "reschedule", "--reason", "agreed by phone"]
             assert await asyncio.to_thread(main, argv) == 1  # reschedule needs a date
-            assert "refused: reschedule needs a date" in capsys.readouterr().out
+            assert "refused: reschedule needs a date" in capsys.readouterr().err
             argv = ["intervene", handle.id, "pause", "--reason", "parental leave"]
             assert await asyncio.to_thread(main, argv) == 0
             assert "accepted: pause" in capsys.readouterr().out

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from domain.errors import problems
-from workers.commands.common import temporal_client
-from workers.errors import CommandError
+from workers.commands.common import RPC_TIMEOUT, note_without_worker, require_worker, temporal_client
+from workers.errors import EXIT_REFUSED, CommandError, Refused
+from workers.rendering import localize, when
 from workers.settings import settings
 
 
@@ -71,10 +73,21 @@ def _read_json(path: Path) -> Any:
         raise CommandError(f"{path} is not JSON: {error.msg} (line {error.lineno})") from None
 
 
-async def _cohorts() -> Any:
+async def _cohorts(need_worker: bool = True) -> Any:
+    """The facade; with ``need_worker``, refused at once (exit 1) when no worker would answer."""
     from workers.cohorts import Cohorts
 
-    return Cohorts(await temporal_client(), settings().task_queue)
+    client = await temporal_client()
+    task_queue = settings().task_queue
+    if need_worker:
+        await require_worker(client, task_queue)
+    else:
+        await note_without_worker(client, task_queue)
+    return Cohorts(client, task_queue)
+
+
+def _unknown(error: Exception) -> CommandError:
+    return CommandError(f"{error}; start it with `entrypoint cohort start PLAN.json`")
 
 
 async def _start(args: argparse.Namespace) -> int:
@@ -84,13 +97,26 @@ async def _start(args: argparse.Namespace) -> int:
         plan = CohortPlan.model_validate(_read_json(args.file))
     except ValidationError as error:
         raise CommandError(f"{args.file} is not a valid cohort plan: {problems(error)}") from None
+    if plan.coordinator_id is None:
+        raise CommandError(
+            f"{args.file} is not a valid cohort plan: coordinator_id: the coordinator who gets "
+            "the cohort's escalations is required"
+        )
     from workers.cohorts import AlreadyExists
 
+    cohorts = await _cohorts(need_worker=False)
     try:
-        handle = await (await _cohorts()).start(plan)
-    except AlreadyExists as error:
-        raise CommandError(str(error)) from None
+        handle = await cohorts.start(plan)
+    except AlreadyExists:
+        raise Refused(
+            f"cohort {plan.cohort_id} was already started; see it with `entrypoint cohort status {plan.cohort_id}` "
+            "(a cohort id is used once)"
+        ) from None
     print(f"started {handle.id}")
+    print(
+        f"  matching at {when(plan.matching_at)}, kickoff {when(plan.kickoff_at)}, "
+        f"programme end {when(plan.programme_end)}"
+    )
     return 0
 
 
@@ -98,10 +124,10 @@ async def _status(args: argparse.Namespace) -> int:
     from workers.cohorts import NotFound
 
     try:
-        status = await (await _cohorts()).status(args.cohort_id)
+        status = await (await _cohorts()).status(args.cohort_id, rpc_timeout=RPC_TIMEOUT)
     except NotFound as error:
-        raise CommandError(str(error)) from None
-    print(f"Cohort {status.cohort_id}: {status.stage} ({status.waiting_for})")
+        raise _unknown(error) from None
+    print(f"Cohort {status.cohort_id}: {status.stage} ({localize(status.waiting_for)})")
     for r in status.rounds:
         print(
             f"  round {r.number} ({r.round_id}): {r.matched} matched, {r.unmatched} unmatched, "
@@ -125,24 +151,26 @@ async def _approve(args: argparse.Namespace) -> int:
     except ValidationError as error:
         raise CommandError(f"invalid pins or exclusions: {problems(error)}") from None
     try:
-        status = await (await _cohorts()).approve(args.cohort_id, approval)
+        status = await (await _cohorts()).approve(args.cohort_id, approval, rpc_timeout=RPC_TIMEOUT)
     except Rejected as rejection:
-        print(f"refused: {rejection.message}")
-        return 1
+        print(f"refused: {rejection.message}", file=sys.stderr)
+        return EXIT_REFUSED
     except NotFound as error:
-        raise CommandError(str(error)) from None
+        raise _unknown(error) from None
     current = status.rounds[-1]
     print(f"approved round {current.number}: {current.matched} matches are being delivered")
     return 0
 
 
 async def _run_matching(args: argparse.Namespace) -> int:
-    from workers.cohorts import NotFound
+    from workers.cohorts import NotFound, Rejected
 
     try:
-        await (await _cohorts()).run_matching(args.cohort_id, args.reason)
+        await (await _cohorts(need_worker=False)).run_matching(args.cohort_id, args.reason)
     except NotFound as error:
-        raise CommandError(str(error)) from None
+        raise _unknown(error) from None
+    except Rejected as rejection:
+        raise Refused(rejection.message) from None
     print("a new matching round was requested")
     return 0
 

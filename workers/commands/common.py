@@ -1,11 +1,25 @@
-"""What the command modules share: a Temporal client, or a clear error when Temporal cannot be reached."""
+"""What the command modules share: a Temporal client (or one clear line when Temporal cannot be reached), and
+whether a worker is there to answer."""
 
 from __future__ import annotations
 
-from temporalio.client import Client
+import sys
+from datetime import UTC, datetime, timedelta
 
-from workers.errors import CommandError
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from workers.errors import Refused, unreachable
 from workers.settings import settings
+
+CONNECT_TIMEOUT = timedelta(seconds=5)
+RPC_TIMEOUT = timedelta(seconds=15)
+"""How long a query or an update may take before the command says no worker answered."""
+POLLER_RECENT = timedelta(minutes=2)
+"""A worker polls its task queue at least this often (long polls last about a minute)."""
 
 
 async def temporal_client() -> Client:
@@ -14,8 +28,46 @@ async def temporal_client() -> Client:
 
     config = settings()
     try:
-        return await connect(config)
-    except KeyringError:
+        return await connect(config, connect_timeout=CONNECT_TIMEOUT)
+    except KeyringError:  # the CLI says what is wrong with the keyring (exit 2)
         raise
-    except Exception as error:  # connection refused and friends
-        raise CommandError(f"cannot reach Temporal at {config.temporal_address}: {error}") from None
+    except RuntimeError:  # the SDK's "Failed client connect: ..." (connection refused and friends)
+        raise Refused(unreachable(config.temporal_address)) from None
+    except RPCError as error:
+        raise Refused(f"{unreachable(config.temporal_address)} ({error.message})") from None
+
+
+async def worker_polling(client: Client, task_queue: str) -> bool:
+    """Whether a worker has polled ``task_queue`` for workflow tasks recently."""
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    try:
+        response = await client.workflow_service.describe_task_queue(request, timeout=RPC_TIMEOUT)
+    except RPCError as error:
+        if error.status == RPCStatusCode.UNIMPLEMENTED:  # the time-skipping test server cannot tell: assume one
+            return True
+        raise
+    now = datetime.now(UTC)
+    return any(now - poller.last_access_time.ToDatetime(tzinfo=UTC) < POLLER_RECENT for poller in response.pollers)
+
+
+def no_worker(task_queue: str) -> str:
+    return (
+        f"no worker is polling task queue {task_queue!r}: start one with `entrypoint worker` (or `make run`) "
+        "and try again"
+    )
+
+
+async def require_worker(client: Client, task_queue: str) -> None:
+    """Refuse now, in one line, rather than wait for an answer no worker will give."""
+    if not await worker_polling(client, task_queue):
+        raise Refused(no_worker(task_queue))
+
+
+async def note_without_worker(client: Client, task_queue: str) -> None:
+    """A start or a signal is kept by Temporal until a worker comes: say so, but go on."""
+    if not await worker_polling(client, task_queue):
+        print(f"note: {no_worker(task_queue)}; until then nothing happens", file=sys.stderr)

@@ -67,7 +67,7 @@ def _json_records(path: Path, text: str) -> list[Record]:
     return records
 
 
-def _csv_records(path: Path, text: str, list_fields: Iterable[str]) -> list[Record]:
+def _csv_records(path: Path, text: str, list_fields: Iterable[str], required: Iterable[str] = ()) -> list[Record]:
     lists = set(list_fields)
     reader = csv.reader(text.splitlines(keepends=True))
     try:
@@ -78,6 +78,11 @@ def _csv_records(path: Path, text: str, list_fields: Iterable[str]) -> list[Reco
         raise CommandError(f"{path}: line 1: {error}") from None
     if dup := sorted({name for name in header if header.count(name) > 1}):
         raise CommandError(f"{path}: line 1: columns given more than once: {', '.join(dup)}")
+    if missing := [name for name in required if name not in header]:
+        raise CommandError(
+            f"{path}: line 1: the header lacks the column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
+            f"(found: {', '.join(header) or 'nothing'}); is it the right file?"
+        )
     records, previous_end = [], reader.line_num
     while True:
         start = previous_end + 1
@@ -106,8 +111,14 @@ def _csv_records(path: Path, text: str, list_fields: Iterable[str]) -> list[Reco
     return records
 
 
-def read_records(path: Path, list_fields: Iterable[str] = ()) -> list[Record]:
-    """The records of a JSON or CSV file (by its extension; otherwise by its first character)."""
+def required_fields(model: type[BaseModel]) -> list[str]:
+    """The fields a row must give (a CSV header must name them all)."""
+    return [name for name, info in model.model_fields.items() if info.is_required()]
+
+
+def read_records(path: Path, list_fields: Iterable[str] = (), required: Iterable[str] = ()) -> list[Record]:
+    """The records of a JSON or CSV file (by its extension; otherwise by its first character). A CSV header
+    without every ``required`` column is refused (a file of something else)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
@@ -116,7 +127,7 @@ def read_records(path: Path, list_fields: Iterable[str] = ()) -> list[Record]:
     suffix = path.suffix.lower()
     if suffix == ".json" or (suffix != ".csv" and text.lstrip().startswith("[")):
         return _json_records(path, text)
-    return _csv_records(path, text, list_fields)
+    return _csv_records(path, text, list_fields, required)
 
 
 def describe(error: ValidationError) -> str:
@@ -163,10 +174,14 @@ def problems_text(path: Path, bad: list[tuple[int, str]]) -> str:
     return f"{path}: {len(bad)} bad row{'s' if len(bad) > 1 else ''}:\n" + "\n".join(lines)
 
 
-def _load(path: Path, model: type[M], lists: Iterable[str], ignored: Iterable[str], key: str | None) -> list[M]:
-    good, bad = validate(read_records(path, lists), model, ignored, key)
+def _load(
+    path: Path, model: type[M], lists: Iterable[str], ignored: Iterable[str], key: str | None, what: str
+) -> list[M]:
+    good, bad = validate(read_records(path, lists, required_fields(model)), model, ignored, key)
     if bad:
         raise CommandError(problems_text(path, bad))
+    if not good:
+        raise CommandError(f"{path}: no {what} in the file; is it the right file?")
     return [item for _, item in good]
 
 
@@ -233,8 +248,8 @@ def _percent(share: float) -> str:
 async def run_matching(args: argparse.Namespace) -> int:
     from domain.matching import Exclusion, MatchingInput, MatchingResult, Pin, greedy_match, match
 
-    mentees = _load(args.mentees, MenteeProfile, MENTEE_LISTS, MENTEE_IGNORED, "mentee_id")
-    mentors = _load(args.mentors, MentorProfile, MENTOR_LISTS, MENTOR_IGNORED, "mentor_id")
+    mentees = _load(args.mentees, MenteeProfile, MENTEE_LISTS, MENTEE_IGNORED, "mentee_id", "mentees")
+    mentors = _load(args.mentors, MentorProfile, MENTOR_LISTS, MENTOR_IGNORED, "mentor_id", "mentors")
     known = {m.mentee_id for m in mentees}
     pins = [Pin(mentee_id=e, mentor_id=r) for e, r in _pairs(args.pins, known, one_per_mentee=True)]
     exclusions = [Exclusion(mentee_id=e, mentor_id=r) for e, r in _pairs(args.exclusions, known, False)]

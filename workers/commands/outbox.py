@@ -10,6 +10,7 @@ import argparse
 import json
 
 from workers.errors import CommandError
+from workers.rendering import when
 from workers.settings import settings
 
 STATUSES = ("pending", "sent", "undeliverable")
@@ -22,15 +23,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="List the notifications the partnerships have caused, oldest first: one row per notice "
         "and recipient, with its status (pending, sent, undeliverable) and, when it was not sent, the reason. "
         "Without ENTRYPOINT_SMTP_URL the worker sends nothing and notifications wait here as pending.",
-        epilog="Examples: entrypoint outbox --status pending; entrypoint outbox deliver --partnership P-1",
+        epilog="Examples: entrypoint outbox --status pending; entrypoint outbox show KEY; "
+        "entrypoint outbox deliver --partnership P-1",
     )
     _list_options(outbox, default=None)
     outbox.set_defaults(handler=_list)
-    sub = outbox.add_subparsers(dest="outbox_command", metavar="[list | deliver]")
+    sub = outbox.add_subparsers(dest="outbox_command", metavar="[list | show | deliver]")
 
     listing = sub.add_parser("list", help="list the outbox (the default)", description="List the outbox.")
     _list_options(listing, default=argparse.SUPPRESS)
     listing.set_defaults(handler=_list)
+
+    show = sub.add_parser(
+        "show",
+        help="print one notification as rendered (subject and text)",
+        description="Print the notification with this KEY (from `entrypoint outbox`) as it is or was sent: its "
+        "recipient by role and id, status, subject and text, rendered from the partnership's records.",
+    )
+    show.add_argument("key", metavar="KEY")
+    show.set_defaults(handler=_show)
 
     deliver = sub.add_parser(
         "deliver",
@@ -64,13 +75,9 @@ def _database_error(error: Exception) -> CommandError:
 
 
 def table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = [
-        "  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True)).rstrip()
-        for row in [header, *rows]
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+    from workers.rendering import table as render_table
+
+    return render_table(rows, header)
 
 
 async def _list(args: argparse.Namespace) -> int:
@@ -99,7 +106,7 @@ async def _list(args: argparse.Namespace) -> int:
             m.recipient_id or "-",
             m.status.value,
             str(m.attempts),
-            m.created_at.strftime("%Y-%m-%d %H:%M"),
+            when(m.created_at),
             m.reason or "",
         ]
         for m in messages
@@ -107,6 +114,61 @@ async def _list(args: argparse.Namespace) -> int:
     print(table(rows, header))
     counts = {status: sum(1 for m in messages if m.status.value == status) for status in STATUSES}
     print(f"\n{len(messages)} notification(s): " + ", ".join(f"{n} {status}" for status, n in counts.items()))
+    return 0
+
+
+async def _show(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from activities.notifications.rendering import TemplateMissing, render
+    from domain.partnership import evolve, initial_state
+    from domain.partnership.notices import Recipient
+    from workers.commands.records import open_store
+
+    try:
+        async with open_store() as store:
+            found = [m for m in await store.list_outbox() if m.key == args.key]
+            if not found:
+                raise CommandError(f"no notification {args.key} in the outbox; `entrypoint outbox` lists the keys")
+            message = found[0]
+            events = [stored.event for stored in await store.read_log(message.partnership_id)]
+            if len(events) < message.event_version:
+                raise CommandError(
+                    f"partnership {message.partnership_id} has no event {message.event_version} recorded; "
+                    "check the records with `entrypoint records verify`",
+                    exit_code=1,
+                )
+            state = initial_state(message.partnership_id)
+            for event in events[: message.event_version]:
+                state = evolve(state, event)
+            contact = await store.get_contact(message.recipient_id) if message.recipient_id else None
+            counterpart = {Recipient.MENTEE: state.mentor_id, Recipient.MENTOR: state.mentee_id}.get(
+                message.recipient_role
+            )
+            other = await store.get_contact(counterpart) if counterpart else None
+    except (SQLAlchemyError, OSError) as error:
+        raise _database_error(error) from None
+    try:
+        rendered = render(
+            message.template,
+            message.recipient_role,
+            name=contact.name if contact else f"{message.recipient_role.value} {message.recipient_id or '-'}",
+            state=state,
+            event=events[message.event_version - 1],
+            counterpart_name=other.name if other else None,
+        )
+    except (TemplateMissing, KeyError, ValueError) as error:
+        raise CommandError(f"cannot render template {message.template} ({type(error).__name__})", 1) from None
+    status = message.status.value + (f" ({message.reason})" if message.reason else "")
+    if message.sent_at:
+        status += f" at {when(message.sent_at)}"
+    print(f"Key:       {message.key}")
+    print(f"To:        {message.recipient_role.value} {message.recipient_id or '-'}")
+    print(f"Template:  {message.template} (event {message.event_version}: {message.event_type})")
+    print(f"Status:    {status}; created {when(message.created_at)}")
+    print(f"Subject:   {rendered.subject}")
+    print()
+    print(rendered.body, end="")
     return 0
 
 

@@ -26,6 +26,7 @@ from workers.commands.matching import (
     describe,
     problems_text,
     read_records,
+    required_fields,
     validate,
 )
 from workers.errors import CommandError
@@ -160,7 +161,7 @@ async def import_mentors(args: argparse.Namespace) -> int:
     from activities.records import PersonErased  # here: the records are imported only by commands that use them
 
     good, bad = validate(
-        read_records(args.file, MENTOR_LISTS),
+        read_records(args.file, MENTOR_LISTS, required_fields(MentorProfile)),
         MentorProfile,
         ignored=("name", "email", "contact", "cohorts"),
         key="mentor_id",
@@ -191,7 +192,9 @@ async def import_mentors(args: argparse.Namespace) -> int:
 
 
 async def import_institutions(args: argparse.Namespace) -> int:
-    good, bad = validate(read_records(args.file), Institution, key="institution_id")
+    good, bad = validate(
+        read_records(args.file, required=required_fields(Institution)), Institution, key="institution_id"
+    )
     async with _store() as store:
         for _, institution in good:
             await store.upsert_institution(institution)
