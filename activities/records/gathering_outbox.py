@@ -12,12 +12,12 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from activities.records import outbox
 from activities.records import schema as s
 from activities.records.engine import Database
-from activities.records.errors import UnknownOutboxMessage
 from activities.records.models import OutboxStatus
 from activities.records.sqltypes import db_now
 from domain.gathering import COORDINATOR, notices_for
@@ -128,34 +128,13 @@ async def listing(db: Database, status: OutboxStatus | str | None, gathering_key
     return await db.read(work)
 
 
-async def _update(db: Database, key: str, values: dict[str, Any]) -> None:
-    """Update a row not sent yet; a sent one is left as it is (a retried call is a no-op)."""
-    o = s.gathering_outbox.c
-
-    async def work(connection: AsyncConnection) -> None:
-        statement = (
-            update(s.gathering_outbox)
-            .where(o.idempotency_key == key, o.status != OutboxStatus.SENT.value)
-            .values(attempts=o.attempts + 1, **values)
-        )
-        result = await connection.execute(statement)
-        if result.rowcount == 0:
-            exists = await connection.scalar(select(o.idempotency_key).where(o.idempotency_key == key))
-            if exists is None:
-                raise UnknownOutboxMessage(key)
-
-    await db.write(work)
-
-
 async def mark_sent(db: Database, key: str, message_id: str | None) -> None:
-    await _update(
-        db, key, {"status": OutboxStatus.SENT.value, "sent_at": db_now(), "message_id": message_id, "reason": None}
-    )
+    await outbox.mark_sent(db, key, message_id, s.gathering_outbox)
 
 
 async def mark_undeliverable(db: Database, key: str, reason: str) -> None:
-    await _update(db, key, {"status": OutboxStatus.UNDELIVERABLE.value, "reason": reason})
+    await outbox.mark_undeliverable(db, key, reason, s.gathering_outbox)
 
 
 async def record_attempt(db: Database, key: str, reason: str) -> None:
-    await _update(db, key, {"reason": reason})
+    await outbox.record_attempt(db, key, reason, s.gathering_outbox)

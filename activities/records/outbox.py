@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, Table, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities.records import schema as s
@@ -134,13 +134,14 @@ async def listing(db: Database, status: OutboxStatus | str | None, partnership_i
     return await db.read(work)
 
 
-async def _update(db: Database, key: str, values: dict[str, Any]) -> None:
-    """Update a message that has not been sent yet; a sent one is left as it is (retried calls are no-ops)."""
-    o = s.outbox.c
+async def _update(db: Database, key: str, values: dict[str, Any], table: Table = s.outbox) -> None:
+    """Update a message that has not been sent yet; a sent one is left as it is (retried calls are no-ops).
+    ``table``: the partnerships' outbox, or the gatherings' (the same columns and the same rules)."""
+    o = table.c
 
     async def work(connection: AsyncConnection) -> None:
         statement = (
-            update(s.outbox)
+            update(table)
             .where(o.idempotency_key == key, o.status != OutboxStatus.SENT.value)
             .values(attempts=o.attempts + 1, **values)
         )
@@ -153,16 +154,15 @@ async def _update(db: Database, key: str, values: dict[str, Any]) -> None:
     await db.write(work)
 
 
-async def mark_sent(db: Database, key: str, message_id: str | None) -> None:
-    await _update(
-        db, key, {"status": OutboxStatus.SENT.value, "sent_at": db_now(), "message_id": message_id, "reason": None}
-    )
+async def mark_sent(db: Database, key: str, message_id: str | None, table: Table = s.outbox) -> None:
+    sent = {"status": OutboxStatus.SENT.value, "sent_at": db_now(), "message_id": message_id, "reason": None}
+    await _update(db, key, sent, table)
 
 
-async def mark_undeliverable(db: Database, key: str, reason: str) -> None:
-    await _update(db, key, {"status": OutboxStatus.UNDELIVERABLE.value, "reason": reason})
+async def mark_undeliverable(db: Database, key: str, reason: str, table: Table = s.outbox) -> None:
+    await _update(db, key, {"status": OutboxStatus.UNDELIVERABLE.value, "reason": reason}, table)
 
 
-async def record_attempt(db: Database, key: str, reason: str) -> None:
+async def record_attempt(db: Database, key: str, reason: str, table: Table = s.outbox) -> None:
     """A delivery attempt failed but may succeed later: count it, keep the message pending."""
-    await _update(db, key, {"reason": reason})
+    await _update(db, key, {"reason": reason}, table)
