@@ -73,13 +73,14 @@ ATTENTION_WORDS = {
     Attention.MEETING_LAPSED: "pair meetings have lapsed",
     Attention.REVIEW_OVERDUE: "the closing reviews are overdue",
     Attention.MENTOR_WITHDREW: "the mentor withdrew",
+    Attention.NO_COHORT: "no Cohort workflow runs for the partnership's cohort",
 }
 
 
 def describe(record: AttentionRecord, when: Callable[[datetime], str] | None = None) -> str:
     """What the attention is about, in words; ``when`` formats a moment (default: ISO 8601 in UTC)."""
     show = when or (lambda moment: moment.isoformat(timespec="minutes"))
-    words = ATTENTION_WORDS[record.attention]
+    words = ATTENTION_WORDS.get(record.attention, str(record.attention))
     if record.attention == Attention.SIGNATURE_OVERDUE:
         words = f"the agreement is not signed by {' and '.join(record.parties) or 'everyone'}"
         words += f" (due {show(record.due)})" if record.due else ""

@@ -140,3 +140,10 @@ def c_party(name: str):  # type: ignore[no-untyped-def]
     from domain.partnership.commands import Party
 
     return Party(name)
+
+
+def test_every_attention_kind_has_its_words() -> None:
+    from domain.partnership.attention import ATTENTION_WORDS
+    from domain.partnership.state import Attention
+
+    assert set(ATTENTION_WORDS) == set(Attention)
