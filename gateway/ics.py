@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vDuration
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from domain.gathering.events import parse_event
@@ -210,7 +210,7 @@ def build(source: FeedSource, now: datetime, zone: tzinfo) -> bytes:
     calendar.add("x-wr-calname", "EntryPoint mentoring")
     calendar.add("x-wr-caldesc", "Your EntryPoint partnership: meetings due, gatherings, the closing review.")
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", REFRESH)
+    calendar.add("x-published-ttl", vDuration(REFRESH))
     events: Iterable[Event | None] = (
         _pair_meeting(partnership_id, state, stamp, zone),
         *(_gathering(partnership_id, g, stamp) for g in gathering_states(source.gatherings)),
