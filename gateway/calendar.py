@@ -10,8 +10,6 @@
   answer (``Idempotent-Replayed: true``) and logs nothing more.
 """
 
-from __future__ import annotations
-
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -97,7 +95,7 @@ def _zone(name: str) -> tzinfo:
 class Calendar:
     """The calendar endpoints, over the gateway's helpers (``create_app`` makes one and includes its router)."""
 
-    engine: Engine
+    engine: "Engine"
     settings: GatewaySettings
     limiter: RateLimiter
     allow: Callable[..., Callable[..., Awaitable[Principal]]]
