@@ -5,8 +5,12 @@ bearer route), against the real dev server, a worker and the records database (S
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import shutil
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +30,7 @@ pytestmark = pytest.mark.temporal
 
 PROBLEM = "application/problem+json"
 HELSINKI = ZoneInfo("Europe/Helsinki")
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 async def active(http: httpx.AsyncClient, live: Live) -> str:
@@ -285,3 +290,35 @@ async def test_calendar_meeting_input_is_checked_and_scoped(live: Live) -> None:
         )
         assert unknown.status_code == 404 and unknown.headers["content-type"] == PROBLEM
         assert await meetings_held(http, live, pid) == 0
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+async def test_the_readme_calendar_examples_work_against_the_gateway(live: Live, tmp_path: Path) -> None:
+    text = README.read_text()
+    section = text[text.index("**Meetings from a calendar**") :]
+    script = re.findall(r"```sh\n(.*?)```", section, re.S)[0]
+    async with live.http() as http:
+        pid = await active(http, live)
+        token = await live.store.create_token("readme-cal-" + uuid.uuid4().hex[:6], ["coordinator", "calendar"])
+        event_id = f"gcal-{uuid.uuid4().hex[:8]}"
+        runnable = (
+            script.replace("B=http://127.0.0.1:8000;", f"B={live.url};")
+            .replace("W=partnership-2026-spring-stu-1042", f"W={pid}")
+            .replace("gcal-5f2k9", event_id)
+        )
+        assert runnable.count(event_id) == 2 and f"W={pid}" in runnable
+        (tmp_path / "calendar.sh").write_text("set -eu\n" + runnable)
+        process = await asyncio.create_subprocess_exec(
+            "bash",
+            str(tmp_path / "calendar.sh"),
+            env={**os.environ, "T": token},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        assert process.returncode == 0, err.decode()
+        output = out.decode()
+        assert "BEGIN:VCALENDAR" in output and "EntryPoint pair meeting due" in output
+        assert output.count('"meetings_held":1') == 2  # the second report replayed the first answer
+        assert output.rstrip().endswith("404")  # revoked
+        assert await meetings_held(http, live, pid) == 1
