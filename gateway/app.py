@@ -176,7 +176,10 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
     if provider is not None:  # traces configured: one server span per request, the parent of the Temporal calls
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-        FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz")
+        # No spans for the calendar feeds: their URL is their secret, and a span would record it.
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=provider, excluded_urls="healthz,readyz,/v1/calendar/ecf_"
+        )
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http_error)

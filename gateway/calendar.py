@@ -84,6 +84,11 @@ class CalendarMeeting(BaseModel):
     topics: tuple[Annotated[str, Field(min_length=1, max_length=200)], ...] = Field(default=(), max_length=20)
 
 
+def update_id_for(event_id: str) -> str:
+    """The Temporal update id of the ``log_meeting`` a provider event makes (a hash: no event id in Temporal)."""
+    return "calendar-" + hashlib.sha256(event_id.encode()).hexdigest()[:32]
+
+
 def _zone(name: str) -> tzinfo:
     try:
         return ZoneInfo(name)
@@ -131,7 +136,7 @@ class Calendar:
             )
         # The Temporal update id follows the event id too: a retry after a crash between the update and the
         # record above is answered by Temporal with the first outcome instead of a second meeting.
-        update_id = "calendar-" + hashlib.sha256(event_id.encode()).hexdigest()[:32]
+        update_id = update_id_for(event_id)
         try:
             try:
                 status = await self.engine.partnerships.update(partnership_id, "log_meeting", data, update_id=update_id)
@@ -302,4 +307,4 @@ class Calendar:
         return router
 
 
-__all__ = ["ICS", "Calendar", "CalendarFeedCreated", "CalendarFeedInfo", "CalendarMeeting"]
+__all__ = ["ICS", "PROVIDER", "Calendar", "CalendarFeedCreated", "CalendarFeedInfo", "CalendarMeeting", "update_id_for"]

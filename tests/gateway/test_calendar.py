@@ -17,14 +17,22 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from icalendar import Calendar
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from activities.records.schema import calendar_events
 from contract.gathering import gathering_workflow_id
 from domain.gathering import GatheringPlan
 from domain.partnership.commands import GatheringKind
+from gateway.calendar import PROVIDER, update_id_for
+from gateway.calendar_store import CalendarStore
 from gateway.ics import uid
 from tests.gateway.conftest import Live
 from tests.gateway.ics_rules import check_rfc5545
 from tests.gateway.test_contract import key, post, signed, submit, wait_stage
+from workers.cli import main
+from workers.partnerships import Partnerships
+from workers.settings import settings
 
 pytestmark = pytest.mark.temporal
 
@@ -322,3 +330,78 @@ async def test_the_readme_calendar_examples_work_against_the_gateway(live: Live,
         assert output.count('"meetings_held":1') == 2  # the second report replayed the first answer
         assert output.rstrip().endswith("404")  # revoked
         assert await meetings_held(http, live, pid) == 1
+
+
+async def test_a_report_after_a_gateway_died_mid_log_logs_no_second_meeting(live: Live) -> None:
+    """The gateway logged the meeting in Temporal and died before keeping the event id's answer: a later report
+    (once the in-flight lock ran out) runs again, and Temporal answers it by the update id with the first outcome."""
+    async with live.http() as http:
+        pid = await active(http, live)
+        event_id = f"evt_{uuid.uuid4().hex}"
+        store = CalendarStore(live.records.database)
+        assert (await store.claim_event(PROVIDER, event_id, pid)).outcome == "new"
+        first = await Partnerships(live.client, live.task_queue).update(
+            pid, "log_meeting", {"minutes": 40}, update_id=update_id_for(event_id)
+        )
+        assert first.meetings_held == 1
+        in_flight = await http.post(
+            "/v1/calendar/meetings",
+            json={"partnership_id": pid, "event_id": event_id, "minutes": 40},
+            headers=live.headers("calendar"),
+        )
+        assert in_flight.status_code == 409 and in_flight.headers["retry-after"] == "1"
+
+        async def expire(connection: AsyncConnection) -> None:
+            await connection.execute(
+                update(calendar_events)
+                .where(calendar_events.c.event_id == event_id)
+                .values(locked_until=datetime.now(UTC) - timedelta(seconds=1))
+            )
+
+        await live.records.database.write(expire)
+        again = await http.post(
+            "/v1/calendar/meetings",
+            json={"partnership_id": pid, "event_id": event_id, "minutes": 40},
+            headers=live.headers("calendar"),
+        )
+        assert again.status_code == 200, again.text
+        assert again.json()["meetings_held"] == 1 and await meetings_held(http, live, pid) == 1
+        replay = await http.post(
+            "/v1/calendar/meetings",
+            json={"partnership_id": pid, "event_id": event_id, "minutes": 40},
+            headers=live.headers("calendar"),
+        )
+        assert replay.headers["idempotent-replayed"] == "true"
+
+
+async def test_the_cli_makes_shows_and_revokes_a_feed_url(
+    live: Live, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with live.http() as http:
+        pid = await submit(http, live)
+        await wait_stage(http, live, pid, "AWAITING_MATCH")
+
+        def cli(*argv: str) -> int:
+            monkeypatch.setenv("ENTRYPOINT_DATABASE_URL", live.database_url)
+            settings.cache_clear()
+            try:
+                return main(list(argv))
+            finally:
+                settings.cache_clear()
+
+        assert await asyncio.to_thread(cli, "calendar-feed", "create", pid, "--base-url", live.url) == 0
+        printed = capsys.readouterr().out
+        url = next(line for line in printed.splitlines() if line.startswith(live.url))
+        assert url.endswith(".ics") and "not shown again" in printed
+        assert (await http.get(url)).status_code == 200
+        assert await asyncio.to_thread(cli, "calendar-feed", "show", pid) == 0
+        assert "made by cli" in capsys.readouterr().out
+        assert await asyncio.to_thread(cli, "calendar-feed", "revoke", pid) == 0
+        assert (await http.get(url)).status_code == 404
+        assert await asyncio.to_thread(cli, "calendar-feed", "revoke", pid) == 1
+        said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("entrypoint:")]
+        assert said == [f"entrypoint: partnership {pid} has no active calendar feed"]  # one line, no traceback
+        assert await asyncio.to_thread(cli, "calendar-feed", "create", "partnership-none-x") == 1
+        assert "no partnership partnership-none-x" in capsys.readouterr().err
+        assert await asyncio.to_thread(cli, "calendar-feed", "show", "not an id") == 2
+        assert await asyncio.to_thread(cli, "calendar-feed", "create", pid, "--base-url", "ftp://x") == 2
