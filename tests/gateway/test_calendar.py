@@ -31,6 +31,7 @@ from tests.gateway.conftest import Live
 from tests.gateway.ics_rules import check_rfc5545
 from tests.gateway.test_contract import key, post, signed, submit, wait_stage
 from workers.cli import main
+from workers.erasure import erase_person
 from workers.partnerships import Partnerships
 from workers.settings import settings
 
@@ -405,3 +406,26 @@ async def test_the_cli_makes_shows_and_revokes_a_feed_url(
         assert "no partnership partnership-none-x" in capsys.readouterr().err
         assert await asyncio.to_thread(cli, "calendar-feed", "show", "not an id") == 2
         assert await asyncio.to_thread(cli, "calendar-feed", "create", pid, "--base-url", "ftp://x") == 2
+
+
+async def test_erasing_a_person_revokes_their_partnerships_feed_urls(live: Live) -> None:
+    async with live.http() as http:
+        pid = await submit(http, live)
+        await wait_stage(http, live, pid, "AWAITING_MATCH")
+        made = await http.post(f"/v1/partnerships/{pid}/calendar-feed", headers=live.headers("coordinator", key()))
+        url = made.json()["url"]
+        withdrawn = await post(
+            http, live, f"/v1/partnerships/{pid}/withdraw", "coordinator", {"party": "mentee", "reason": "moved"}
+        )
+        assert withdrawn.json()["stage"] == "WITHDRAWN"
+        for _ in range(100):  # until the workflow has closed
+            described = await live.client.get_workflow_handle(pid).describe()
+            if described.status and described.status.name == "COMPLETED":
+                break
+            await asyncio.sleep(0.05)
+        assert (await http.get(url)).status_code == 200
+        mentee = pid.removeprefix(f"partnership-{live.cohort_id}-")
+        erased = await erase_person(live.client, live.records, live.records.data_keys, mentee, "GDPR case 7")
+        assert erased.partnerships == (pid,)
+        assert (await http.get(url)).status_code == 404
+        assert (await http.get(f"/v1/partnerships/{pid}/calendar-feed", headers=live.headers("ops"))).status_code == 404
