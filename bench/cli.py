@@ -99,6 +99,12 @@ def _whatif(sizes: Sizes, args: argparse.Namespace) -> Awaitable[Any]:
     return whatif.run(sizes.whatif)
 
 
+def _calendar(sizes: Sizes, args: argparse.Namespace) -> Awaitable[Any]:
+    from bench import calendar
+
+    return calendar.run([40, 200] if sizes is FULL else [40])
+
+
 BENCHMARKS: dict[str, Callable[[Sizes, argparse.Namespace], Awaitable[Any]]] = {
     "engine_overhead": _overhead,
     "worker_memory": _memory,
@@ -107,6 +113,7 @@ BENCHMARKS: dict[str, Callable[[Sizes, argparse.Namespace], Awaitable[Any]]] = {
     "cohort_simulation": _cohort,
     "matching": _matching,
     "policy_whatif": _whatif,
+    "calendar_feed": _calendar,
 }
 
 

@@ -30,6 +30,7 @@ from domain.cohort import CohortPlan, CohortReport
 from domain.errors import problems
 from domain.gathering import commands as gc
 from domain.partnership.state import Stage
+from gateway.calendar import Calendar
 from gateway.limits import BodySizeLimit, RateLimiter
 from gateway.problems import (
     Problem,
@@ -175,7 +176,10 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
     if provider is not None:  # traces configured: one server span per request, the parent of the Temporal calls
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
-        FastAPIInstrumentor.instrument_app(app, tracer_provider=provider, excluded_urls="healthz,readyz")
+        # No spans for the calendar feeds: their URL is their secret, and a span would record it.
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=provider, excluded_urls="healthz,readyz,/v1/calendar/ecf_"
+        )
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
@@ -293,8 +297,15 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
                 return
         raise ProblemError(404, f"no partnership {partnership_id}", "not-found")
 
-    async def idempotent(request: Request, who: str, key: str, run: Callable[[], Awaitable[Response]]) -> Response:
-        """Run ``run`` once per (``who``, ``key``): a retry gets the stored first response."""
+    async def idempotent(
+        request: Request,
+        who: str,
+        key: str,
+        run: Callable[[], Awaitable[Response]],
+        keep: Callable[[Response], Response] | None = None,
+    ) -> Response:
+        """Run ``run`` once per (``who``, ``key``): a retry gets the stored first response (as ``keep`` makes
+        it from the first, when given: a response with a secret is kept without it)."""
         body = await request.body()
         claim = await engine.store.claim(
             who, key, fingerprint(request.method, request.url.path, body), config.idempotency_ttl
@@ -323,10 +334,9 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         if response.status_code >= 500:
             await engine.store.release(who, key)
             return response
-        headers = {k: v for k, v in response.headers.items() if k.lower() in STORED_HEADERS}
-        await engine.store.complete(
-            who, key, StoredResponse(response.status_code, headers, bytes(response.body).decode())
-        )
+        kept = response if keep is None else keep(response)
+        headers = {k: v for k, v in kept.headers.items() if k.lower() in STORED_HEADERS}
+        await engine.store.complete(who, key, StoredResponse(kept.status_code, headers, bytes(kept.body).decode()))
         return response
 
     def refused(rejection: Rejected) -> ProblemError:
@@ -651,6 +661,11 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
     gathering_route("record_attendance", gc.RecordAttendance)
     gathering_route("cancel_gathering", gc.CancelGathering)
 
+    # ------------------------------------------------------------------------------------------- calendar
+
+    calendar = Calendar(engine, config, limiter, allow, may_see, idempotent)
+    app.include_router(calendar.router())
+
     # ------------------------------------------------------------------------------------------- webhooks
 
     def webhook_route(provider: Literal["esign", "calendar"]) -> None:
@@ -666,6 +681,8 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
 
             async def run() -> Response:
                 target, name, data = webhook_command(provider, body)
+                if provider == "calendar":  # once per provider event id (default: the webhook-id), for good
+                    return await calendar.log_meeting(target, data.pop("event_id", None) or webhook_id, data)
                 try:
                     return _json(await engine.partnerships.update(target, name, data))
                 except Rejected as rejection:

@@ -45,6 +45,8 @@ class EsignWebhook(BaseModel):
 class MeetingHeld(BaseModel):
     model_config = ConfigDict(extra="forbid")
     partnership_id: str = PartnershipRef
+    event_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:@+/=-]+$", min_length=1, max_length=255)
+    """The provider's id of the calendar event: a meeting is logged once per event id (default: the webhook-id)."""
     held_on: datetime | None = None
     minutes: int = Field(ge=5, le=600)
     topics: tuple[str, ...] = ()

@@ -17,6 +17,7 @@ from typing import Any
 
 from workers.commands import (
     api,
+    calendar,
     codec,
     cohort,
     db,
@@ -48,6 +49,7 @@ COMMAND_MODULES = (
     matching,
     pool,
     api,
+    calendar,
     doctor,
     keys,
     codec,

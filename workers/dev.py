@@ -199,6 +199,11 @@ async def start_gateway(
     print(
         f'       curl -H "Authorization: Bearer $EP_TOKEN" "http://127.0.0.1:{port}/v1/partnerships?cohort={cohort_id}"'
     )
+    print(
+        f"Calendar feed URL of the demo participant's partnership (once the demo has started it): curl -X POST "
+        f'-H "Authorization: Bearer {tokens["participant"]}" -H "Idempotency-Key: $(date +%s%N)" '
+        f"http://127.0.0.1:{port}/v1/partnerships/partnership-{cohort_id}-demo-02/calendar-feed"
+    )
     return task, gateway
 
 

@@ -3,7 +3,8 @@
 1. Refused while the person is in an open (running) partnership: end it first.
 2. Destroys the person's data key (their name and e-mail address in the people registry) and the data key of
    every partnership they took part in (every Temporal payload of it: application, diary, notes, comments).
-3. Clears the registry row and records a ``person_erased`` row in ``erasures`` (ids, role, reason, when).
+3. Clears the registry row and records a ``person_erased`` row in ``erasures`` (ids, role, reason, when), and
+   revokes the calendar feed URLs of those partnerships.
 4. Optionally deletes the person's closed workflow executions from Temporal.
 
 The event logs and read models keep their ids and counts, so the cohort report still counts the person and
@@ -109,6 +110,7 @@ async def erase_person(
     if partnership_keys is not store.data_keys:
         await store.data_keys.destroy(subjects)  # the same database in production; tombstones otherwise
     await store.erase_person(person_id)
+    await _revoke_calendar_feeds(store, partnerships)
 
     deleted = 0
     if delete_executions:
@@ -140,6 +142,15 @@ async def erase_person(
         await store.database.write(record)
     await _compact(store)
     return Erasure(person_id, role.value, tuple(partnerships), destroyed, deleted, already=previous is not None)
+
+
+async def _revoke_calendar_feeds(store: RecordStore, partnerships: list[str]) -> None:
+    """The erased person's partnerships' calendar feed URLs stop working (404), whoever holds them."""
+    from gateway.calendar_store import CalendarStore
+
+    calendar = CalendarStore(store.database)
+    for partnership_id in partnerships:
+        await calendar.revoke_feeds(partnership_id)
 
 
 async def _compact(store: RecordStore) -> None:

@@ -166,13 +166,19 @@ class Partnerships:
         await self.handle(partnership_id).signal(name, payload)
 
     async def update(
-        self, partnership_id: str, name: str, payload: dict[str, Any], rpc_timeout: timedelta | None = None
+        self,
+        partnership_id: str,
+        name: str,
+        payload: dict[str, Any],
+        rpc_timeout: timedelta | None = None,
+        update_id: str | None = None,
     ) -> PartnershipStatus:
-        """Send the update; the new status, or Rejected with the domain's message (also when it has ended)."""
+        """Send the update; the new status, or Rejected with the domain's message (also when it has ended).
+        With ``update_id``, a second update of that id is answered with the first one's outcome (by Temporal)."""
         self.check(name, payload)
         try:
             return await self.handle(partnership_id).execute_update(
-                name, payload, result_type=PartnershipStatus, rpc_timeout=rpc_timeout
+                name, payload, id=update_id, result_type=PartnershipStatus, rpc_timeout=rpc_timeout
             )
         except WorkflowUpdateFailedError as failure:
             raise rejected(failure) from None

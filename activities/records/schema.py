@@ -344,6 +344,37 @@ gathering_outbox = Table(
 """The gatherings' notices (reminders, places offered from the waitlist, cancellations, attendance requests):
 one row per (gathering, event, recipient), written with the events, delivered like the partnerships' outbox."""
 
+# ---------------------------------------------------------------------------------------------- calendar
+
+calendar_feeds = Table(
+    "calendar_feeds",
+    metadata,
+    Column("feed_id", String(32), primary_key=True),
+    Column("partnership_id", String(PID), nullable=False, index=True),
+    Column("secret_sha256", String(64), nullable=False, unique=True),
+    Column("created_by", String(ID), nullable=False),
+    Column("created_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+)
+"""Each partnership's ICS feed URLs: the SHA-256 of the secret in the URL (never the secret), who made it (a
+token's name or ``cli``) and when it was revoked. One active feed per partnership; a new one revokes the old."""
+
+calendar_events = Table(
+    "calendar_events",
+    metadata,
+    Column("provider", String(32), primary_key=True),
+    Column("event_id", String(255), primary_key=True),
+    Column("partnership_id", String(PID), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("body", Text, nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("locked_until", UTCDateTime(), nullable=False),
+    CheckConstraint("state IN ('in_flight', 'done')", name="state"),
+)
+"""The calendar provider's event ids that logged a meeting, kept for good: the same event id reported again
+(a redelivery, a second sync) replays the first answer and logs no second meeting."""
+
 # ---------------------------------------------------------------------------------------------- data protection
 
 data_keys = Table(

@@ -73,6 +73,13 @@ ROUTES = [
     Route("POST", "/v1/cohorts/{L}/gatherings/{G}/record_attendance", {"coordinator": 409, "calendar": 409},
           {"present": ["{W}"]}),
     Route("POST", "/v1/cohorts/{L}/gatherings/{G}/cancel_gathering", {"coordinator": 409}, {"reason": "x"}),
+    Route("POST", "/v1/partnerships/{W}/calendar-feed", {"coordinator": 201, "participant": 201, "stranger": 404}),
+    # The stranger's partnership has no feed (and no record): 404 for whoever may ask, 403 for the rest.
+    Route("GET", "/v1/partnerships/{S}/calendar-feed", {"coordinator": 404, "ops": 404, "participant": 404,
+                                                        "stranger": 404}),
+    Route("DELETE", "/v1/partnerships/{S}/calendar-feed", {"coordinator": 404, "participant": 404, "stranger": 404}),
+    Route("POST", "/v1/calendar/meetings", {"calendar": 409},
+          {"partnership_id": "{W}", "event_id": "scope-table", "minutes": 30}),
 ]  # fmt: skip
 
 
@@ -128,7 +135,7 @@ async def targets(live: Live) -> dict[str, str]:
         assert started.status_code == 201
     live.tokens["participant"] = live.tokens[await live.participant_token(pid)]
     live.tokens["stranger"] = live.tokens[await live.participant_token("partnership-elsewhere-someone")]
-    live.extra["targets"] = {"W": pid, "G": gid, "C": cohort, "L": live.cohort_id}
+    live.extra["targets"] = {"W": pid, "G": gid, "C": cohort, "L": live.cohort_id, "S": "partnership-elsewhere-someone"}
     return dict(live.extra["targets"])
 
 
