@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from pathlib import Path
 
 import httpx
+import pytest
 
 from activities.keys import Keyring
 from activities.records.migrate import upgrade
 from gateway.store import GatewayStore
-from tests.privacy.codec_http import as_json, data_of, running_codec_server
+from tests.privacy.codec_http import as_json, data_of, free_port, running_codec_server
 from workers.codec import ENCODING, EncryptionCodec
-from workers.codec_server import Caller, Verdict, any_of, gateway_tokens, static_token
+from workers.codec_server import TOKEN_ENV, Caller, Verdict, any_of, gateway_tokens, static_token
+from workers.dev import start_codec_server
 from workers.temporal import data_converter
 
 TOKEN = "codec-token-for-tests-0123456789"
@@ -150,3 +154,32 @@ async def test_a_token_lookup_that_fails_is_a_refusal_never_a_decode(tmp_path: P
                 headers={"Authorization": "Bearer ept_0123456789abcdef_secret"},
             )
     assert refused.status_code == 401 and SECRET not in refused.text
+
+
+async def test_make_runs_codec_server_takes_the_gateways_ops_read_tokens_and_its_dev_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `make run` starts (workers/dev.py): the demo's `ops` token decodes, a coordinator's is 403."""
+    monkeypatch.chdir(tmp_path)  # it keeps its dev token in var/codec-token
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
+    await upgrade(url)
+    keyring = Keyring.generate()
+    encrypted = await data_converter(keyring).encode([SECRET])
+    body = {"payloads": [as_json(p) for p in encrypted]}
+    async with GatewayStore.from_url(url) as tokens:
+        ops = await tokens.create_token("demo-ops", ["ops:read"])
+        coordinator = await tokens.create_token("demo-coordinator", ["coordinator"])
+    port = free_port()
+    task, dev_token = await start_codec_server(keyring, port, 8233, url)
+    try:
+        assert (tmp_path / "var" / "codec-token").read_text().strip() == dev_token
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            assert (await http.post(f"/t/{ops}/decode", json=body)).status_code == 200
+            assert (await http.post(f"/t/{dev_token}/decode", json=body)).status_code == 200
+            assert (await http.post(f"/t/{coordinator}/decode", json=body)).status_code == 403
+            assert (await http.post("/decode", json=body)).status_code == 401
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
