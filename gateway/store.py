@@ -6,6 +6,7 @@ is compared with ``hmac.compare_digest``. A token reads ``ept_<token_id>_<secret
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -18,6 +19,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from activities.keys import load_keyring
 from activities.records.engine import Database, create_engine
 from activities.records.schema import api_tokens, idempotency_keys
 from gateway.scopes import Principal, parse_scope
@@ -56,6 +58,30 @@ class Claim:
 
     outcome: Literal["new", "replay", "mismatch", "in_flight"]
     response: StoredResponse | None = None
+
+
+BODY_PREFIX = "kr1:"
+"""A stored response body sealed under the keyring: ``kr1:<key id>:<base64 of nonce || AES-GCM ciphertext>``.
+
+A first response can hold what people wrote (a partnership's status after an update: reasons, topics), so it is
+never stored readable; it is kept for the idempotency TTL only (``ENTRYPOINT_API_IDEMPOTENCY_TTL``), then
+deleted. Bodies stored before (plain JSON) replay as they are."""
+
+
+def _aad(principal: str, key: str) -> bytes:
+    return f"idempotency/{principal}/{key}".encode()
+
+
+def seal_body(principal: str, key: str, body: str) -> str:
+    key_id, blob = load_keyring().encrypt(body.encode(), aad=_aad(principal, key))
+    return f"{BODY_PREFIX}{key_id}:{base64.b64encode(blob).decode()}"
+
+
+def open_body(principal: str, key: str, stored: str) -> str:
+    if not stored.startswith(BODY_PREFIX):
+        return stored
+    key_id, _, blob = stored[len(BODY_PREFIX) :].partition(":")
+    return load_keyring().decrypt(key_id, base64.b64decode(blob), aad=_aad(principal, key)).decode()
 
 
 def _digest(secret: str) -> str:
@@ -174,8 +200,8 @@ class GatewayStore:
                 if row.fingerprint != fingerprint:
                     return Claim("mismatch")
                 if row.state == "done":
-                    stored = StoredResponse(row.status_code, dict(row.headers or {}), row.body or "")
-                    return Claim("replay", stored)
+                    body = open_body(principal, key, row.body or "")
+                    return Claim("replay", StoredResponse(row.status_code, dict(row.headers or {}), body))
                 if row.locked_until > now:
                     return Claim("in_flight")
                 await connection.execute(
@@ -215,7 +241,7 @@ class GatewayStore:
                     state="done",
                     status_code=response.status_code,
                     headers=response.headers,
-                    body=response.body,
+                    body=seal_body(principal, key, response.body),
                 )
             )
 

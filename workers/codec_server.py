@@ -5,12 +5,15 @@ Temporal's remote codec contract: ``POST {endpoint}/decode`` and ``POST {endpoin
 of ``Payloads``), with the namespace in ``X-Namespace``. CORS admits the UI's origin (default
 http://localhost:8233) with ``X-Namespace``, ``Authorization`` and ``Content-Type``.
 
-Auth: every encode/decode needs a token, checked by an :data:`Authorizer` (a small async function, so a
-scoped-token lookup such as the gateway's ``ops:read`` tokens can replace the default). The token comes in
-``Authorization: Bearer <token>`` (``temporal ... --codec-auth "Bearer <token>"``) or, for a browser whose UI
-cannot send a header, as the endpoint's path prefix ``/t/<token>`` (set in the UI's Data Encoder settings,
-kept in that browser only). No valid token: 401, nothing decoded. The access log is off (the path may hold
-a token); one structured line per request records the outcome, the namespace and the payload count.
+Auth: every encode/decode needs a token, checked by an :data:`Authorizer`. The standard one
+(:func:`gateway_tokens`) accepts the integration gateway's tokens (``entrypoint tokens create NAME --scope
+ops:read``: hashed in the records database, revocable, one per member of staff) that hold the ``ops:read``
+scope; :func:`static_token` (``ENTRYPOINT_CODEC_TOKEN``) can be accepted as well (:func:`any_of`). The token
+comes in ``Authorization: Bearer <token>`` (``temporal ... --codec-auth "Bearer <token>"``) or, for a browser
+whose UI cannot send a header, as the endpoint's path prefix ``/t/<token>`` (set in the UI's Data Encoder
+settings, kept in that browser only). No token, or one that is unknown, revoked or wrong: 401; a valid gateway
+token without ``ops:read``: 403; nothing decoded either way. The access log is off (the path may hold a token);
+one structured line per request records the outcome, the namespace and the payload count (never the token).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import os
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import structlog
@@ -33,6 +37,7 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
 from activities.keys import KeyringError
+from gateway.store import GatewayStore
 from workers.codec import EncryptionCodec
 
 log = structlog.get_logger(__name__)
@@ -51,18 +56,70 @@ class Caller:
     namespace: str
 
 
-Authorizer = Callable[[Caller], Awaitable[bool]]
-"""Decides whether a caller may encode/decode. Swap in a scoped-token lookup (e.g. ``ops:read``) here."""
+class Verdict(StrEnum):
+    ALLOWED = "allowed"
+    UNAUTHENTICATED = "unauthenticated"
+    """No token, or not one this server knows (401)."""
+    FORBIDDEN = "forbidden"
+    """A valid token without the scope that reads payloads (403)."""
+
+
+Authorizer = Callable[[Caller], Awaitable[bool | Verdict]]
+"""Decides whether a caller may encode/decode: a Verdict (True is ALLOWED, False UNAUTHENTICATED)."""
+
+SCOPE = "ops:read"
+"""The gateway scope that may read payloads through the codec server."""
+
+
+def _verdict(value: bool | Verdict) -> Verdict:
+    if isinstance(value, Verdict):
+        return value
+    return Verdict.ALLOWED if value else Verdict.UNAUTHENTICATED
 
 
 def static_token(expected: str) -> Authorizer:
-    """The default check: the one token configured for the codec server (ENTRYPOINT_CODEC_TOKEN)."""
+    """The one token configured for the codec server (ENTRYPOINT_CODEC_TOKEN)."""
     if len(expected) < 16:
         raise ValueError("the codec server's token must be at least 16 characters")
     wanted = expected.encode()
 
     async def authorize(caller: Caller) -> bool:
         return caller.token is not None and hmac.compare_digest(caller.token.encode(), wanted)
+
+    return authorize
+
+
+def gateway_tokens(store: GatewayStore, scope: str = SCOPE) -> Authorizer:
+    """The gateway's tokens (hashed in the records database): ALLOWED with ``scope``, FORBIDDEN without it,
+    UNAUTHENTICATED when unknown, revoked or malformed. A records database out of reach answers 401 too (logged),
+    never a decode."""
+
+    async def authorize(caller: Caller) -> Verdict:
+        if caller.token is None:
+            return Verdict.UNAUTHENTICATED
+        try:
+            principal = await store.authenticate(caller.token)
+        except Exception as error:  # the database is down or not migrated: refuse, say so in the log
+            log.warning("codec_token_lookup_failed", error=type(error).__name__)
+            return Verdict.UNAUTHENTICATED
+        if principal is None:
+            return Verdict.UNAUTHENTICATED
+        return Verdict.ALLOWED if principal.has(scope) else Verdict.FORBIDDEN
+
+    return authorize
+
+
+def any_of(*authorizers: Authorizer) -> Authorizer:
+    """ALLOWED when one allows; FORBIDDEN when none does but one knew the token; UNAUTHENTICATED otherwise."""
+
+    async def authorize(caller: Caller) -> Verdict:
+        verdicts = []
+        for check in authorizers:
+            verdict = _verdict(await check(caller))
+            if verdict == Verdict.ALLOWED:
+                return verdict
+            verdicts.append(verdict)
+        return Verdict.FORBIDDEN if Verdict.FORBIDDEN in verdicts else Verdict.UNAUTHENTICATED
 
     return authorize
 
@@ -91,9 +148,18 @@ def create_app(codec: EncryptionCodec, authorize: Authorizer, origins: list[str]
 
     async def handle(request: Request, operation: str, token: str | None) -> JSONResponse:
         caller = Caller(token=token, namespace=request.headers.get("x-namespace", "default"))
-        if not await authorize(caller):
+        verdict = _verdict(await authorize(caller))
+        if verdict == Verdict.FORBIDDEN:
+            log.warning("codec_request", operation=operation, outcome="forbidden", namespace=caller.namespace)
+            return _problem(403, "Forbidden", f"this token lacks the {SCOPE} scope that reading payloads takes")
+        if verdict != Verdict.ALLOWED:
             log.warning("codec_request", operation=operation, outcome="unauthorized", namespace=caller.namespace)
-            return _problem(401, "Unauthorized", "a valid codec token is required (Authorization: Bearer ...)")
+            return _problem(
+                401,
+                "Unauthorized",
+                f"a valid token is required (Authorization: Bearer ...): a gateway token with {SCOPE} "
+                f"(entrypoint tokens create NAME --scope {SCOPE})",
+            )
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             return _problem(413, "Payload too large", f"at most {MAX_BODY_BYTES} bytes per request")

@@ -24,9 +24,10 @@ from activities.keys import Keyring, ensure_keyring
 from activities.records.migrate import upgrade
 from activities.records.store import RecordStore
 from contract.cohort import cohort_workflow_id
+from gateway.store import GatewayStore
 from workers.binaries import temporal_binary
 from workers.codec import EncryptionCodec
-from workers.codec_server import TOKEN_ENV, create_app, ensure_token, static_token
+from workers.codec_server import TOKEN_ENV, any_of, create_app, ensure_token, gateway_tokens, static_token
 from workers.codec_server import server as codec_http_server
 from workers.demo import run_demo, seed
 from workers.errors import CommandError
@@ -207,13 +208,25 @@ async def start_gateway(
     return task, gateway
 
 
-async def start_codec_server(keyring: Keyring, port: int, ui_port: int) -> tuple[asyncio.Task[None], str]:
-    """The codec server in this process, for the UI and `temporal --codec-endpoint`; (its task, its token)."""
+async def start_codec_server(
+    keyring: Keyring, port: int, ui_port: int, database_url: str
+) -> tuple[asyncio.Task[None], str]:
+    """The codec server in this process, for the UI and `temporal --codec-endpoint`; (its task, its static token).
+    It accepts the gateway's tokens with ops:read (from the records database) and the static dev token."""
     token = os.environ.get(TOKEN_ENV) or ensure_token(Path("var") / "codec-token")
     origins = [f"http://localhost:{ui_port}", f"http://127.0.0.1:{ui_port}"]
-    app = create_app(EncryptionCodec(keyring, default_data_keys(keyring)), static_token(token), origins)
+    tokens = GatewayStore.from_url(database_url)
+    authorize = any_of(gateway_tokens(tokens), static_token(token))
+    app = create_app(EncryptionCodec(keyring, default_data_keys(keyring)), authorize, origins)
     http = codec_http_server(app, "127.0.0.1", port, embedded=True)
-    task = asyncio.create_task(http.serve())
+
+    async def serve() -> None:
+        try:
+            await http.serve()
+        finally:
+            await tokens.close()
+
+    task = asyncio.create_task(serve())
     for _ in range(100):
         if http.started or task.done():
             break
@@ -232,10 +245,11 @@ async def run_dev(
     configure(settings.log_level, file=var / "entrypoint.log")
     keyring, created = ensure_keyring()
     print(f"Keyring: {keyring.source} ({'created' if created else 'current key ' + keyring.current}).")
-    codec_task, codec_token = await start_codec_server(keyring, codec_port, ui_port)
+    codec_task, codec_token = await start_codec_server(keyring, codec_port, ui_port, settings.database_url)
     codec_url = f"http://127.0.0.1:{codec_port}"
     print(
-        f"Codec server:       {codec_url} (POST /decode, /encode; token in ENTRYPOINT_CODEC_TOKEN or var/codec-token)"
+        f"Codec server:       {codec_url} (POST /decode, /encode; a gateway token with ops:read, "
+        "or the dev token in ENTRYPOINT_CODEC_TOKEN or var/codec-token)"
     )
     settings = with_local_operations(settings)
     print("Starting the Temporal dev server ...", flush=True)
@@ -270,8 +284,10 @@ async def run_dev(
             print(f"Temporal UI:        http://localhost:{ui_port}/namespaces/{settings.temporal_namespace}/workflows")
             print(
                 "                    payloads are encrypted; to read them (staff only), open the UI's Data Encoder "
-                f"settings (top right)\n                    and set the endpoint to {codec_url}/t/{codec_token} "
-                "(kept in your browser only)"
+                f"settings (top right)\n                    and set the endpoint to {codec_url}/t/<token> "
+                "(kept in your browser only), with <token> a\n                    gateway token with ops:read "
+                "(the demo's `ops` token above, or `.venv/bin/entrypoint tokens create NAME --scope ops:read`)"
+                f"\n                    or the dev token: {codec_url}/t/{codec_token}"
             )
             print(
                 f"Decoded history:    temporal workflow show -w partnership-{cohort_id}-demo-04 "

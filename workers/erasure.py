@@ -2,13 +2,15 @@
 
 1. Refused while the person is in an open (running) partnership: end it first.
 2. Destroys the person's data key (their name and e-mail address in the people registry) and the data key of
-   every partnership they took part in (every Temporal payload of it: application, diary, notes, comments).
+   every partnership they took part in (every Temporal payload of it: application, diary, notes, comments; and
+   the free text sealed under it in the records: event data, read models, outbox context, see
+   activities/records/sealing.py).
 3. Clears the registry row and records a ``person_erased`` row in ``erasures`` (ids, role, reason, when), and
    revokes the calendar feed URLs of those partnerships.
 4. Optionally deletes the person's closed workflow executions from Temporal.
 
-The event logs and read models keep their ids and counts, so the cohort report still counts the person and
-``records verify`` still passes.
+The event logs and read models keep their ids and counts (their free text now reads ``erased``), so the cohort
+report still counts the person and ``records verify`` still passes (the digests cover the sealed text).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Subjects: ``person:<person id>`` (their name and e-mail address in the people registry) and
 ``partnership:<workflow id>`` (every Temporal payload of that partnership: the application with the contact,
-diary text, meeting notes, review comments; see workers/codec.py). Erasing a person destroys their key and
+diary text, meeting notes, review comments, see workers/codec.py; and the free text of its records, see
+sealing.py). Erasing a person destroys their key and
 the keys of their (closed) partnerships: the ciphertext stays where it is, and nothing can read it any more.
 
 A process keeps unwrapped keys in memory for at most ``ttl`` seconds, so a destroyed key stops working in

@@ -54,6 +54,9 @@ class Prepared(Generic[E]):
     event: E
     data: dict[str, object]
     digest: str
+    legacy_digest: str | None = None
+    """The digest of the event unsealed (when ``data`` is sealed): a batch stored before sealing, retried after
+    it, is still recognised as already stored."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ class EventLog:
             if item.version not in stored:
                 detail = f"only part of the batch is stored: version {item.version} is not"
                 raise self._conflict(stream, expected, current, detail)
-            if stored[item.version] != item.digest:
+            if stored[item.version] not in (item.digest, item.legacy_digest):
                 raise self._conflict(stream, expected, current, f"version {item.version} holds a different event")
         return True
 

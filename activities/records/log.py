@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -11,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from activities.records import outbox, projection
 from activities.records import schema as s
 from activities.records.engine import Database
-from activities.records.eventlog import EventLog, Prepared, write_retrying
+from activities.records.eventlog import EventLog, Prepared, digest, write_retrying
 from activities.records.models import AppendResult, StoredEvent
+from activities.records.sealing import Sealer
 from domain.partnership import PartnershipState, evolve, fold, initial_state
 from domain.partnership.events import Event, event_json, parse_event
 from domain.partnership.state import ADDED_SINCE_RELEASE
@@ -20,8 +22,22 @@ from domain.partnership.state import ADDED_SINCE_RELEASE
 LOG = EventLog(s.events, "partnership_id", "partnership")
 
 
-async def append(db: Database, partnership_id: str, expected_version: int, events: Sequence[Event]) -> AppendResult:
-    prepared = LOG.prepare(expected_version, events, event_json)
+async def append(
+    db: Database,
+    partnership_id: str,
+    expected_version: int,
+    events: Sequence[Event],
+    sealer: Sealer | None = None,
+) -> AppendResult:
+    """Append ``events``; with a ``sealer``, their free text is sealed first (see ``sealing``), and the log, the
+    read models and the outbox are written from the sealed events."""
+    if sealer is None:
+        prepared = LOG.prepare(expected_version, events, event_json)
+    else:
+        prepared = [
+            replace(item, event=parse_event(item.data), legacy_digest=digest(event_json(item.event)))
+            for item in LOG.prepare(expected_version, events, lambda event: sealer.seal_event(event_json(event)))
+        ]
     if not prepared:
         return AppendResult(partnership_id=partnership_id, version=expected_version)
 

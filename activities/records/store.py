@@ -19,12 +19,13 @@ from activities.records.models import (
     StoredEvent,
     VerifyReport,
 )
+from activities.records.sealing import SEALED_FIELDS, Sealer, holds_sealed, sealer_for
 from domain import Contact, Institution, MenteeProfile, MentorProfile
 from domain.cohort import CohortReport
 from domain.gathering.events import Event as GatheringEvent
 from domain.matching import MatchingResult
 from domain.partnership import PartnershipState
-from domain.partnership.events import Event
+from domain.partnership.events import Event, parse_event
 
 
 class RecordStore:
@@ -73,16 +74,44 @@ class RecordStore:
 
         Appending the very same events again is a no-op (``duplicate=True``); anything else at a taken
         version, or an ``expected_version`` beyond the log, raises ``VersionConflict``.
+        Free text is sealed under the partnership's data key before it is stored (``sealing``).
         """
-        return await log.append(self._db, partnership_id, expected_version, events)
+        if not any(event.type in SEALED_FIELDS for event in events):
+            return await log.append(self._db, partnership_id, expected_version, events)
+        sealer = await sealer_for(self._keys, partnership_id, create=True)
+        return await log.append(self._db, partnership_id, expected_version, events, sealer)
 
-    async def read_log(self, partnership_id: str) -> list[StoredEvent]:
-        """The partnership's events in version order (empty when there are none)."""
-        return await log.read_log(self._db, partnership_id)
+    async def read_log(self, partnership_id: str, *, sealed: bool = False) -> list[StoredEvent]:
+        """The partnership's events in version order (empty when there are none), their free text opened
+        (``erased`` once the partnership's key was destroyed); ``sealed``: exactly as stored."""
+        stored = await log.read_log(self._db, partnership_id)
+        if sealed or not any(holds_sealed(item.data) for item in stored):
+            return stored
+        sealer = await self.sealer(partnership_id)
+        return [_opened_event(sealer, item) for item in stored]
 
-    async def load_state(self, partnership_id: str) -> PartnershipState | None:
-        """The state after the last event (from the read model), or None for an unknown partnership."""
-        return await log.load_state(self._db, partnership_id)
+    async def load_state(self, partnership_id: str, *, sealed: bool = False) -> PartnershipState | None:
+        """The state after the last event (from the read model), or None for an unknown partnership; its free
+        text opened (``erased`` after erasure) unless ``sealed``."""
+        state = await log.load_state(self._db, partnership_id)
+        if state is None or sealed:
+            return state
+        data = state.model_dump(mode="json")
+        if not holds_sealed(data):
+            return state
+        sealer = await self.sealer(partnership_id)
+        return PartnershipState.model_validate(sealer.open_json(data))
+
+    async def sealer(self, partnership_id: str) -> Sealer:
+        """What opens (never makes) the sealed free text of a partnership's records."""
+        return await sealer_for(self._keys, partnership_id)
+
+    async def open_message(self, message: OutboxMessage) -> OutboxMessage:
+        """An outbox message with the sealed text of its ``context`` opened (``erased`` after erasure)."""
+        if message.context is None or not holds_sealed(message.context):
+            return message
+        sealer = await self.sealer(message.partnership_id)
+        return message.model_copy(update={"context": sealer.open_json(message.context)})
 
     # ------------------------------------------------------------------------------------------ people and places
 
@@ -190,7 +219,8 @@ class RecordStore:
     # ------------------------------------------------------------------------------------------ cohorts
 
     async def list_states(self, cohort_id: str) -> list[PartnershipState]:
-        """Every partnership of the cohort as its read model holds it, ordered by id."""
+        """Every partnership of the cohort as its read model holds it, ordered by id. Its free text stays sealed
+        (counts, ids and profiles are what cohort-wide readers use); ``load_state`` opens one."""
         return await cohorts.list_states(self._db, cohort_id)
 
     async def save_round(self, round_id: str, cohort_id: str, number: int, result: MatchingResult) -> None:
@@ -217,8 +247,8 @@ class RecordStore:
     # ------------------------------------------------------------------------------------------ outbox
 
     async def pending_outbox(self, partnership_id: str | None = None, limit: int = 100) -> list[OutboxMessage]:
-        """Messages still to deliver, oldest first."""
-        return await outbox.pending(self._db, partnership_id, limit)
+        """Messages still to deliver, oldest first (their context's free text opened)."""
+        return [await self.open_message(m) for m in await outbox.pending(self._db, partnership_id, limit)]
 
     async def mark_sent(self, key: str, message_id: str | None) -> None:
         """Delivered. Counts an attempt; a message already sent is left alone. Raises UnknownOutboxMessage."""
@@ -235,7 +265,7 @@ class RecordStore:
     async def list_outbox(
         self, status: OutboxStatus | str | None = None, partnership_id: str | None = None
     ) -> list[OutboxMessage]:
-        return await outbox.listing(self._db, status, partnership_id)
+        return [await self.open_message(m) for m in await outbox.listing(self._db, status, partnership_id)]
 
     # ------------------------------------------------------------------------------------------ audit
 
@@ -246,3 +276,10 @@ class RecordStore:
     async def rebuild(self, progress: Progress | None = None, batch_size: int = audit.REBUILD_BATCH) -> int:
         """Rebuild all read models from the logs, in batches; returns the number of partnerships rebuilt."""
         return await audit.rebuild(self._db, progress, batch_size)
+
+
+def _opened_event(sealer: Sealer, stored: StoredEvent) -> StoredEvent:
+    if not holds_sealed(stored.data):
+        return stored
+    data = sealer.open_json(stored.data)
+    return stored.model_copy(update={"data": data, "event": parse_event(data)})

@@ -9,7 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from activities.records.schema import idempotency_keys
 from gateway.server import engine_for, server
 from gateway.store import GatewayStore, StoredResponse, fingerprint
 from tests.gateway.conftest import Live, free_port, whsec
@@ -205,3 +208,38 @@ async def test_concurrent_claims_of_one_key_let_exactly_one_through(database_url
         who, k = f"token:t-{uuid.uuid4().hex[:6]}", "same"
         outcomes = await asyncio.gather(*(store.claim(who, k, "fp", timedelta(hours=1)) for _ in range(8)))
         assert sorted(o.outcome for o in outcomes) == ["in_flight"] * 7 + ["new"]
+
+
+async def test_a_stored_first_response_is_sealed_and_an_old_plain_one_still_replays(database_url: str) -> None:
+    """A first response can carry what people wrote (a status with reasons): never stored readable."""
+    secret = f"canary-reason-{uuid.uuid4().hex}"
+    async with GatewayStore.from_url(database_url) as store:
+        who = f"token:t-{uuid.uuid4().hex[:6]}"
+        fp = fingerprint("POST", "/v1/x", b"{}")
+        assert (await store.claim(who, "sealed", fp, timedelta(hours=1))).outcome == "new"
+        await store.complete(who, "sealed", StoredResponse(200, {}, f'{{"ended_reason":"{secret}"}}'))
+        k = idempotency_keys.c
+
+        async def body(key: str) -> str:
+            async def work(connection: AsyncConnection) -> str:
+                query = select(k.body).where(k.principal == who, k.key == key)
+                return str(await connection.scalar(query))
+
+            return await store._db.read(work)
+
+        stored = await body("sealed")
+        assert stored.startswith("kr1:") and secret not in stored
+        replay = await store.claim(who, "sealed", fp, timedelta(hours=1))
+        assert replay.response is not None and secret in replay.response.body
+
+        assert (await store.claim(who, "old", fp, timedelta(hours=1))).outcome == "new"
+
+        async def as_before(connection: AsyncConnection) -> None:
+            values = {"state": "done", "status_code": 200, "headers": {}, "body": '{"ok":true}'}
+            await connection.execute(
+                update(idempotency_keys).where(k.principal == who, k.key == "old").values(**values)
+            )
+
+        await store._db.write(as_before)
+        old = await store.claim(who, "old", fp, timedelta(hours=1))
+        assert old.response == StoredResponse(200, {}, '{"ok":true}')

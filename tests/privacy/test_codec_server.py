@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+from pathlib import Path
 
 import httpx
+import pytest
 
 from activities.keys import Keyring
-from tests.privacy.codec_http import as_json, data_of, running_codec_server
+from activities.records.migrate import upgrade
+from gateway.store import GatewayStore
+from tests.privacy.codec_http import as_json, data_of, free_port, running_codec_server
 from workers.codec import ENCODING, EncryptionCodec
-from workers.codec_server import Caller, static_token
+from workers.codec_server import TOKEN_ENV, Caller, Verdict, any_of, gateway_tokens, static_token
+from workers.dev import start_codec_server
 from workers.temporal import data_converter
 
 TOKEN = "codec-token-for-tests-0123456789"
@@ -92,3 +99,87 @@ async def test_the_authorizer_is_a_plain_function_the_lead_can_swap() -> None:
     assert await check(Caller(token=TOKEN, namespace="default"))
     assert not await check(Caller(token=None, namespace="default"))
     assert not await check(Caller(token=TOKEN[:-1], namespace="default"))
+
+
+async def test_gateway_tokens_with_ops_read_decode_others_get_401_or_403(tmp_path: Path) -> None:
+    """Staff use the gateway's own tokens (hashed in the records database): ops:read decodes, a valid token
+    without it is 403, an unknown, revoked or malformed one 401; nothing decoded unless allowed."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
+    await upgrade(url)
+    keyring = Keyring.generate()
+    encrypted = await data_converter(keyring).encode([{"name": SECRET}])
+    body = {"payloads": [as_json(p) for p in encrypted]}
+    async with GatewayStore.from_url(url) as tokens:
+        ops = await tokens.create_token("staff-ops", ["ops:read"])
+        coordinator = await tokens.create_token("staff-coordinator", ["coordinator"])
+        revoked = await tokens.create_token("staff-left", ["ops:read"])
+        assert await tokens.revoke_token("staff-left")
+        authorize = any_of(gateway_tokens(tokens), static_token(TOKEN))
+        async with running_codec_server(EncryptionCodec(keyring), authorize) as codec, httpx.AsyncClient() as http:
+            for token, status in (
+                (None, 401),
+                ("ept_0123456789abcdef_not-the-secret", 401),
+                (revoked, 401),
+                (ops[:-1], 401),
+                (coordinator, 403),
+            ):
+                headers = {} if token is None else {"Authorization": f"Bearer {token}"}
+                refused = await http.post(f"{codec}/decode", json=body, headers=headers)
+                assert refused.status_code == status, token
+                assert refused.headers["content-type"] == "application/problem+json"
+                assert SECRET not in refused.text and (token is None or token not in refused.text)
+            forbidden = await http.post(f"{codec}/t/{coordinator}/decode", json=body)
+            assert forbidden.status_code == 403 and "ops:read" in forbidden.json()["detail"]
+
+            for decoded in (
+                await http.post(f"{codec}/decode", json=body, headers={"Authorization": f"Bearer {ops}"}),
+                await http.post(f"{codec}/t/{ops}/decode", json=body),
+                await http.post(f"{codec}/decode", json=body, headers={"Authorization": f"Bearer {TOKEN}"}),
+            ):
+                assert decoded.status_code == 200
+                assert json.loads(data_of(decoded.json()["payloads"][0])) == {"name": SECRET}
+
+
+async def test_a_token_lookup_that_fails_is_a_refusal_never_a_decode(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'not-migrated.db'}"  # no api_tokens table
+    keyring = Keyring.generate()
+    encrypted = await data_converter(keyring).encode([SECRET])
+    async with GatewayStore.from_url(url) as tokens:
+        check = gateway_tokens(tokens)
+        assert await check(Caller(token="ept_0123456789abcdef_secret", namespace="default")) == Verdict.UNAUTHENTICATED
+        async with running_codec_server(EncryptionCodec(keyring), check) as codec, httpx.AsyncClient() as http:
+            refused = await http.post(
+                f"{codec}/decode",
+                json={"payloads": [as_json(p) for p in encrypted]},
+                headers={"Authorization": "Bearer ept_0123456789abcdef_secret"},
+            )
+    assert refused.status_code == 401 and SECRET not in refused.text
+
+
+async def test_make_runs_codec_server_takes_the_gateways_ops_read_tokens_and_its_dev_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `make run` starts (workers/dev.py): the demo's `ops` token decodes, a coordinator's is 403."""
+    monkeypatch.chdir(tmp_path)  # it keeps its dev token in var/codec-token
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'records.db'}"
+    await upgrade(url)
+    keyring = Keyring.generate()
+    encrypted = await data_converter(keyring).encode([SECRET])
+    body = {"payloads": [as_json(p) for p in encrypted]}
+    async with GatewayStore.from_url(url) as tokens:
+        ops = await tokens.create_token("demo-ops", ["ops:read"])
+        coordinator = await tokens.create_token("demo-coordinator", ["coordinator"])
+    port = free_port()
+    task, dev_token = await start_codec_server(keyring, port, 8233, url)
+    try:
+        assert (tmp_path / "var" / "codec-token").read_text().strip() == dev_token
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            assert (await http.post(f"/t/{ops}/decode", json=body)).status_code == 200
+            assert (await http.post(f"/t/{dev_token}/decode", json=body)).status_code == 200
+            assert (await http.post(f"/t/{coordinator}/decode", json=body)).status_code == 403
+            assert (await http.post("/decode", json=body)).status_code == 401
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -62,7 +62,9 @@ async def test_a_whole_lifecycle_is_logged_and_projected(store: RecordStore) -> 
     assert agreement["meeting_cadence_seconds"] == timedelta(days=30).total_seconds()
 
     meetings = await _rows(store, s.meetings, pair.pid)
-    assert {m["held_on"]: (m["minutes"], m["topics"]) for m in meetings} == {
+    assert all(str(topic).startswith("enc1:") for m in meetings for topic in m["topics"])  # sealed at rest
+    sealer = await store.sealer(pair.pid)
+    assert {m["held_on"]: (m["minutes"], sealer.open_json(m["topics"])) for m in meetings} == {
         day(10): (90, ["cv"]),
         day(50): (60, ["interviews"]),
     }
@@ -70,7 +72,8 @@ async def test_a_whole_lifecycle_is_logged_and_projected(store: RecordStore) -> 
     assert await _count(store, s.gatherings_attended, pair.pid) == 1
     assert await _count(store, s.reviews, pair.pid) == 2
     review = {r["party"]: r for r in await _rows(store, s.reviews, pair.pid)}
-    assert review["mentee"]["outcome"] == "further_studies" and review["mentor"]["comments"] == "a pleasure"
+    assert review["mentee"]["outcome"] == "further_studies" and review["mentor"]["comments"] != "a pleasure"
+    assert sealer.open(review["mentor"]["comments"]) == "a pleasure"
 
 
 async def _rows(store: RecordStore, table: s.Table, partnership_id: str) -> list[dict[str, object]]:

@@ -70,6 +70,13 @@ def test_records_show_prints_the_log_as_json_lines(database: Path, capsys: pytes
     assert lines[0]["type"] == "application_submitted" == lines[0]["data"]["type"]
     assert lines[0]["occurred_at"] == "2026-03-02T09:00:00+00:00"
     assert lines[-1]["type"] == "partnership_completed"
+    [diary] = [line["data"] for line in lines if line["type"] == "diary_entry_added"]
+    assert diary["reflection"] == "I learnt to pitch."  # opened
+
+    assert main(["records", "show", pair.pid, "--sealed"]) == 0
+    stored = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    [sealed] = [line["data"] for line in stored if line["type"] == "diary_entry_added"]
+    assert sealed["reflection"].startswith("enc1:") and "pitch" not in json.dumps(stored)
 
 
 def test_records_show_of_an_unknown_partnership_is_an_error(database: Path, capsys: pytest.CaptureFixture[str]) -> None:

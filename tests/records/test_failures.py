@@ -17,17 +17,22 @@ from activities.models import RecordEvents
 from activities.partnership import PartnershipActivities
 from activities.records import PersonErased, RecordStore, VersionConflict
 from domain.partnership import events as e
+from domain.partnership.commands import GatheringKind
 from tests.records.helpers import Pair, day
 
 CANARY = "canary-nul-5e1f"
 
 
 async def test_nul_in_an_event_never_wedges_record_events(store: RecordStore) -> None:
-    """The domain refuses NUL (domain.limits); should an event carry one anyway, PostgreSQL's refusal is
-    permanent: raised non-retryable, the diary text nowhere in the message. SQLite stores it."""
+    """The domain refuses NUL (domain.limits); should an event carry one anyway in a field stored as it is (not
+    sealed), PostgreSQL's refusal is permanent: raised non-retryable, the text nowhere in the message. SQLite
+    stores it."""
     pair = Pair(store)
     await pair.start()
-    entry = e.DiaryEntryAdded.model_construct(at=day(5), reflection=f"before\u0000{CANARY}", goals=(), actions=())
+    nul = f"before\u0000{CANARY}"
+    entry: e.Event = e.CommandRejected.model_construct(at=day(5), command=nul, reason="refused")  # JSON: stored
+    if store.dialect == "postgresql":  # a VARCHAR column: refused
+        entry = e.GatheringAttended.model_construct(at=day(5), gathering_id=nul, kind=GatheringKind.GROUP, hours=1.0)
     request = RecordEvents(partnership_id=pair.pid, expected_version=pair.state.version, events=[entry])
     activities = PartnershipActivities(store)
     if store.dialect == "postgresql":
@@ -40,6 +45,19 @@ async def test_nul_in_an_event_never_wedges_record_events(store: RecordStore) ->
     else:
         recorded = await ActivityEnvironment().run(activities.record_events, request)
         assert recorded.version == pair.state.version + 1
+
+
+async def test_nul_in_sealed_free_text_reaches_no_database(store: RecordStore) -> None:
+    """Diary text is sealed before it is stored: a NUL in it is inside the ciphertext, on both databases."""
+    pair = Pair(store)
+    await pair.start()
+    entry = e.DiaryEntryAdded.model_construct(at=day(5), reflection=f"before\u0000{CANARY}", goals=(), actions=())
+    request = RecordEvents(partnership_id=pair.pid, expected_version=pair.state.version, events=[entry])
+    recorded = await ActivityEnvironment().run(PartnershipActivities(store).record_events, request)
+    assert recorded.version == pair.state.version + 1
+    last = (await store.read_log(pair.pid))[-1]
+    assert isinstance(last.event, e.DiaryEntryAdded) and last.event.reflection == f"before\u0000{CANARY}"
+    assert CANARY not in str((await store.read_log(pair.pid, sealed=True))[-1].data)
 
 
 async def test_a_version_conflict_is_permanent(store: RecordStore) -> None:

@@ -55,7 +55,9 @@ async def test_verify_reports_tampered_read_models_and_rebuild_repairs_them(stor
 async def test_verify_reports_a_stale_state_json(store: RecordStore) -> None:
     pair = Pair(store)
     await pair.start()
-    state = pair.state.model_dump(mode="json") | {"diary_entries": 7}
+    stored = await store.load_state(pair.pid, sealed=True)  # as stored: its free text sealed
+    assert stored is not None
+    state = stored.model_dump(mode="json") | {"diary_entries": 7}
     await _execute(store, update(s.partnerships).where(s.partnerships.c.id == pair.pid).values(state=state))
     assert _about(await store.verify(), pair.pid) == [
         "partnerships.state: JSON differs from the folded log in diary_entries"

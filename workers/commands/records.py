@@ -29,10 +29,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "show",
         help="print a partnership's event log as JSON lines",
         description="Print the event log of one partnership, oldest first, one JSON object per line with "
-        "version, type, occurred_at, recorded_at and data (the event as stored). Exit status 2 when the "
-        "partnership has no events.",
+        "version, type, occurred_at, recorded_at and data (the event, its free text opened: diary, notes, "
+        "comments, topics and reasons are stored sealed under the partnership's data key, and read \"erased\" "
+        "after erasure). Exit status 2 when the partnership has no events.",
     )
     show.add_argument("partnership_id", metavar="PARTNERSHIP_ID", help="the partnership (workflow) id")
+    show.add_argument(
+        "--sealed",
+        action="store_true",
+        help="print the data exactly as stored (free text as enc1: ciphertext), as the digests cover it",
+    )
     show.set_defaults(handler=run_show)
 
     verify = commands.add_parser(
@@ -88,7 +94,7 @@ def _line(stored: StoredEvent) -> str:
 
 async def run_show(args: argparse.Namespace) -> int:
     async with open_store() as store:
-        log = await store.read_log(args.partnership_id)
+        log = await store.read_log(args.partnership_id, sealed=args.sealed)
     if not log:
         raise CommandError(f"no events recorded for partnership {args.partnership_id}")
     for stored in log:
