@@ -195,7 +195,7 @@ FI = Phrases(
     and_="ja",
     to_be_agreed="sovitaan yhdessä",
     counterpart_labels={"mentee": "mentorisi", "mentor": "mentoroitavasi", "pair": "pari"},
-    counterpart_described="{label} {name}",
+    counterpart_described="{name}",
     no_mentor="ei mentoria",
     your_field="oma alasi",
     one_of_you="toinen teistä",
@@ -228,8 +228,8 @@ FI = Phrases(
         "Koordinaattorin viesti: {reason}"
     ),
     nudge_reminder=(
-        "Ystävällinen muistutus EntryPointilta: seuraavan paritapaamisenne piti olla viimeistään {due} "
-        "(parisi: {counterpart}), emmekä ole vielä nähneet sitä kirjattuna. Jos olette jo tavanneet, kirjaa "
+        "Ystävällinen muistutus EntryPointilta: seuraavan tapaamisesi parisi ({counterpart}) kanssa piti olla "
+        "viimeistään {due}, emmekä ole vielä nähneet sitä kirjattuna. Jos olette jo tavanneet, kirjaa "
         "tapaaminen (päivämäärä, kesto ja käsitellyt aiheet), jotta se lasketaan mukaan."
     ),
     roles={"mentee": "mentoroitava", "mentor": "mentori", "coordinator": "koordinaattori"},
