@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from activities.records import RecordStore
 from domain import Contact, Language
+from workers.cli import main
+from workers.settings import settings
 
 
 def _id() -> str:
@@ -59,3 +64,59 @@ async def test_erasure_forgets_the_language_too(store: RecordStore) -> None:
 def test_only_the_programme_languages_are_accepted(value: str) -> None:
     with pytest.raises(ValidationError, match="preferred_language"):
         Contact(name="Aino", preferred_language=value)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------- mentors import
+
+
+@pytest.fixture
+def cli_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("ENTRYPOINT_DATABASE_URL", database_url)
+    settings.cache_clear()
+    yield database_url
+    settings.cache_clear()
+
+
+async def test_mentors_import_takes_a_preferred_language_column(
+    cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fi, sv, plain, bad, nameless = (_id() for _ in range(5))
+    path = tmp_path / "mentors.csv"
+    header = "mentor_id,organisation_id,sector,expertise,languages,name,email,preferred_language\n"
+    path.write_text(
+        header + f"{fi},org-nokia,private,data,fi,Aino Virtanen,aino@example.org,fi\n"
+        f"{sv},org-kela,public,policy,sv,Saga Lind,saga@example.org, SV \n"
+        f"{plain},org-x,third,law,en,Bo Lind,bo@example.org,\n"
+        f"{bad},org-x,third,law,en,Cai,cai@example.org,de\n"
+        f"{nameless},org-x,third,law,en,,,fi\n",
+        encoding="utf-8",
+    )
+    assert await asyncio.to_thread(main, ["mentors", "import", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "imported 3, rejected 2" in captured.out
+    assert "line 5: contact: preferred_language: Input should be 'en', 'fi' or 'sv'" in captured.err
+    assert "line 6: contact: a name is needed with a preferred_language" in captured.err
+    assert "Cai" not in captured.err and "cai@example.org" not in captured.err
+    store = RecordStore.from_url(cli_database)
+    try:
+        languages = [(await store.get_contact(i, "mentor")) for i in (fi, sv, plain)]
+        assert [c.preferred_language if c else "missing" for c in languages] == [Language.FI, Language.SV, None]
+        # Imported again without the column: the stored language stays; with another one: it changes (audited).
+        path.write_text(
+            "mentor_id,organisation_id,sector,expertise,languages,name,email\n"
+            f"{fi},org-nokia,private,data,fi,Aino Virtanen,aino@example.org\n",
+            encoding="utf-8",
+        )
+        assert await asyncio.to_thread(main, ["mentors", "import", str(path)]) == 0
+        assert (await store.get_contact(fi, "mentor")) == Contact(
+            name="Aino Virtanen", email="aino@example.org", preferred_language="fi"
+        )
+        path.write_text(header + f"{fi},org-nokia,private,data,fi,Aino Virtanen,aino@example.org,sv\n")
+        assert await asyncio.to_thread(main, ["mentors", "import", str(path)]) == 0
+        changed = await store.get_contact(fi, "mentor")
+        assert changed is not None and changed.language == Language.SV
+        assert (await store.person_audit(fi))[-1]["fields"] == ["preferred_language"]
+    finally:
+        await store.close()
+    assert await asyncio.to_thread(main, ["people", "show", plain]) == 0
+    assert "language: en (not given: the default)" in capsys.readouterr().out
