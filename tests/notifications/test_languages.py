@@ -197,3 +197,32 @@ async def test_each_recipient_of_a_notice_gets_their_own_language(store: RecordS
     assert _body(to_coordinator).startswith("Dear ")
     assert " ".join(str(to_coordinator["Subject"]).split()).startswith("[EntryPoint] Action needed: agreement unsigned")
     assert to_mentee[0].get_content_charset() == "utf-8"
+
+
+async def test_a_gathering_reminder_reaches_each_registrant_in_their_language(
+    store: RecordStore, mail_server: MailServer
+) -> None:
+    from activities.notifications.gatherings import deliver_gathering_pending
+    from tests.notifications.test_gathering_notices import Gathering
+
+    cast = Cast.new()
+    mentee = Contact(name="Aino Mäkinen", email="aino.gathering@example.org", preferred_language="fi")
+    mentor = Contact(name="Saga Lindqvist", email="saga.gathering@example.com", preferred_language="sv")
+    await seed_people(store, cast, mentee=mentee, mentor=mentor)
+    await record(store, cast.matched())
+    gathering = Gathering(cast, capacity=5)
+    gathering.do(gc.Register(registrant_id=cast.pid), T0)
+    gathering.do(gc.Register(registrant_id=f"{cast.pid}:mentor"), T0)
+    plan_ = gathering.state.plan
+    assert plan_ is not None
+    gathering.do(gc.Tick(), plan_.reminder_at)
+    await gathering.record(store)
+    result = await deliver_gathering_pending(store, SmtpMailer.from_url(mail_server.url), gathering.key)
+    assert result.sent == 2
+    [finnish] = mail_server.to(str(mentee.email))
+    [swedish] = mail_server.to(str(mentor.email))
+    assert " ".join(str(finnish["Subject"]).split()).startswith("EntryPoint-muistutus: Company visit")
+    assert _body(finnish).startswith("Hei Aino Mäkinen, Muistutamme, että olet ilmoittautunut tapaamiseen")
+    assert "(Suomen aikaa)" in _body(finnish)
+    assert " ".join(str(swedish["Subject"]).split()).startswith("EntryPoint-påminnelse: Company visit")
+    assert _body(swedish).startswith("Hej Saga Lindqvist,") and "(finsk tid)" in _body(swedish)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,8 +11,8 @@ from pydantic import ValidationError
 
 from activities.records import RecordStore
 from domain import Contact, Language
+from tests.records.test_mentors import cli_database  # noqa: F401 (the fixture: commands against the database)
 from workers.cli import main
-from workers.settings import settings
 
 
 def _id() -> str:
@@ -69,16 +68,9 @@ def test_only_the_programme_languages_are_accepted(value: str) -> None:
 # ---------------------------------------------------------------------------------------------- mentors import
 
 
-@pytest.fixture
-def cli_database(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    monkeypatch.setenv("ENTRYPOINT_DATABASE_URL", database_url)
-    settings.cache_clear()
-    yield database_url
-    settings.cache_clear()
-
-
+@pytest.mark.usefixtures("cli_database")
 async def test_mentors_import_takes_a_preferred_language_column(
-    cli_database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fi, sv, plain, bad, nameless = (_id() for _ in range(5))
     path = tmp_path / "mentors.csv"
@@ -97,7 +89,7 @@ async def test_mentors_import_takes_a_preferred_language_column(
     assert "line 5: contact: preferred_language: Input should be 'en', 'fi' or 'sv'" in captured.err
     assert "line 6: contact: a name is needed with a preferred_language" in captured.err
     assert "Cai" not in captured.err and "cai@example.org" not in captured.err
-    store = RecordStore.from_url(cli_database)
+    store = RecordStore.from_url(database_url)
     try:
         languages = [(await store.get_contact(i, "mentor")) for i in (fi, sv, plain)]
         assert [c.preferred_language if c else "missing" for c in languages] == [Language.FI, Language.SV, None]
