@@ -4,7 +4,7 @@ No Temporal, no SQLAlchemy, no clock, no I/O: every function here takes ``now`` 
 """
 
 from domain.errors import DomainRejection
-from domain.people import Contact, DegreeLevel, Institution, MenteeProfile, MentorProfile, Sector
+from domain.people import Contact, DegreeLevel, Institution, Language, MenteeProfile, MentorProfile, Sector
 from domain.policy import Policy
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "DegreeLevel",
     "DomainRejection",
     "Institution",
+    "Language",
     "MenteeProfile",
     "MentorProfile",
     "Policy",

@@ -40,11 +40,31 @@ class Sector(StrEnum):
     THIRD = "third"
 
 
+class Language(StrEnum):
+    """A language the programme writes to people in (the notifications): ``preferred_language``."""
+
+    EN = "en"
+    FI = "fi"
+    SV = "sv"
+
+
+DEFAULT_LANGUAGE = Language.EN
+"""The language of a person who never said which they prefer."""
+
+
 class Contact(Frozen):
     """Personal contact data. Stored in the people registry only, never in events or logs."""
 
     name: Line
     email: EmailStr | None = None
+    preferred_language: Language | None = None
+    """The language notifications are written in (en, fi or sv); None: never given, so English. Not
+    personal data in the registry's sense, but kept out of ids, search attributes and logs all the same."""
+
+    @property
+    def language(self) -> Language:
+        """The language to write to this person in: ``preferred_language``, or English."""
+        return self.preferred_language or DEFAULT_LANGUAGE
 
 
 class MenteeProfile(Frozen):

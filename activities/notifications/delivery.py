@@ -223,6 +223,7 @@ class _Run:
             state=state,
             event=event,
             counterpart_name=other.name if other else None,
+            language=contact.preferred_language,
         )
 
     async def _undeliverable(self, message: OutboxMessage, reason: str) -> None:

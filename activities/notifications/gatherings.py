@@ -5,7 +5,8 @@ The same rules as the partnerships' outbox (``delivery``): every message is clai
 (``claims``: the same table, so the activity, the sweep and ``entrypoint outbox deliver`` never send one
 twice), its ``Message-ID`` comes from its idempotency key, a recipient without a usable address is
 marked undeliverable with the reason, and a mail server failure leaves it pending (raising
-:class:`DeliveryFailed`). The words come from ``templates/gathering/``, filled from the gathering as it
+:class:`DeliveryFailed`). The words come from ``templates/gathering/`` (``fi/``, ``sv/`` for the recipients
+who prefer Finnish or Swedish; English when a template is missing there), filled from the gathering as it
 stood right after the event. Logs carry keys, template names and ids only.
 """
 
@@ -15,22 +16,32 @@ import textwrap
 from datetime import UTC, datetime, timedelta
 from email.errors import MessageError
 from functools import cache
-from importlib import resources
 from string import Template
 from typing import Any
 
 import structlog
 
 from activities.models import Delivered
+from activities.notifications import phrases as ph
 from activities.notifications.claims import Claims
 from activities.notifications.delivery import BATCH, DeliveryFailed, build_email, lease_for
-from activities.notifications.rendering import SUBJECT_PREFIX, RenderedMessage, TemplateMissing, duration, when, wrap
+from activities.notifications.rendering import (
+    RenderedMessage,
+    TemplateMissing,
+    duration,
+    language_files,
+    parse_template,
+    template_names,
+    when,
+    wrap,
+)
 from activities.notifications.smtp import Mailer, MailServerError, RecipientRefused
 from activities.records import gathering_outbox
 from activities.records.models import OutboxStatus
 from activities.records.store import RecordStore
 from domain.gathering import GatheringState, fold, initial_state
 from domain.gathering import events as ge
+from domain.people import Language
 
 log = structlog.get_logger("entrypoint.notifications.gatherings")
 
@@ -40,53 +51,63 @@ MIN_SEND = 1.0
 
 
 @cache
-def _templates() -> dict[str, tuple[Template, Template]]:
-    parsed = {}
-    for entry in resources.files(TEMPLATE_PACKAGE).iterdir():
-        if not entry.name.endswith(".txt"):
-            continue
-        text = entry.read_text(encoding="utf-8")
-        first, _, rest = text.partition("\n")
-        if not first.startswith(SUBJECT_PREFIX) or not rest.startswith("\n"):
-            raise ValueError(f"template {entry.name}: the first line must be 'Subject: ...', then a blank line")
-        parsed[entry.name.removesuffix(".txt")] = (
-            Template(first.removeprefix(SUBJECT_PREFIX).strip()),
-            Template(rest[1:]),
-        )
-    return parsed
+def _templates(language: Language = Language.EN) -> dict[str, tuple[Template, Template]]:
+    return {
+        stem: parse_template(f"gathering/{language.value}/{stem}", text)
+        for stem, text in language_files(TEMPLATE_PACKAGE, language).items()
+    }
 
 
-def gathering_templates() -> frozenset[str]:
-    return frozenset(_templates())
+def gathering_templates(language: Language | str = Language.EN) -> frozenset[str]:
+    return frozenset(_templates(Language(language)))
 
 
-def context_for(name: str, state: GatheringState, event: ge.Event | None) -> dict[str, str]:
+def gathering_placeholders(stem: str, language: Language | str = Language.EN) -> frozenset[str]:
+    """Every ``$name`` the gathering template ``stem`` uses in ``language``."""
+    return template_names(*_templates(Language(language))[stem])
+
+
+def context_for(
+    name: str, state: GatheringState, event: ge.Event | None, language: Language | str | None = None
+) -> dict[str, str]:
+    p = ph.phrases(language)
     plan = state.plan
     reason = event.reason if isinstance(event, ge.GatheringCancelled) else state.cancelled_reason
     registered = len(state.registered)
     return {
         "name": name,
         "gathering_key": state.gathering_key,
-        "cohort_id": plan.cohort_id if plan else "not set",
-        "gathering_id": plan.gathering_id if plan else "not set",
-        "subject": plan.subject if plan else "the gathering",
-        "kind": ("subject group" if plan.kind.value == "group" else "collective") if plan else "programme",
-        "starts_at": when(plan.starts_at if plan else None),
-        "hours": duration(plan.duration) if plan else "not set",
-        "place": plan.place if plan else "not set",
-        "closes_at": when(plan.closes_at if plan else None),
-        "reason": reason or "no reason was recorded",
-        "registered": f"{registered} participant{'' if registered == 1 else 's'}",
+        "cohort_id": plan.cohort_id if plan else p.not_set,
+        "gathering_id": plan.gathering_id if plan else p.not_set,
+        "subject": plan.subject if plan else p.the_gathering,
+        "kind": p.gathering_kinds["group" if plan.kind.value == "group" else "collective"] if plan else "-",
+        "starts_at": when(plan.starts_at if plan else None, p=p),
+        "hours": duration(plan.duration, p) if plan else p.not_set,
+        "place": plan.place if plan else p.not_set,
+        "closes_at": when(plan.closes_at if plan else None, p=p),
+        "reason": reason or p.no_reason,
+        "registered": ph.counted(registered, p.participants),
     }
 
 
-def render_gathering(template: str, *, name: str, state: GatheringState, event: ge.Event | None) -> RenderedMessage:
-    """The e-mail of one gathering notice. Raises TemplateMissing, KeyError (an unknown ``$name``)."""
-    found = _templates().get(template)
+def render_gathering(
+    template: str,
+    *,
+    name: str,
+    state: GatheringState,
+    event: ge.Event | None,
+    language: Language | str | None = None,
+) -> RenderedMessage:
+    """The e-mail of one gathering notice in ``language`` (None: English; English too when the template is
+    missing in it). Raises TemplateMissing, KeyError (an unknown ``$name``)."""
+    wanted = Language(language) if language else Language.EN
+    found = _templates(wanted).get(template)
+    if found is None:
+        found, wanted = _templates().get(template), Language.EN
     if found is None:
         raise TemplateMissing(f"no gathering notification template {template!r}")
     subject, body = found
-    context = context_for(name, state, event)
+    context = context_for(name, state, event, wanted)
     return RenderedMessage(
         subject=" ".join(subject.substitute(context).split()),
         body="\n".join(
@@ -155,7 +176,9 @@ class _Run:
                 return
             state, event = await self.situation(row)
             try:
-                rendered = render_gathering(row.template, name=contact.name, state=state, event=event)
+                rendered = render_gathering(
+                    row.template, name=contact.name, state=state, event=event, language=contact.preferred_language
+                )
             except (TemplateMissing, KeyError, ValueError) as error:
                 log.error("gathering_notification.render_failed", key=key, template=row.template)
                 await gathering_outbox.record_attempt(db, key, f"cannot render template {row.template}: {error!r}")

@@ -22,7 +22,7 @@ from activities.records.engine import Database
 from activities.records.errors import PersonErased, UnknownPerson
 from activities.records.models import PersonRole
 from activities.records.sqltypes import db_now
-from domain import Contact, Institution
+from domain import Contact, Institution, Language
 
 
 async def _upsert(connection: AsyncConnection, table: Table, row: dict[str, Any], updates: dict[str, Any]) -> None:
@@ -49,6 +49,19 @@ def _plain(contact: Contact | None) -> dict[str, str | None]:
     if contact is None:
         return {"name": None, "email": None}
     return {"name": contact.name, "email": str(contact.email) if contact.email else None}
+
+
+def _language(contact: Contact | None) -> str | None:
+    """The language the contact gives (None: not given, so whatever is stored stays)."""
+    return contact.preferred_language.value if contact is not None and contact.preferred_language else None
+
+
+def _stored_language(row: Any) -> Language | None:
+    value = getattr(row, "preferred_language", None)
+    try:
+        return Language(value) if value else None
+    except ValueError:  # pragma: no cover - the column's check constraint keeps other values out
+        return None
 
 
 async def _seal(keys: DataKeys, person_id: str, contact: Contact | None) -> dict[str, str | None]:
@@ -85,7 +98,9 @@ async def _find(db: Database, person_id: str, role: PersonRole) -> Any:
     async def work(connection: AsyncConnection) -> Any:
         p = s.people.c
         rows = (
-            await connection.execute(select(p.role, p.name, p.email, p.erased_at).where(p.person_id == person_id))
+            await connection.execute(
+                select(p.role, p.name, p.email, p.preferred_language, p.erased_at).where(p.person_id == person_id)
+            )
         ).all()
         if any(row.erased_at is not None for row in rows):
             raise PersonErased(person_id)
@@ -109,11 +124,20 @@ async def register_person(
     keys = keys or DataKeys(db)
     found = await _find(db, person_id, role)
     given = [field for field, value in _plain(contact).items() if value is not None]
+    if _language(contact) is not None:
+        given.append("preferred_language")
     if found is None:
         sealed = await _seal(keys, person_id, contact)
 
         async def insert_new(connection: AsyncConnection) -> bool:
-            row = {"person_id": person_id, "role": role.value, **sealed, "created_at": db_now(), "updated_at": db_now()}
+            row = {
+                "person_id": person_id,
+                "role": role.value,
+                **sealed,
+                "preferred_language": _language(contact),
+                "created_at": db_now(),
+                "updated_at": db_now(),
+            }
             dialect_insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
             statement: Any = dialect_insert(s.people).values(**row).on_conflict_do_nothing()
             if (await connection.execute(statement)).rowcount:
@@ -131,7 +155,9 @@ async def register_person(
 
         async def add(connection: AsyncConnection) -> bool:
             where = _key(person_id, role) & s.people.c.name.is_(None) & s.people.c.email.is_(None)
-            result = await connection.execute(update(s.people).where(where).values(**sealed, updated_at=db_now()))
+            language = {"preferred_language": _language(contact)} if _language(contact) else {}
+            values = {**sealed, **language, "updated_at": db_now()}
+            result = await connection.execute(update(s.people).where(where).values(**values))
             if result.rowcount:
                 await _audit(connection, person_id, role, "contact_added", given, actor)
             return bool(result.rowcount)
@@ -139,7 +165,9 @@ async def register_person(
         if await db.write(add):
             return ContactOutcome.ADDED
         return await register_person(db, person_id, role, contact, actor=actor, keys=keys)
-    return ContactOutcome.UNCHANGED if await _open(keys, person_id, found) == _plain(contact) else ContactOutcome.KEPT
+    same_language = _language(contact) in (None, found.preferred_language)
+    same = same_language and await _open(keys, person_id, found) == _plain(contact)
+    return ContactOutcome.UNCHANGED if same else ContactOutcome.KEPT
 
 
 async def change_contact(
@@ -163,13 +191,15 @@ async def change_contact(
     current = await _open(keys, person_id, found)
     wanted = _plain(contact)
     changed = [field for field, value in wanted.items() if current[field] != value]
+    language = _language(contact)  # None: not given, the stored one stays
+    if language is not None and language != found.preferred_language:
+        changed.append("preferred_language")
     if changed:
         sealed = await _seal(keys, person_id, contact)
+        values = {**sealed, **({"preferred_language": language} if language else {}), "updated_at": db_now()}
 
         async def work(connection: AsyncConnection) -> None:
-            await connection.execute(
-                update(s.people).where(_key(person_id, role)).values(**sealed, updated_at=db_now())
-            )
+            await connection.execute(update(s.people).where(_key(person_id, role)).values(**values))
             await _audit(connection, person_id, role, "contact_changed", changed, actor, reason)
 
         await db.write(work)
@@ -191,7 +221,7 @@ async def get_contact(
 
     async def work(connection: AsyncConnection) -> Any:
         p = s.people.c
-        query = select(p.role, p.name, p.email, p.erased_at).where(p.person_id == person_id)
+        query = select(p.role, p.name, p.email, p.preferred_language, p.erased_at).where(p.person_id == person_id)
         if role is not None:
             query = query.where(p.role == PersonRole(role).value)
         rows = (await connection.execute(query)).all()
@@ -205,10 +235,11 @@ async def get_contact(
     opened = await _open(keys or DataKeys(db), person_id, row)
     if opened["name"] is None or opened["name"] == ERASED:
         return None
+    language = _stored_language(row)
     try:
-        return Contact(name=opened["name"], email=opened["email"])
+        return Contact(name=opened["name"], email=opened["email"], preferred_language=language)
     except ValidationError:  # stored before today's limits: handed back as it is (delivery checks it again)
-        return Contact.model_construct(name=opened["name"], email=opened["email"])
+        return Contact.model_construct(name=opened["name"], email=opened["email"], preferred_language=language)
 
 
 async def get_roles(db: Database, person_id: str) -> tuple[PersonRole, ...]:
@@ -256,7 +287,13 @@ async def erase_person(db: Database, person_id: str, role: PersonRole | str | No
         result = await connection.execute(
             update(s.people)
             .where(where)
-            .values(name=None, email=None, erased_at=func.coalesce(p.erased_at, db_now()), updated_at=db_now())
+            .values(
+                name=None,
+                email=None,
+                preferred_language=None,
+                erased_at=func.coalesce(p.erased_at, db_now()),
+                updated_at=db_now(),
+            )
         )
         for erased in roles:
             await _audit(connection, person_id, PersonRole(erased), "erased", ["name", "email"], "erasure")

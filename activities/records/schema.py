@@ -156,7 +156,9 @@ people = Table(
     Column("created_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
     Column("updated_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
     Column("erased_at", UTCDateTime(), nullable=True),
+    Column("preferred_language", String(8), nullable=True),  # en | fi | sv; NULL: never given (English)
     CheckConstraint("role IN ('mentee', 'mentor', 'coordinator')", name="role"),
+    CheckConstraint("preferred_language IN ('en', 'fi', 'sv')", name="preferred_language"),
 )
 """People are keyed by role and id: a mentee whose id equals a mentor's is another person (migration 0007)."""
 

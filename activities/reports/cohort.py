@@ -5,7 +5,13 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
+from activities.reports.tables import Table
 from domain.cohort import CohortReport
+
+
+def summary_rows(report: CohortReport) -> list[tuple[str, str]]:
+    """The report's summary, measure and value, as the terminal shows it (the CSV ``summary`` table too)."""
+    return _rows(report)
 
 
 def _rows(report: CohortReport) -> list[tuple[str, str]]:
@@ -91,7 +97,18 @@ def _bars(title: str, data: Mapping[str, float], unit: str = "") -> str:
     return "".join(parts)
 
 
-def render_html(report: CohortReport) -> str:
+def _table_html(table: Table) -> str:
+    """A table with a header row; every cell escaped."""
+    head = "".join(f"<th>{html.escape(column)}</th>" for column in table.header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(cell) or '-'}</td>" for cell in row) + "</tr>" for row in table.rows
+    )
+    return f'<table class="wide"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def render_html(report: CohortReport, *, generated_at: str | None = None, partnerships: Table | None = None) -> str:
+    """The report as a page; with ``generated_at`` (already in the display time zone) and, with ``partnerships``,
+    a table of one row per partnership (ids, stages, dates and counts: no personal data)."""
     h = report.hours
     table = "".join(f"<tr><th>{html.escape(k.strip())}</th><td>{html.escape(v)}</td></tr>" for k, v in _rows(report))
     charts = [
@@ -118,11 +135,15 @@ def render_html(report: CohortReport) -> str:
         else ""
     )
     title = f"Cohort report: {html.escape(report.cohort_id)}"
+    generated = f"<p>Generated {html.escape(generated_at)}.</p>" if generated_at else ""
+    per_partnership = (
+        f"<h2>Partnerships ({len(partnerships.rows)})</h2>{_table_html(partnerships)}" if partnerships else ""
+    )
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f"<title>{title}</title><style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem}}"
         "table{border-collapse:collapse}th,td{border-bottom:1px solid #ddd;padding:.3rem .8rem;text-align:left}"
-        "svg text{font-size:13px}</style></head><body>"
-        f"<h1>{title}</h1><table>{table}</table>{''.join(charts)}{history}"
+        "svg text{font-size:13px}table.wide{font-size:12px;display:block;overflow-x:auto}</style></head><body>"
+        f"<h1>{title}</h1>{generated}<table>{table}</table>{''.join(charts)}{history}{per_partnership}"
         "<p><small>EntryPoint Engine. Counts only: no personal data.</small></p></body></html>"
     )

@@ -43,11 +43,20 @@ class CohortReport(Frozen):
     attention_raised: dict[str, int] = {}
     """How often each attention was raised over the cohort's life (open or cleared since)."""
     attention_history: dict[str, list[AttentionRecord]] = {}
-    """Per partnership (only those that ever needed a coordinator): each attention, raised and cleared by what."""
+    """Per partnership (only those that ever needed a coordinator): each attention, raised and cleared by what
+    (never the reasons given: those are free text)."""
 
 
 def _mean(values: Sequence[float]) -> float:
     return round(fmean(values), 2) if values else 0.0
+
+
+def _without_words(record: AttentionRecord) -> AttentionRecord:
+    """The record without the reasons given in words (free text, written by people): the report carries no
+    personal data."""
+    if record.reason is None and record.cleared_reason is None:
+        return record
+    return record.model_copy(update={"reason": None, "cleared_reason": None})
 
 
 def build_report(cohort_id: str, states: Sequence[PartnershipState]) -> CohortReport:
@@ -88,5 +97,7 @@ def build_report(cohort_id: str, states: Sequence[PartnershipState]) -> CohortRe
         outcomes=dict(sorted(outcomes.items())),
         rematches=sum(len(s.previous_mentor_ids) for s in states),
         attention_raised=dict(sorted(Counter(r.attention.value for s in states for r in s.attention_history).items())),
-        attention_history={s.partnership_id: list(s.attention_history) for s in states if s.attention_history},
+        attention_history={
+            s.partnership_id: [_without_words(r) for r in s.attention_history] for s in states if s.attention_history
+        },
     )

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ from pydantic import ValidationError
 from domain.errors import problems
 from workers.commands.common import RPC_TIMEOUT, note_without_worker, require_worker, temporal_client
 from workers.errors import EXIT_REFUSED, CommandError, Refused
-from workers.rendering import localize, when
+from workers.rendering import localize, when, zone
 from workers.settings import settings
 
 
@@ -57,10 +60,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the cohort report from the records: a table, plus JSON and HTML files",
         description="Compute the cohort report from the records database (stages, meetings per pair, hours "
         "against the 16-24 h target, lapses and interventions, ratings and outcomes); print it and write "
-        "OUT_DIR/cohort-ID.json and OUT_DIR/cohort-ID.html.",
+        "OUT_DIR/cohort-ID.json and OUT_DIR/cohort-ID.html (with its generation date, in ENTRYPOINT_TIMEZONE, "
+        "and a table of the partnerships). With --csv, also write CSV files to DIR: partnerships.csv (one row "
+        "per partnership: ids, stage, dates, meetings, hours, attention history, ratings, outcome) and one file "
+        "per table of the report (" + ", ".join(f"{name}.csv" for name in CSV_TABLES) + "). CSV files are UTF-8 "
+        "with a header row and RFC 4180 quoting; dates are ISO 8601 in UTC. No file holds personal data: no "
+        "names, e-mail addresses, diary text, notes, comments or reasons.",
+        epilog="Example: entrypoint cohort report 2026-spring --csv exports/2026-spring",
     )
     report.add_argument("cohort_id", metavar="COHORT_ID")
     report.add_argument("--out-dir", type=Path, default=Path("var") / "reports", help="default: var/reports")
+    report.add_argument(
+        "--csv",
+        type=Path,
+        metavar="DIR",
+        help="also write partnerships.csv and the report's tables as CSV files to DIR (made if missing)",
+    )
     report.set_defaults(handler=_report)
 
 
@@ -175,19 +190,77 @@ async def _run_matching(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _report(args: argparse.Namespace) -> int:
-    from activities.records.store import RecordStore
-    from activities.reports.cohort import render_html, render_text
-    from workers.cohorts import report_from_records
+CSV_TABLES = (
+    "summary",
+    "by_stage",
+    "meetings_distribution",
+    "hours",
+    "outcomes",
+    "open_attention",
+    "attention_raised",
+    "attention_history",
+    "ratings",
+)
+"""The report's tables written as CSV besides partnerships.csv (``activities.reports.tables.report_tables``)."""
 
+
+def _writable_dir(path: Path, what: str) -> Path:
+    """``path`` as a directory this process can write to (made if missing), or a one-line error (exit 1)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CommandError(f"cannot write {what} to {path}: {error.strerror or error}", 1) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise CommandError(f"cannot write {what} to {path}: permission denied", 1)
+    return path
+
+
+def _write(path: Path, text: str, what: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (a temporary file renamed into place)."""
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        os.replace(partial, path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise CommandError(f"cannot write {what} {path}: {error.strerror or error}", 1) from None
+
+
+def csv_text(header: tuple[str, ...], rows: tuple[tuple[str, ...], ...]) -> str:
+    """RFC 4180: CRLF line ends, fields quoted when they hold a comma, a quote or a line break."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+async def _report(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from activities.records.store import RecordStore
+    from activities.reports.cohort import render_html, render_text, summary_rows
+    from activities.reports.tables import partnerships_table, report_tables
+    from domain.cohort.report import build_report
+
+    csv_dir = _writable_dir(args.csv, "CSV files") if args.csv is not None else None
     async with RecordStore.from_url(settings().database_url) as store:
-        report = await report_from_records(store, args.cohort_id)
-    if report is None:
+        states = await store.list_states(args.cohort_id)
+    if not states:
         raise CommandError(f"no partnerships recorded for cohort {args.cohort_id}")
+    report = build_report(args.cohort_id, states)
     print(render_text(report))
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    stem = args.out_dir / f"cohort-{args.cohort_id}"
-    stem.with_suffix(".json").write_text(report.model_dump_json(indent=2))
-    stem.with_suffix(".html").write_text(render_html(report))
+    out_dir = _writable_dir(args.out_dir, "the report")
+    stem = out_dir / f"cohort-{args.cohort_id}"
+    generated = f"{when(datetime.now(UTC))} ({'UTC' if str(zone()) == 'UTC' else settings().timezone})"
+    shown = partnerships_table(states, lambda moment: when(moment, empty=""))
+    _write(stem.with_suffix(".json"), report.model_dump_json(indent=2), "the report")
+    _write(stem.with_suffix(".html"), render_html(report, generated_at=generated, partnerships=shown), "the report")
     print(f"\nwritten: {stem.with_suffix('.json')}, {stem.with_suffix('.html')}")
+    if csv_dir is not None:
+        tables = [partnerships_table(states), *report_tables(report, summary_rows(report))]
+        for table in tables:
+            _write(csv_dir / f"{table.name}.csv", csv_text(table.header, table.rows), "the CSV file")
+        print(f"CSV files in {csv_dir}: " + ", ".join(f"{table.name}.csv" for table in tables))
     return 0

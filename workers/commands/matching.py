@@ -25,7 +25,7 @@ LIST_SEPARATOR = ";"
 MENTEE_LISTS = ("interests", "languages", "goals")
 MENTOR_LISTS = ("expertise", "interests", "languages", "conflicts", "cohorts")
 PAIR_LISTS: tuple[str, ...] = ()
-CONTACT_KEYS = ("name", "email", "contact")
+CONTACT_KEYS = ("name", "email", "preferred_language", "contact")
 """Personal data a file may carry (e.g. a mentor list also used for `mentors import`): never used here."""
 MENTEE_IGNORED = (*CONTACT_KEYS, "cohort_id", "policy")
 """Besides contact data, an application (the workflow's input) may serve as a mentee row."""

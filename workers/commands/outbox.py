@@ -156,6 +156,7 @@ async def _show(args: argparse.Namespace) -> int:
             state=state,
             event=events[message.event_version - 1],
             counterpart_name=other.name if other else None,
+            language=contact.preferred_language if contact else None,  # as the recipient gets it
         )
     except (TemplateMissing, KeyError, ValueError) as error:
         raise CommandError(f"cannot render template {message.template} ({type(error).__name__})", 1) from None

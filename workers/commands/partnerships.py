@@ -49,7 +49,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "start",
         help="start a partnership from an application JSON file",
         description="Start the Partnership workflow for one application (JSON: cohort_id, mentee_id, "
-        "institution_id, degree_level, field, interests, languages, goals, optional contact and policy).",
+        "institution_id, degree_level, field, interests, languages, goals, optional contact {name, email, "
+        "preferred_language: en, fi or sv; default en} and policy).",
     )
     start.add_argument("file", type=Path, metavar="FILE")
     start.set_defaults(handler=_start)

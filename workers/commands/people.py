@@ -58,6 +58,9 @@ async def _show(args: argparse.Namespace) -> int:
         else:
             email = contact.email if contact and contact.email else "-"
             print(f"  name:  {contact.name if contact else '-'}\n  email: {email}")
+            if contact is not None:
+                given = contact.preferred_language
+                print(f"  language: {contact.language.value}" + ("" if given else " (not given: the default)"))
         return 0
     finally:
         await store.close()

@@ -39,9 +39,10 @@ MENTOR_FILE = """\
 The file is JSON (a list of objects) or CSV (a header row; list fields separated by ';'). Fields:
 mentor_id, organisation_id, sector (private|public|third), expertise, interests, languages, capacity (1-3,
 default 1), conflicts (institution or organisation ids the mentor declares a conflict of interest with),
-and optionally cohorts (ids the mentor is available for), name and email (or, in JSON, contact: {name,
-email}), which go to the people registry only. A mentor already in the pool is updated; a withdrawn one
-stays withdrawn."""
+and optionally cohorts (ids the mentor is available for), name, email and preferred_language (en, fi or
+sv: the language of the mentor's e-mails; default en) (or, in JSON, contact: {name, email,
+preferred_language}), which go to the people registry only. A mentor already in the pool is updated (a
+preferred_language left empty keeps the one stored); a withdrawn one stays withdrawn."""
 
 INSTITUTION_FILE = """\
 The file is JSON (a list of objects) or CSV (a header row). Fields: institution_id, name, partner (true or
@@ -133,18 +134,24 @@ def _contact(record: Record) -> Contact | None:
     """The row's contact data (name and email columns, or a JSON contact object), or None when it has none."""
     values = record.values.get("contact")
     if values is None:
-        values = {key: record.values[key] for key in ("name", "email") if key in record.values}
+        values = {key: record.values[key] for key in CONTACT_COLUMNS if key in record.values}
     if not values:
         return None
     if not isinstance(values, dict):
         raise ValueError("contact: expected an object with name and email")
     if not values.get("name"):
-        raise ValueError("contact: a name is needed with an email address")
+        given = "an email address" if values.get("email") else "a preferred_language"
+        raise ValueError(f"contact: a name is needed with {given}")
+    if isinstance(values.get("preferred_language"), str):
+        values = {**values, "preferred_language": values["preferred_language"].strip().lower()}
     try:
         return Contact.model_validate(values)
     except ValidationError as error:
         raise ValueError("contact: " + describe(error)) from None
 
+
+CONTACT_COLUMNS = ("name", "email", "preferred_language")
+"""The columns of a mentor row that go to the people registry (a JSON row may give them as ``contact``)."""
 
 _COHORT_IDS = TypeAdapter(list[Id])
 
@@ -163,7 +170,7 @@ async def import_mentors(args: argparse.Namespace) -> int:
     good, bad = validate(
         read_records(args.file, MENTOR_LISTS, required_fields(MentorProfile)),
         MentorProfile,
-        ignored=("name", "email", "contact", "cohorts"),
+        ignored=(*CONTACT_COLUMNS, "contact", "cohorts"),
         key="mentor_id",
     )
     rows: list[tuple[Record, MentorProfile, Contact | None, list[str]]] = []
