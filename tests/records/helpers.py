@@ -78,5 +78,5 @@ class Pair:
         await self.do(c.SubmitClosingReview(party=c.Party.MENTEE, rating=5, outcome=outcome), day(191))
         await self.do(c.SubmitClosingReview(party=c.Party.MENTOR, rating=4, comments="a pleasure"), day(192))
 
-HEAD = "0011"
+HEAD = "0012"
 """The newest migration: the schema revision every upgraded database reaches."""
