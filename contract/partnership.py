@@ -165,6 +165,8 @@ class CheckinRoundView(BaseModel):
     """The parties who have not answered yet."""
     nudged: bool = False
     """The window closed with answers missing; those parties were nudged."""
+    nudged_parties: list[str] = []
+    """Who was nudged (a late answer still counts)."""
     low: bool = False
     """Some answer was low (a score of 2 or less, or not meeting as planned)."""
 

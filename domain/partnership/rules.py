@@ -874,7 +874,10 @@ def _(event: e.CheckinAnswered, state: PartnershipState) -> Changes:
 
 @_evolve.register
 def _(event: e.CheckinNudgeDue, state: PartnershipState) -> Changes:
-    rounds = tuple(r.replace(nudged=True) if r.round == event.round else r for r in state.checkins)
+    parties = tuple(p.value for p in event.parties)
+    rounds = tuple(
+        r.replace(nudged=True, nudged_parties=parties) if r.round == event.round else r for r in state.checkins
+    )
     return {"checkins": rounds}
 
 

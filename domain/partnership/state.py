@@ -137,6 +137,8 @@ class CheckinRound(Frozen):
     """Party (``mentee`` | ``mentor``) -> its answer."""
     nudged: bool = False
     """The window closed with answers missing and those parties were nudged."""
+    nudged_parties: tuple[str, ...] = ()
+    """Who was nudged (a late answer still counts; they stay here)."""
 
     @property
     def unanswered(self) -> tuple[Party, ...]:

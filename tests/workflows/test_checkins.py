@@ -13,6 +13,7 @@ from temporalio.worker import Worker
 
 from activities.records.store import RecordStore
 from tests.workflows.harness import application, matched_and_signed, start, status, update, wait_for
+from workers.cohorts import report_from_records
 from workflows.partnership import PartnershipWorkflow
 
 pytestmark = pytest.mark.temporal
@@ -105,3 +106,9 @@ async def test_no_answer_within_the_window_is_a_nudge_and_never_an_escalation(
     )
     assert late.checkins[0].waiting_for == [] and late.attention is None
     assert late.next_checkin_due is not None
+
+    report = await report_from_records(records, cohort_id)  # the cohort report, from the records
+    assert report is not None
+    k = report.checkins
+    assert (k.rounds, k.asked, k.answered, k.low, k.nudged) == (1, 2, 2, 0, 1)
+    assert k.scores == {"1": 0, "2": 0, "3": 1, "4": 1, "5": 0}
