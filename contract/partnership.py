@@ -32,6 +32,7 @@ MESSAGES: Mapping[str, type[BaseModel]] = message_table(
     c.CoordinatorAction,
     c.Withdraw,
     c.SubmitClosingReview,
+    c.AnswerCheckin,
 )
 """Each message is a signal and an update of the same name, carrying one JSON object: the command of that ``type``.
 The update answers with the new :class:`PartnershipStatus` or is rejected (non-retryable) with the reason."""
@@ -144,6 +145,32 @@ class AttentionView(BaseModel):
     cleared_reason: str | None = None
 
 
+class CheckinAnswerView(BaseModel):
+    """One party's answer to a check-in round (its note, free text, is in the records only)."""
+
+    score: int
+    meeting_as_planned: bool
+    answered_at: datetime
+
+
+class CheckinRoundView(BaseModel):
+    """One check-in pulse survey round: asked of both parties, answers due by ``due``."""
+
+    round: int
+    asked_at: datetime
+    due: datetime
+    answers: dict[str, CheckinAnswerView] = {}
+    """Party (``mentee`` | ``mentor``) -> its answer."""
+    waiting_for: list[str] = []
+    """The parties who have not answered yet."""
+    nudged: bool = False
+    """The window closed with answers missing; those parties were nudged."""
+    nudged_parties: list[str] = []
+    """Who was nudged (a late answer still counts)."""
+    low: bool = False
+    """Some answer was low (a score of 2 or less, or not meeting as planned)."""
+
+
 class PartnershipStatus(BaseModel):
     """What the ``status`` query and every update return: the partnership as operations staff see it."""
 
@@ -172,6 +199,10 @@ class PartnershipStatus(BaseModel):
     """What the open attention is about, in words."""
     attention_history: list[AttentionView] = []
     """Every attention raised and how it was cleared, oldest first (the open one, if any, last)."""
+    next_checkin_due: datetime | None = None
+    """When the next check-in round is asked (None: none to come)."""
+    checkins: list[CheckinRoundView] = []
+    """Every check-in round asked, oldest first; the latest takes answers (``answer_checkin``)."""
 
 
 __all__ = [
@@ -183,6 +214,8 @@ __all__ = [
     "AgreementView",
     "Application",
     "AttentionView",
+    "CheckinAnswerView",
+    "CheckinRoundView",
     "Deadline",
     "HoursView",
     "PartnershipStatus",

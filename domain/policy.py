@@ -15,6 +15,8 @@ from domain.people import DegreeLevel
 
 DEFAULT_COHORT_WAIT = timedelta(days=14)
 """How long a new partnership waits for a match before it checks that its cohort exists."""
+DEFAULT_CHECKIN_FIRST = timedelta(days=30)
+"""From the start of the agreement to the first check-in pulse survey, for partnerships that do not set it."""
 
 
 class Policy(Frozen):
@@ -35,6 +37,13 @@ class Policy(Frozen):
     cohort_wait: timedelta | None = None
     """Waiting for a match this long with no Cohort workflow running for the cohort: a coordinator is told
     (NO_COHORT). None: no such check (partnerships from before it); new ones get ``DEFAULT_COHORT_WAIT``."""
+    checkin_first: timedelta | None = None
+    """From the start of the agreement (both signatures) to the first check-in pulse survey. None: no check-ins
+    (partnerships from before them); new ones get ``DEFAULT_CHECKIN_FIRST``."""
+    checkin_every: timedelta = timedelta(days=60)
+    """Then a check-in every this long, while mentoring is under way (pausing stops this clock)."""
+    checkin_window: timedelta = timedelta(days=14)
+    """Each check-in is open for answers this long; a party who has not answered by then is nudged (once)."""
     target_hours_min: float = Field(default=16.0, ge=0)
     target_hours_max: float = Field(default=24.0, ge=0)
     """The time commitment: about 2-3 working days in total."""
@@ -50,6 +59,9 @@ class Policy(Frozen):
         "review_window",
         "review_reminder",
         "cohort_wait",
+        "checkin_first",
+        "checkin_every",
+        "checkin_window",
     )
     @classmethod
     def _positive(cls, value: timedelta | None) -> timedelta | None:
@@ -73,6 +85,8 @@ class Policy(Frozen):
             raise ValueError("lapse_grace must be shorter than escalation_after")
         if self.review_reminder >= self.review_window:
             raise ValueError("review_reminder must come before the end of review_window")
+        if self.checkin_window >= self.checkin_every:
+            raise ValueError("checkin_window must be shorter than checkin_every")
         if self.target_hours_min > self.target_hours_max:
             raise ValueError("target_hours_min must not exceed target_hours_max")
         return self
@@ -96,4 +110,7 @@ class Policy(Frozen):
             programme_length=182 * day,
             review_window=14 * day,
             review_reminder=7 * day,
+            checkin_first=30 * day,
+            checkin_every=60 * day,
+            checkin_window=14 * day,
         )

@@ -80,6 +80,7 @@ SIGNAL_SCOPES: dict[str, tuple[str, ...]] = {
     "coordinator_action": ("coordinator",),
     "withdraw": ("participant", "coordinator"),
     "submit_closing_review": ("participant",),
+    "answer_checkin": ("participant",),
 }
 """Which scopes may send each signal of the public contract (``participant``: for its own partnership only)."""
 

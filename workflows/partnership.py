@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.partnership import PartnershipState, Stage, decide, fold, initial_state, next_due, rejection_event
     from domain.partnership import commands as c
     from domain.partnership.events import Event
-    from domain.policy import DEFAULT_COHORT_WAIT, Policy
+    from domain.policy import DEFAULT_CHECKIN_FIRST, DEFAULT_COHORT_WAIT, Policy
     from workflows import inbox, metrics
     from workflows.budget import HistoryBudget
     from workflows.inbox import Inbox, Pending
@@ -46,6 +46,9 @@ VERIFY_GATHERINGS = "verify-gathering-attendance"
 """Patch: ``gathering_attended`` is checked against the Gathering's record (histories before it took the caller's)."""
 SKIP_REPEATS = "skip-repeated-rejections"
 """Patch: a rejection identical to the last one recorded is not recorded again (histories before it did)."""
+CHECKIN_PULSE = "checkin-pulse"
+"""Patch: a partnership is asked the check-in pulse survey ``checkin_first`` after its start, then every
+``checkin_every`` (partnerships from before it have no check-ins)."""
 PUBLISH_CHANGED_ONLY = "publish-changed-search-attributes"
 """Patch: upsert only the search attributes that changed (histories from before it upsert all of them)."""
 RECORD_TIMEOUT = timedelta(seconds=15)
@@ -117,6 +120,11 @@ class PartnershipWorkflow:
             policy = policy if policy.cohort_wait else policy.model_copy(update={"cohort_wait": DEFAULT_COHORT_WAIT})
         else:
             policy = policy.model_copy(update={"cohort_wait": None})
+        if workflow.patched(CHECKIN_PULSE):
+            first = policy.checkin_first or DEFAULT_CHECKIN_FIRST
+            policy = policy.model_copy(update={"checkin_first": first})
+        else:
+            policy = policy.model_copy(update={"checkin_first": None})
         try:
             facts = await workflow.execute_activity_method(
                 PartnershipActivities.register_application,
@@ -311,6 +319,7 @@ class PartnershipWorkflow:
     coordinator_action = inbox.signal("coordinator_action")
     withdraw = inbox.signal("withdraw")
     submit_closing_review = inbox.signal("submit_closing_review")
+    answer_checkin = inbox.signal("answer_checkin")
     unknown_signal = inbox.unknown_signals()
 
     match_proposed_update = inbox.update("match_proposed", PartnershipStatus)
@@ -321,6 +330,7 @@ class PartnershipWorkflow:
     coordinator_action_update = inbox.update("coordinator_action", PartnershipStatus)
     withdraw_update = inbox.update("withdraw", PartnershipStatus)
     submit_closing_review_update = inbox.update("submit_closing_review", PartnershipStatus)
+    answer_checkin_update = inbox.update("answer_checkin", PartnershipStatus)
 
     def _check(self, command: c.Command) -> None:
         """Update validators: a rejection here leaves no trace in the history."""

@@ -12,6 +12,7 @@ from temporalio.common import SearchAttributeUpdate
 from contract.partnership import (
     AgreementView,
     AttentionView,
+    CheckinRoundView,
     Deadline,
     HoursView,
     PartnershipStatus,
@@ -90,6 +91,17 @@ def describe(state: PartnershipState) -> PartnershipStatus:
         "ended_reason": state.ended_reason if state.is_terminal else None,
         "attention_reason": _attention_reason(state),
         "attention_history": [AttentionView.model_validate(r.model_dump()) for r in state.attention_history],
+        "next_checkin_due": None if state.stage != Stage.ACTIVE else state.next_checkin_due,
+        "checkins": [
+            CheckinRoundView.model_validate(
+                {
+                    **r.model_dump(),
+                    "waiting_for": [p.value for p in r.unanswered],
+                    "low": any(a.low for a in r.answers.values()),
+                }
+            )
+            for r in state.checkins
+        ],
     }
     same = {name: getattr(state, name) for name in PartnershipStatus.model_fields if name not in shaped}
     return PartnershipStatus(**shaped, **same)

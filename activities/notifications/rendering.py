@@ -290,6 +290,26 @@ def _counterpart(role: str, counterpart_name: str | None, p: Phrases = ph.EN) ->
     return label, described
 
 
+def _checkin(state: PartnershipState, event: e.Event | None) -> dict[str, str]:
+    """The check-in round a notice is about (the event's, else the latest), and a low answer in words (never the
+    note: free text stays in the records)."""
+    number = event.round if isinstance(event, e.CheckinRequested | e.CheckinAnswered | e.CheckinNudgeDue) else None
+    rounds = [r for r in state.checkins if number is None or r.round == number]
+    asked = rounds[-1] if rounds else None
+    answer = ""
+    if isinstance(event, e.CheckinAnswered):
+        answer = (
+            f"how it is going {event.score} of 5; meeting as planned: {'yes' if event.meeting_as_planned else 'no'}"
+        )
+    return {
+        "checkin_round": str(number or (asked.round if asked else "not set")),
+        "checkin_due": when(event.due if isinstance(event, e.CheckinRequested) else asked.due if asked else None),
+        "checkin_asked": when(asked.asked_at if asked else None),
+        "checkin_party": event.party.value if isinstance(event, e.CheckinAnswered) else "party",
+        "checkin_answer": answer or "not set",
+    }
+
+
 def context_for(
     role: str,
     *,
@@ -361,6 +381,7 @@ def context_for(
         "next_step": _next_step(state, role, p),
         "attention": state.attention.value if state.attention else "none",
         "intervene": f"entrypoint intervene {state.partnership_id}",
+        **_checkin(state, event),
     }
 
 

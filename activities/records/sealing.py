@@ -45,6 +45,7 @@ SEALED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "meeting_logged": ("topics", "notes"),
     "diary_entry_added": ("reflection", "goals", "actions"),
     "closing_review_submitted": ("comments",),
+    "checkin_answered": ("note",),
     "match_proposed": ("topics",),
     "agreement_amended": ("topics",),
     "coordinator_intervened": REASON,

@@ -39,6 +39,13 @@ def _rows(report: CohortReport) -> list[tuple[str, str]]:
         ("rating by mentors (mean, 1-5)", _maybe(report.mentor_rating_mean)),
     ]
     rows += [(f"  outcome {outcome}", str(n)) for outcome, n in report.outcomes.items()]
+    k = report.checkins
+    rows += [
+        ("check-in answers asked (rounds)", f"{k.asked} ({k.rounds})"),
+        ("check-in answers given (nudged)", f"{k.answered} ({k.nudged})"),
+        ("check-ins low (not meeting as planned)", f"{k.low} ({k.not_meeting})"),
+        ("check-in scores (1-5)", _counts(k.scores)),
+    ]
     return rows
 
 
@@ -119,6 +126,7 @@ def render_html(report: CohortReport, *, generated_at: str | None = None, partne
             {"below": h.below_target, "within": h.within_target, "above": h.above_target},
         ),
         _bars("Mentee outcomes", report.outcomes),
+        _bars("Check-in scores (how is it going, 1-5)", report.checkins.scores),
         _bars(
             "Closing review ratings (mean, 1-5)",
             {

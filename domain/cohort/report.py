@@ -19,6 +19,25 @@ class HoursReport(Frozen):
     above_target: int
 
 
+class CheckinReport(Frozen):
+    """The check-in pulse surveys of a cohort: answers asked for (one per party per round), given, low."""
+
+    rounds: int = 0
+    """Check-in rounds asked, over all partnerships."""
+    asked: int = 0
+    """Answers asked for: each round asks both parties."""
+    answered: int = 0
+    low: int = 0
+    """Answers with a score of 2 or less, or not meeting as planned (each raised CHECKIN_LOW unless another
+    attention was open)."""
+    not_meeting: int = 0
+    """Answers that said the pair is not meeting as planned."""
+    nudged: int = 0
+    """Parties nudged because they had not answered within the window."""
+    scores: dict[str, int] = {}
+    """How many answers gave each score, "1" to "5"."""
+
+
 class CohortReport(Frozen):
     cohort_id: str
     partnerships: int
@@ -45,6 +64,7 @@ class CohortReport(Frozen):
     attention_history: dict[str, list[AttentionRecord]] = {}
     """Per partnership (only those that ever needed a coordinator): each attention, raised and cleared by what
     (never the reasons given: those are free text)."""
+    checkins: CheckinReport = CheckinReport()
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -57,6 +77,21 @@ def _without_words(record: AttentionRecord) -> AttentionRecord:
     if record.reason is None and record.cleared_reason is None:
         return record
     return record.model_copy(update={"reason": None, "cleared_reason": None})
+
+
+def checkin_report(states: Sequence[PartnershipState]) -> CheckinReport:
+    rounds = [r for s in states for r in s.checkins]
+    answers = [a for r in rounds for a in r.answers.values()]
+    scores = Counter(a.score for a in answers)
+    return CheckinReport(
+        rounds=len(rounds),
+        asked=2 * len(rounds),
+        answered=len(answers),
+        low=sum(1 for a in answers if a.low),
+        not_meeting=sum(1 for a in answers if not a.meeting_as_planned),
+        nudged=sum(len(r.nudged_parties) for r in rounds),
+        scores={str(n): scores[n] for n in range(1, 6)} if answers else {},
+    )
 
 
 def build_report(cohort_id: str, states: Sequence[PartnershipState]) -> CohortReport:
@@ -100,4 +135,5 @@ def build_report(cohort_id: str, states: Sequence[PartnershipState]) -> CohortRe
         attention_history={
             s.partnership_id: [_without_words(r) for r in s.attention_history] for s in states if s.attention_history
         },
+        checkins=checkin_report(states),
     )

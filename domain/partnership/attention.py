@@ -53,6 +53,8 @@ def _raised(attention: Attention, state: PartnershipState, event: e.Event) -> At
     elif isinstance(event, e.PartyWithdrew):
         parties = (event.party.value,)
         reason = event.reason
+    elif isinstance(event, e.CheckinAnswered):  # never its note: free text
+        parties = (event.party.value,)
     return AttentionRecord(
         attention=attention, raised_at=event.at, raised_by=event.type, parties=parties, due=due, reason=reason
     )
@@ -74,6 +76,7 @@ ATTENTION_WORDS = {
     Attention.REVIEW_OVERDUE: "the closing reviews are overdue",
     Attention.MENTOR_WITHDREW: "the mentor withdrew",
     Attention.NO_COHORT: "no Cohort workflow runs for the partnership's cohort",
+    Attention.CHECKIN_LOW: "a check-in answer was low (a score of 2 or less, or not meeting as planned)",
 }
 
 
@@ -89,6 +92,9 @@ def describe(record: AttentionRecord, when: Callable[[datetime], str] | None = N
     elif record.attention == Attention.REVIEW_OVERDUE:
         words = f"closing reviews missing from {' and '.join(record.parties) or 'the parties'}"
         words += f" (due {show(record.due)})" if record.due else ""
+    elif record.attention == Attention.CHECKIN_LOW and record.parties:
+        words = f"a low check-in answer from the {' and '.join(record.parties)} (a score of 2 or less, or not meeting"
+        words += " as planned)"
     elif record.attention == Attention.MENTOR_WITHDREW and record.reason:
         words = f"the mentor withdrew: {record.reason}"
     return words

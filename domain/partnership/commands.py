@@ -133,6 +133,21 @@ class SubmitClosingReview(_Command):
     comments: OptionalText | None = None
 
 
+class AnswerCheckin(_Command):
+    """A party answers the check-in pulse survey (the latest round asked; ``round`` guards against a stale form)."""
+
+    type: Literal["answer_checkin"] = "answer_checkin"
+    party: Party
+    score: int = Field(ge=1, le=5)
+    """How is it going: 1 (badly) to 5 (very well). 2 or less raises CHECKIN_LOW."""
+    meeting_as_planned: bool
+    """Are you meeting as planned? No raises CHECKIN_LOW."""
+    note: OptionalText | None = None
+    """Anything the coordinator should know (personal data: never in logs, ids, summaries or details)."""
+    round: int | None = Field(default=None, ge=1)
+    """The round answered (1, 2, ...); None: the latest one asked."""
+
+
 class Tick(_Command):
     """A timer fired: raise whatever reminders, escalations and stage changes are due at ``now``."""
 
@@ -154,6 +169,7 @@ Command = Annotated[
     | CoordinatorAction
     | Withdraw
     | SubmitClosingReview
+    | AnswerCheckin
     | Tick,
     Field(discriminator="type"),
 ]

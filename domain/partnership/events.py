@@ -76,6 +76,8 @@ class PartnershipStarted(_Event):
     starts_on: datetime
     ends_on: datetime
     next_meeting_due: datetime
+    first_checkin_due: datetime | None = None
+    """When the first check-in pulse survey is asked (None: no check-ins, as before they existed)."""
 
 
 class SigningReminderDue(_Event):
@@ -220,6 +222,36 @@ class PartnershipCompleted(_Event):
     summary: Summary
 
 
+class CheckinRequested(_Event):
+    """A check-in round is asked of both parties; answers are due by ``due``."""
+
+    type: Literal["checkin_requested"] = "checkin_requested"
+    round: int
+    due: datetime
+
+
+class CheckinAnswered(_Event):
+    """A party answered a check-in round. ``low``: a score of 2 or less, or not meeting as planned."""
+
+    type: Literal["checkin_answered"] = "checkin_answered"
+    round: int
+    party: Party
+    score: int
+    meeting_as_planned: bool
+    low: bool
+    note: str | None = None
+    """Free text for the coordinator: personal data."""
+
+
+class CheckinNudgeDue(_Event):
+    """A check-in round's window closed without every answer: the parties who did not answer are nudged (no
+    escalation)."""
+
+    type: Literal["checkin_nudge_due"] = "checkin_nudge_due"
+    round: int
+    parties: tuple[Party, ...]
+
+
 class CohortChecked(_Event):
     """The cohort wait passed with no match: whether the cohort's workflow runs (if not, NO_COHORT)."""
 
@@ -265,6 +297,9 @@ Event = Annotated[
     | ClosingReviewSubmitted
     | PartnershipCompleted
     | CohortChecked
+    | CheckinRequested
+    | CheckinAnswered
+    | CheckinNudgeDue
     | CommandRejected,
     Field(discriminator="type"),
 ]

@@ -67,6 +67,12 @@ def notices_for(event: e.Event, before: PartnershipState) -> list[Notice]:
             recipients = _parties(parties)
         case e.PartnershipCompleted():
             recipients = PAIR
+        case e.CheckinRequested():
+            recipients, template = PAIR, "checkin_request"
+        case e.CheckinNudgeDue(parties=parties):
+            recipients = _parties(parties)
+        case e.CheckinAnswered(low=True) if before.attention is None:
+            recipients, template = (Recipient.COORDINATOR,), "checkin_low"
     if not before.mentor_id or before.mentor_withdrawn:
         recipients = tuple(r for r in recipients if r != Recipient.MENTOR or isinstance(event, e.MatchProposed))
     return [Notice(recipient=r, template=template) for r in recipients]

@@ -24,6 +24,8 @@ from domain.partnership.state import (
     TERMINAL_STAGES,
     Agreement,
     Attention,
+    CheckinAnswer,
+    CheckinRound,
     Clock,
     DayCount,
     LapseLevel,
@@ -190,6 +192,7 @@ def _(command: c.SignAgreement, state: PartnershipState, now: datetime) -> list[
                 starts_on=now,
                 ends_on=now + state.policy.programme_length,
                 next_meeting_due=now + cadence,
+                first_checkin_due=now + state.policy.checkin_first if state.policy.checkin_first else None,
             )
         )
     return events
@@ -272,6 +275,34 @@ def _(command: c.SubmitClosingReview, state: PartnershipState, now: datetime) ->
     if not after.reviews_missing:
         events.append(e.PartnershipCompleted(at=now, closed_by="parties", summary=after.summarise(Stage.COMPLETED)))
     return events
+
+
+@_decide.register
+def _(command: c.AnswerCheckin, state: PartnershipState, now: datetime) -> list[e.Event]:
+    _require_stage(state, "answer the check-in", Stage.ACTIVE, Stage.PAUSED, Stage.CLOSING_REVIEW)
+    if command.party == c.Party.MENTOR:
+        _require_mentor_present(state)
+    if not state.checkins:
+        if state.next_checkin_due is None:
+            raise DomainRejection("this partnership has no check-ins")
+        raise DomainRejection(f"no check-in has been asked yet; the first is due {state.next_checkin_due.isoformat()}")
+    latest = state.checkins[-1]
+    if command.round is not None and command.round != latest.round:
+        raise DomainRejection(f"check-in {command.round} is not the open one; answer check-in {latest.round}")
+    if command.party in latest.answers:
+        raise DomainRejection(f"the {command.party} has already answered check-in {latest.round}")
+    answer = CheckinAnswer(score=command.score, meeting_as_planned=command.meeting_as_planned, answered_at=now)
+    return [
+        e.CheckinAnswered(
+            at=now,
+            round=latest.round,
+            party=command.party,
+            score=command.score,
+            meeting_as_planned=command.meeting_as_planned,
+            low=answer.low,
+            note=command.note,
+        )
+    ]
 
 
 @_decide.register
@@ -389,6 +420,9 @@ def _due_event(state: PartnershipState, due_at: datetime, now: datetime, cohort_
         if due_at == agreement.ends_on:
             return e.ProgrammeEnded(at=now, review_due=agreement.ends_on + policy.review_window)
         assert state.next_meeting_due is not None
+        checkin = _checkin_due(state)
+        if checkin is not None and checkin.at == due_at and due_at < _meeting_due(state).at:
+            return _checkin_event(state, now)
         if state.lapse == LapseLevel.ON_TRACK:
             return e.MeetingNudgeDue(at=now, meeting_was_due=state.next_meeting_due)
         return e.MeetingLapsed(at=now, meeting_was_due=state.next_meeting_due)
@@ -419,12 +453,10 @@ def next_due(state: PartnershipState) -> Due | None:
     if state.stage == Stage.ACTIVE and not state.mentor_withdrawn:
         assert agreement is not None and agreement.ends_on is not None and state.next_meeting_due is not None
         candidates = [Due(at=agreement.ends_on, waiting_for="end of programme")]
-        if state.lapse == LapseLevel.ON_TRACK:
-            candidates.append(Due(at=state.next_meeting_due + policy.lapse_grace, waiting_for="a pair meeting"))
-        elif state.lapse == LapseLevel.NUDGED:
-            candidates.append(
-                Due(at=state.next_meeting_due + policy.escalation_after, waiting_for="a pair meeting (nudged)")
-            )
+        if state.lapse != LapseLevel.ESCALATED:
+            candidates.append(_meeting_due(state))
+        if (checkin := _checkin_due(state)) is not None:
+            candidates.append(checkin)  # last: at the same moment, the end of programme and the meeting go first
         return min(candidates, key=lambda d: d.at)
     if state.stage == Stage.PAUSED and state.pause is not None and state.pause.until is not None:
         return Due(at=state.pause.until, waiting_for="end of pause")
@@ -434,6 +466,37 @@ def next_due(state: PartnershipState) -> Due | None:
         if not state.review_clock.overdue:
             return Due(at=window.due, waiting_for="closing reviews")
     return None
+
+
+def _meeting_due(state: PartnershipState) -> Due:
+    """The meeting clock's next timer while ACTIVE (the nudge, then the escalation; never once escalated)."""
+    assert state.next_meeting_due is not None
+    if state.lapse == LapseLevel.ON_TRACK:
+        return Due(at=state.next_meeting_due + state.policy.lapse_grace, waiting_for="a pair meeting")
+    if state.lapse == LapseLevel.NUDGED:
+        return Due(at=state.next_meeting_due + state.policy.escalation_after, waiting_for="a pair meeting (nudged)")
+    return Due(at=datetime.max.replace(tzinfo=UTC), waiting_for="a coordinator (meetings lapsed)")
+
+
+def _checkin_due(state: PartnershipState) -> Due | None:
+    """The check-in clock's next timer: the open round's window, else the next round (None: no check-ins)."""
+    latest = state.checkins[-1] if state.checkins else None
+    next_round = state.next_checkin_due
+    if latest is not None and latest.open and (next_round is None or latest.due <= next_round):
+        return Due(at=latest.due, waiting_for=f"check-in {latest.round} answers")
+    if state.next_checkin_due is not None:
+        return Due(at=state.next_checkin_due, waiting_for=f"check-in {len(state.checkins) + 1}")
+    return None
+
+
+def _checkin_event(state: PartnershipState, now: datetime) -> e.Event:
+    """What the check-in clock's timer causes: nudge the parties who did not answer, or ask the next round."""
+    latest = state.checkins[-1] if state.checkins else None
+    due = _checkin_due(state)
+    assert due is not None
+    if latest is not None and latest.open and due.at == latest.due:
+        return e.CheckinNudgeDue(at=now, round=latest.round, parties=latest.unanswered)
+    return e.CheckinRequested(at=now, round=len(state.checkins) + 1, due=now + state.policy.checkin_window)
 
 
 def _require_stage(state: PartnershipState, what: str, *stages: Stage) -> None:
@@ -570,6 +633,7 @@ def _(event: e.PartnershipStarted, state: PartnershipState) -> Changes:
         "stage": Stage.ACTIVE,
         "agreement": agreement,
         "next_meeting_due": event.next_meeting_due,
+        "next_checkin_due": event.first_checkin_due,
         "lapse": LapseLevel.ON_TRACK,
         "attention": None,
     }
@@ -657,7 +721,21 @@ def _(event: e.PartnershipResumed, state: PartnershipState) -> Changes:
         "agreement": state.agreement.replace(ends_on=event.ends_on),
         "next_meeting_due": event.next_meeting_due,
         "interventions": state.interventions + 1,
+        **_checkins_shifted(state, event.paused_for),
     }
+
+
+def _checkins_shifted(state: PartnershipState, by: timedelta) -> Changes:
+    """The check-in clock after a pause of ``by``: it stood still (the next round, and an open round's window)."""
+    if state.next_checkin_due is None and not (state.checkins and state.checkins[-1].open):
+        return {}
+    changes: Changes = {}
+    if state.next_checkin_due is not None:
+        changes["next_checkin_due"] = state.next_checkin_due + by
+    if state.checkins and state.checkins[-1].open:
+        latest = state.checkins[-1]
+        changes["checkins"] = (*state.checkins[:-1], latest.replace(due=latest.due + by))
+    return changes
 
 
 @_evolve.register
@@ -685,6 +763,7 @@ def _(event: e.RematchRequested, state: PartnershipState) -> Changes:
         "agreement": None,
         "signing_clock": Clock(),
         "next_meeting_due": None,
+        "next_checkin_due": None,
         "lapse": LapseLevel.ON_TRACK,
         "pause": None,
         "attention": None,
@@ -771,6 +850,35 @@ def _(event: e.PartnershipCompleted, state: PartnershipState) -> Changes:
         changes["interventions"] = state.interventions + 1
         changes["ended_reason"] = event.reason
     return changes
+
+
+@_evolve.register
+def _(event: e.CheckinRequested, state: PartnershipState) -> Changes:
+    asked = CheckinRound(round=event.round, asked_at=event.at, due=event.due)
+    following = state.next_checkin_due + state.policy.checkin_every if state.next_checkin_due is not None else None
+    return {"checkins": (*state.checkins, asked), "next_checkin_due": following}
+
+
+@_evolve.register
+def _(event: e.CheckinAnswered, state: PartnershipState) -> Changes:
+    answer = CheckinAnswer(score=event.score, meeting_as_planned=event.meeting_as_planned, answered_at=event.at)
+    rounds = list(state.checkins)
+    for i, asked in enumerate(rounds):
+        if asked.round == event.round:
+            rounds[i] = asked.replace(answers={**asked.answers, event.party.value: answer})
+    changes: Changes = {"checkins": tuple(rounds)}
+    if event.low and state.attention is None:  # another open attention already has the coordinator looking
+        changes["attention"] = Attention.CHECKIN_LOW
+    return changes
+
+
+@_evolve.register
+def _(event: e.CheckinNudgeDue, state: PartnershipState) -> Changes:
+    parties = tuple(p.value for p in event.parties)
+    rounds = tuple(
+        r.replace(nudged=True, nudged_parties=parties) if r.round == event.round else r for r in state.checkins
+    )
+    return {"checkins": rounds}
 
 
 @_evolve.register

@@ -56,6 +56,8 @@ class Attention(StrEnum):
     MENTOR_WITHDREW = "MENTOR_WITHDREW"
     NO_COHORT = "NO_COHORT"
     """Waiting for a match, and no Cohort workflow is running for its cohort: nobody will ever match it."""
+    CHECKIN_LOW = "CHECKIN_LOW"
+    """A check-in answer was low (a score of 2 or less, or not meeting as planned)."""
 
 
 class LapseLevel(StrEnum):
@@ -107,6 +109,45 @@ class AttentionRecord(Frozen):
     cleared_by: str | None = None
     cleared_reason: str | None = None
     """The coordinator's reason, when a coordinator's action cleared it."""
+
+
+CHECKIN_LOW_SCORE = 2
+"""A check-in score at or below this is low (CHECKIN_LOW)."""
+
+
+class CheckinAnswer(Frozen):
+    """One party's answer to a check-in round (the free-text note stays in the event, not in the state)."""
+
+    score: int
+    meeting_as_planned: bool
+    answered_at: datetime
+
+    @property
+    def low(self) -> bool:
+        return self.score <= CHECKIN_LOW_SCORE or not self.meeting_as_planned
+
+
+class CheckinRound(Frozen):
+    """One check-in pulse survey: asked of both parties at ``asked_at``, answers due by ``due``."""
+
+    round: int
+    asked_at: datetime
+    due: datetime
+    answers: dict[str, CheckinAnswer] = {}
+    """Party (``mentee`` | ``mentor``) -> its answer."""
+    nudged: bool = False
+    """The window closed with answers missing and those parties were nudged."""
+    nudged_parties: tuple[str, ...] = ()
+    """Who was nudged (a late answer still counts; they stay here)."""
+
+    @property
+    def unanswered(self) -> tuple[Party, ...]:
+        return missing(self.answers)
+
+    @property
+    def open(self) -> bool:
+        """Its window timer is still to fire: answers are missing and nobody has been nudged yet."""
+        return not self.nudged and bool(self.unanswered)
 
 
 class Rejection(Frozen):
@@ -230,6 +271,10 @@ class PartnershipState(Frozen):
     review_clock: Clock = Clock()
     """The closing review deadline's clock (its date is the window's ``due``)."""
     reviews: dict[str, Review] = {}
+    next_checkin_due: datetime | None = None
+    """When the next check-in round is asked (None: no more, or no check-ins for this partnership)."""
+    checkins: tuple[CheckinRound, ...] = ()
+    """Every check-in round asked, oldest first; the latest takes answers."""
     interventions: int = 0
     lapses: int = 0
     summary: Summary | None = None

@@ -152,3 +152,32 @@ def test_the_report_keeps_a_lapse_after_it_was_cleared_with_what_cleared_it() ->
     assert "p-1: MEETING_LAPSED, raised " in text and "by meeting_lapsed; cleared " in text
     assert "by meeting_logged" in render_html(report)
     assert build_report("c", [quiet.state]).attention_history == {}
+
+
+def test_the_report_counts_checkins_asked_answered_low_and_the_score_distribution() -> None:
+    from activities.reports.cohort import render_html, render_text
+    from domain import Policy
+    from domain.partnership import commands as c
+
+    policy = Policy(checkin_first=days(30))
+    happy, unhappy, silent = active(policy), active(policy), active(policy)
+    for run in (happy, unhappy, silent):
+        run.do(meeting(), at=T0 + days(31))
+        run.tick(T0 + days(32))  # check-in 1 asked (day 30 after the start on day 2)
+    happy.do(c.AnswerCheckin(party=MENTEE, score=5, meeting_as_planned=True, note="great"), at=T0 + days(33))
+    happy.do(c.AnswerCheckin(party=MENTOR, score=4, meeting_as_planned=True), at=T0 + days(33))
+    unhappy.do(c.AnswerCheckin(party=MENTEE, score=2, meeting_as_planned=False), at=T0 + days(33))
+    silent.tick(T0 + days(47))  # the window closed: both nudged
+    report = build_report("c", [happy.state, unhappy.state, silent.state])
+    k = report.checkins
+    assert (k.rounds, k.asked, k.answered, k.low, k.not_meeting) == (3, 6, 3, 1, 1)
+    assert k.nudged == 2
+    assert k.scores == {"1": 0, "2": 1, "3": 0, "4": 1, "5": 1}
+    assert report.open_attention == {"CHECKIN_LOW": 1}
+    text = render_text(report)
+    assert "check-in answers asked (rounds)         6 (3)" in text
+    assert "check-in answers given (nudged)         3 (2)" in text
+    assert "check-ins low (not meeting as planned)  1 (1)" in text
+    assert "check-in scores (1-5)  " in text and "2 1, 3 0, 4 1, 5 1" in text
+    assert "great" not in text and "Check-in scores" in render_html(report)
+    assert build_report("c", [active().state]).checkins.scores == {}, "no answers: no distribution"

@@ -60,6 +60,8 @@ ROUTES = [
     signal("coordinator_action", {"action": "nudge", "reason": "x"}, {"coordinator": 409}),
     signal("withdraw", {"party": "mentor", "reason": "x"}, {"coordinator": 409, "participant": 409, "stranger": 404}),
     signal("submit_closing_review", {"party": "mentee", "rating": 3}, {"participant": 409, "stranger": 404}),
+    signal("answer_checkin", {"party": "mentee", "score": 3, "meeting_as_planned": True},
+           {"participant": 409, "stranger": 404}),
     Route("POST", "/v1/cohorts", {"coordinator": 201}, "plan", fresh=True),
     Route("GET", "/v1/cohorts/{C}", READERS),
     Route("POST", "/v1/cohorts/{C}/approve", {"coordinator": 409}, {}),

@@ -18,6 +18,7 @@ from activities.notifications.rendering import (
     template_files,
     when,
 )
+from domain import Policy
 from domain.partnership import PartnershipState, Recipient, evolve, initial_state, notices_for
 from domain.partnership import commands as c
 from domain.partnership import events as e
@@ -42,7 +43,7 @@ def emitted() -> set[tuple[str, Recipient]]:
     found: set[tuple[str, Recipient]] = set()
     for cls in EVENT_CLASSES:
         for party in c.Party:
-            fields: dict[str, Any] = {"at": b.T0, "party": party, "parties": tuple(c.Party)}
+            fields: dict[str, Any] = {"at": b.T0, "party": party, "parties": tuple(c.Party), "low": True}
             sample = cls.model_construct(**fields)  # only the fields the class has are kept
             for before in _befores():
                 found |= {(n.template, n.recipient) for n in notices_for(sample, before)}  # type: ignore[arg-type]
@@ -103,6 +104,12 @@ def lifecycle() -> Iterator[tuple[e.Event, PartnershipState, PartnershipState]]:
     run.do(b.coord(A.EXTEND, "time lost to the pause", until=agreement.ends_on + 20 * b.DAY))
     run.do(b.withdraw(b.MENTOR), at=run.now + b.DAY)
     runs.append(run)
+    run = b.active(Policy(checkin_first=30 * b.DAY))
+    run.do(b.meeting(60), at=run.now + 29 * b.DAY)
+    run.tick_due()  # check-in 1 asked
+    run.do(c.AnswerCheckin(party=b.MENTOR, score=2, meeting_as_planned=True, note="canary-note"), at=run.now + b.DAY)
+    run.tick_due()  # the mentee never answered: nudged
+    runs.append(run)
     run = b.closing_review()
     run.tick_due()
     run.tick_due()
@@ -146,6 +153,12 @@ def test_a_whole_programme_renders_the_facts_of_each_moment() -> None:
     assert "Pair meetings: 7 (10.5 h)" in body("closing_review_request.mentee")
     assert "moved abroad" not in body("mentor_withdrew.mentee")  # a party's own reason goes to the coordinator only
     assert "moved abroad" in body("mentor_withdrew.coordinator")
+    assert "How is it going?" in body("checkin_request.mentee") and "check-in 1" in body("checkin_request.mentor")
+    assert "we have not received your answer" in body("checkin_nudge_due.mentee")
+    assert "checkin_nudge_due.mentor" not in seen, "only who did not answer is nudged"
+    low = body("checkin_low.coordinator")
+    assert "the mentor answered: how it is going 2 of 5; meeting as planned: yes" in low
+    assert "canary-note" not in low, "the note, free text, stays in the records"
 
 
 def test_the_toolkit_carries_guidelines_a_planning_template_and_working_across_cultures() -> None:

@@ -50,7 +50,8 @@ DIARY = "canary-diary: the heron over Lauttasaari taught me patience"
 NOTES = "canary-notes: talked through the Nokia offer and my visa"
 MENTEE_COMMENTS = "canary-comments-mentee: Ilmari changed how I see work"
 MENTOR_COMMENTS = "canary-comments-mentor: Quillon will go far"
-CANARIES = (NAME, EMAIL, DIARY, NOTES, MENTEE_COMMENTS, MENTOR_COMMENTS)
+CHECKIN_NOTE = "canary-checkin-note: we keep missing each other in Espoo"
+CANARIES = (NAME, EMAIL, DIARY, NOTES, MENTEE_COMMENTS, MENTOR_COMMENTS, CHECKIN_NOTE)
 
 POLICY = {
     "signing_reminder": "PT20S",
@@ -61,6 +62,7 @@ POLICY = {
     "programme_length": "PT6S",
     "review_reminder": "PT20S",
     "review_window": "PT60S",
+    "checkin_first": "PT1S",
 }
 
 
@@ -176,6 +178,13 @@ async def drive_a_whole_partnership(facade: Partnerships, cohort: str, mentee: s
     await facade.update(handle.id, "sign_agreement", {"party": "mentor"})
     await facade.update(handle.id, "log_meeting", {"kind": "pair", "minutes": 50, "notes": NOTES})
     await facade.update(handle.id, "add_diary_entry", {"reflection": DIARY})
+    for _ in range(600):  # the first check-in, a second after the start
+        if (await facade.status(handle.id)).checkins:
+            break
+        await asyncio.sleep(0.05)
+    await facade.update(
+        handle.id, "answer_checkin", {"party": "mentee", "score": 2, "meeting_as_planned": True, "note": CHECKIN_NOTE}
+    )
     await wait_stage(handle, "CLOSING_REVIEW", timeout=60)
     await facade.update(
         handle.id, "submit_closing_review", {"party": "mentee", "rating": 5, "comments": MENTEE_COMMENTS}
@@ -291,7 +300,7 @@ async def test_after_erasure_nothing_yields_the_canaries_not_even_the_codec_serv
         assert leaked(file_bytes(records_file)) == []  # names sealed per person, free text per partnership
         assert await asyncio.to_thread(main, ["records", "show", workflow_id]) == 0
         shown = capsys.readouterr().out  # the CLI's reading path opens the free text
-        assert sorted(leaked(shown)) == sorted([DIARY, NOTES, MENTEE_COMMENTS, MENTOR_COMMENTS])
+        assert sorted(leaked(shown)) == sorted([DIARY, NOTES, MENTEE_COMMENTS, MENTOR_COMMENTS, CHECKIN_NOTE])
 
         argv = ["people", "erase", "erase-mentee", "--reason", "GDPR request 2026-42"]
         assert await asyncio.to_thread(main, argv) == 0

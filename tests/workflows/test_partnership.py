@@ -121,7 +121,8 @@ async def test_signatures_overdue_are_reminded_then_escalated(
 async def test_lapse_is_nudged_then_escalated_then_cleared_by_reschedule_and_a_meeting(
     ts_env: WorkflowEnvironment, worker: Worker, records: RecordStore, cohort_id: str
 ) -> None:
-    handle = await start(ts_env.client, worker.task_queue, application(cohort_id))
+    # the first check-in after the lapse, so that the next deadline shown is the meeting clock's
+    handle = await start(ts_env.client, worker.task_queue, application(cohort_id, policy={"checkin_first": "P90D"}))
     await matched_and_signed(handle)
     await ts_env.sleep(timedelta(days=38))  # cadence 30 + grace 7
     await wait_for(handle, lambda s: "nudged" in (s.next_deadline.waiting_for if s.next_deadline else ""), "nudge")

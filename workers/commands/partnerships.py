@@ -150,6 +150,7 @@ RAISED_BY = {
     "meeting_lapsed": "the meeting clock",
     "review_overdue": "the review deadline",
     "party_withdrew": "the mentor's withdrawal",
+    "checkin_answered": "a check-in answer",
 }
 
 
@@ -172,6 +173,23 @@ def attention_lines(history: Sequence[AttentionView]) -> list[str]:
                 line += f" ({record.cleared_reason})"
         lines.append(line)
     return lines
+
+
+def checkin_lines(status: PartnershipStatus, ended: bool) -> list[str]:
+    """The check-in rounds, one line each (scores and yes/no only: a note is in the records)."""
+    lines = []
+    for r in status.checkins:
+        answers = [
+            f"{party} {a.score}/5, {'meeting as planned' if a.meeting_as_planned else 'NOT meeting as planned'}"
+            for party, a in sorted(r.answers.items())
+        ]
+        line = f"round {r.round} asked {day(r.asked_at)}, due {day(r.due)}: " + ("; ".join(answers) or "no answers")
+        if r.waiting_for:
+            line += f"; waiting for {', '.join(r.waiting_for)}" + (" (nudged)" if r.nudged else "")
+        lines.append(line + ("; LOW" if r.low else ""))
+    if status.next_checkin_due and not ended:
+        lines.append(f"next round {day(status.next_checkin_due)}")
+    return [("  check-ins    " if i == 0 else "               ") + line for i, line in enumerate(lines)]
 
 
 def render_status(status: PartnershipStatus) -> str:
@@ -207,6 +225,7 @@ def render_status(status: PartnershipStatus) -> str:
         f"(meetings {h.meetings:.1f}, gatherings {h.gatherings:.1f})"
     )
     lines.append(f"  diary        {status.diary_entries} entries; gatherings attended {status.gatherings_attended}")
+    lines.extend(checkin_lines(status, ended))
     if status.next_deadline and not ended:
         lines.append(f"  next timer   {status.next_deadline.waiting_for} at {when(status.next_deadline.at)}")
     history = attention_lines(status.attention_history)
