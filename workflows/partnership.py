@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.cohort import CohortActivities
     from activities.models import (
+        CheckMentor,
         DeliverNotifications,
         RecordEvents,
         RegisterApplication,
@@ -44,6 +45,8 @@ CONTINUE_AS_NEW = "continue-as-new-on-history-budget"
 """Patch: a partnership continues as new before its history grows large (histories before it never did)."""
 VERIFY_GATHERINGS = "verify-gathering-attendance"
 """Patch: ``gathering_attended`` is checked against the Gathering's record (histories before it took the caller's)."""
+MENTOR_IN_POOL = "match-mentor-in-pool"
+"""Patch: ``match_proposed`` is checked against the mentor pool (histories before it took any mentor id)."""
 SKIP_REPEATS = "skip-repeated-rejections"
 """Patch: a rejection identical to the last one recorded is not recorded again (histories before it did)."""
 PUBLISH_CHANGED_ONLY = "publish-changed-search-attributes"
@@ -195,7 +198,31 @@ class PartnershipWorkflow:
         command, invalid = pending.command, pending.invalid
         if isinstance(command, c.RecordGathering) and workflow.patched(VERIFY_GATHERINGS):
             command, invalid = await self._verified(command, now)
+        elif isinstance(command, c.ProposeMatch) and workflow.patched(MENTOR_IN_POOL):
+            command, invalid = await self._mentor_checked(command, now)
         return await self._apply(command, pending.name, invalid, now=now)
+
+    async def _mentor_checked(self, command: c.ProposeMatch, now: datetime) -> tuple[c.Command | None, str | None]:
+        """The match, or why its mentor cannot be matched (not in the pool, withdrawn, not available for the
+        cohort). Only a match the domain would take costs the look-up; any other is rejected as before."""
+        try:
+            decide(self._state, command, now)
+        except DomainRejection:
+            return command, None
+        facts = await workflow.execute_activity_method(
+            PartnershipActivities.check_mentor,
+            CheckMentor(
+                partnership_id=self._state.partnership_id,
+                cohort_id=self._state.cohort_id,
+                mentor_id=command.mentor_id,
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+            summary=f"is mentor {command.mentor_id} in the pool?",
+        )
+        if facts.refused is not None:
+            return None, facts.refused
+        return command, None
 
     async def _verified(self, command: c.RecordGathering, now: datetime) -> tuple[c.Command | None, str | None]:
         """The gathering as its record has it (kind, hours), or why it does not count. Only a command the

@@ -12,9 +12,9 @@ from temporalio.worker import Worker
 
 from activities.records.migrate import upgrade
 from activities.records.store import RecordStore
-from domain.people import Contact
+from domain.people import Contact, MentorProfile, Sector
 from tests.servers import time_skipping_server
-from tests.workflows.harness import COORDINATOR_ID, INSTITUTION
+from tests.workflows.harness import COORDINATOR_ID, INSTITUTION, POOL
 from workers.worker import build_worker
 
 
@@ -31,6 +31,11 @@ async def seeded_store(url: str, cohort_id: str) -> RecordStore:
     await store.upsert_institution(INSTITUTION)
     await store.upsert_person(COORDINATOR_ID, "coordinator", Contact(name="Coordinator", email="coord@example.org"))
     await store.upsert_cohort(cohort_id, COORDINATOR_ID)
+    for mentor_id in POOL:
+        unproposed = MentorProfile(
+            mentor_id=mentor_id, organisation_id="org-test", sector=Sector.PRIVATE, conflicts=(INSTITUTION.institution_id,)
+        )
+        await store.upsert_mentor(unproposed, None, cohorts=[cohort_id])
     return store
 
 
