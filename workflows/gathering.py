@@ -137,11 +137,7 @@ class GatheringWorkflow:
     async def _continue_as_new(self, plan: GatheringPlan) -> None:
         """Finish what has arrived (every update answered, every handler done), then continue as new with the
         state: the next run starts from it, its timers computed from it as before."""
-        while self._inbox or not workflow.all_handlers_finished():
-            if self._inbox:
-                await self._inbox.process(self._inbox.pop(), self._decide_message)
-            else:
-                await workflow.wait_condition(lambda: bool(self._inbox) or workflow.all_handlers_finished())
+        await self._inbox.settle(self._decide_message)
         workflow.logger.info("continuing as new", extra={"version": self._state.version})
         carried = GatheringContinued(state=self._state, budget=self._budget)
         workflow.continue_as_new(args=[plan.model_dump(mode="json"), carried.model_dump(mode="json")])

@@ -19,7 +19,7 @@ from workflows.partnership import PartnershipWorkflow
 INSTITUTION = Institution(institution_id="uni-helsinki", name="University of Helsinki", partner=True)
 COORDINATOR_ID = "coord-1"
 POOL = (
-    *(f"mr-{n}" for n in range(1, 10)),
+    *(f"mr-{n}" for n in range(10)),
     *("mr-old", "mr-new", "mr-x", "mr-c", "mr-k", "mentor-4", "mentor-77", "mentor-fz", "canary-mentor"),
 )
 """The mentors the tests' hand-made matches name: in every test cohort's pool (a match must name a mentor of the
