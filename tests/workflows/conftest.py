@@ -33,7 +33,10 @@ async def seeded_store(url: str, cohort_id: str) -> RecordStore:
     await store.upsert_cohort(cohort_id, COORDINATOR_ID)
     for mentor_id in POOL:
         unproposed = MentorProfile(
-            mentor_id=mentor_id, organisation_id="org-test", sector=Sector.PRIVATE, conflicts=(INSTITUTION.institution_id,)
+            mentor_id=mentor_id,
+            organisation_id="org-test",
+            sector=Sector.PRIVATE,
+            conflicts=(INSTITUTION.institution_id,),
         )
         await store.upsert_mentor(unproposed, None, cohorts=[cohort_id])
     return store
