@@ -57,6 +57,20 @@ class AttendanceFacts(_Model):
     refused: str | None = None
 
 
+class CheckMentor(_Model):
+    """Check a ``match_proposed`` against the mentor pool (issue 11): the mentor named must be in it."""
+
+    partnership_id: str
+    cohort_id: str | None
+    mentor_id: str
+
+
+class MentorFacts(_Model):
+    """Why the mentor cannot be matched (``refused``, in a coordinator's words), or None: in the pool."""
+
+    refused: str | None = None
+
+
 class DeliverNotifications(_Model):
     partnership_id: str
 

@@ -14,6 +14,8 @@ from activities.failures import classified
 from activities.models import (
     ApplicationFacts,
     AttendanceFacts,
+    CheckMentor,
+    MentorFacts,
     Recorded,
     RecordEvents,
     RegisterApplication,
@@ -77,6 +79,26 @@ class PartnershipActivities:
             attempt=activity.info().attempt,
         )
         return Recorded(version=result.version, duplicate=result.duplicate, outbox_keys=list(result.outbox_keys))
+
+    @activity.defn(name="check_mentor")
+    @classified
+    async def check_mentor(self, request: CheckMentor) -> MentorFacts:
+        """A match may name only a mentor of the pool: known, not withdrawn, and available for the partnership's
+        cohort. Anything else is refused with what a coordinator can do about it (read only; safe to retry)."""
+        mentor = await self._store.get_mentor_record(request.mentor_id)
+        if mentor is None:
+            return MentorFacts(
+                refused=f"mentor {request.mentor_id} is not in the mentor pool "
+                "(add them with `entrypoint mentors import` first, or check the id)"
+            )
+        if mentor.withdrawn_at is not None:
+            return MentorFacts(refused=f"mentor {request.mentor_id} has withdrawn from the mentor pool")
+        if request.cohort_id is not None and request.cohort_id not in mentor.cohorts:
+            return MentorFacts(
+                refused=f"mentor {request.mentor_id} is not available for cohort {request.cohort_id} "
+                f"(`entrypoint mentors import ... --cohort {request.cohort_id}` makes them available)"
+            )
+        return MentorFacts()
 
     @activity.defn(name="verify_gathering_attendance")
     @classified

@@ -26,13 +26,15 @@ from activities.keys import KEYRING_ENV, Keyring
 from activities.records.migrate import upgrade
 from activities.records.scratch import private_postgres
 from activities.records.store import RecordStore
-from domain.people import Contact, Institution
+from domain.people import Contact, Institution, MentorProfile, Sector
 from workers.binaries import temporal_binary
 from workers.setup import register_search_attributes
 from workers.temporal import data_converter
 
 INSTITUTION = Institution(institution_id="uni-helsinki", name="University of Helsinki", partner=True)
 COORDINATOR_ID = "coord-bench"
+MENTOR_ID = "mr-bench"
+"""The mentor of every benchmark partnership's match (a match must name a mentor of the cohort's pool)."""
 
 
 @dataclass
@@ -195,10 +197,12 @@ async def records_database(kind: str) -> AsyncIterator[str]:
 
 
 async def seed(store: RecordStore, cohort_id: str) -> None:
-    """What a partnership's first activities look up: the institution, the cohort and its coordinator."""
+    """What a partnership's activities look up: the institution, the cohort, its coordinator and its mentor."""
     await store.upsert_institution(INSTITUTION)
     await store.upsert_person(COORDINATOR_ID, "coordinator", Contact(name="Coordinator", email="coord@example.org"))
     await store.upsert_cohort(cohort_id, COORDINATOR_ID)
+    mentor = MentorProfile(mentor_id=MENTOR_ID, organisation_id="org-bench", sector=Sector.PRIVATE, capacity=3)
+    await store.upsert_mentor(mentor, None, cohorts=[cohort_id])
 
 
 def cpu_seconds() -> dict[str, float]:

@@ -45,7 +45,7 @@ from contract.partnership import Application
 from domain.cohort import CohortPlan, PlannedGathering
 from domain.gathering import GatheringPlan
 from domain.partnership.commands import GatheringKind
-from domain.people import Contact, Institution
+from domain.people import Contact, Institution, MentorProfile, Sector
 from workers.binaries import temporal_binary
 from workers.doctor import find_stuck, task_failures
 from workers.partnerships import Partnerships
@@ -369,6 +369,9 @@ async def fuzz(client: Client, store: RecordStore, task_queue: str, count: int, 
     await store.upsert_institution(Institution(institution_id="uni-fz", name="Fuzz University", partner=True))
     await store.upsert_person("coord-fz", "coordinator", Contact(name="Fuzz Coordinator", email="c@fz.org"))
     await store.upsert_cohort(cohort, "coord-fz")
+    for mentor_id in ("mentor-fz", *(f"mentor-fz{n}" for n in range(12))):  # the pool the matches name
+        mentor = MentorProfile(mentor_id=mentor_id, organisation_id="org-fz", sector=Sector.PRIVATE)
+        await store.upsert_mentor(mentor, None, cohorts=[cohort])
     targets = await _live_workflows(client, store, task_queue, cohort)
     outcome.workflows = len(targets)
     partnerships = [t for t in targets if t.signals and t.workflow_id.startswith("partnership-")]

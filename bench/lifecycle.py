@@ -22,6 +22,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowHandle
 
 from bench.bare import BARE_WORKFLOW_TYPE, BareSpec
+from bench.common import MENTOR_ID
 from contract import STATUS_QUERY
 from contract.partnership import Application, PartnershipStatus
 from domain.people import Contact
@@ -65,7 +66,7 @@ def application(cohort_id: str, index: int) -> Application:
 
 def opening(index: int) -> list[tuple[str, dict[str, Any]]]:
     return [
-        ("match_proposed", {"mentor_id": f"mr-{index:05d}", "score": 0.8, "reasons": ["shared field"]}),
+        ("match_proposed", {"mentor_id": MENTOR_ID, "score": 0.8, "reasons": ["shared field"]}),
         ("sign_agreement", {"party": "mentee", "signature_ref": f"esign-{index}-1"}),
         ("sign_agreement", {"party": "mentor", "signature_ref": f"esign-{index}-2"}),
     ]

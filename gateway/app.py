@@ -340,8 +340,42 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         await engine.store.complete(who, key, StoredResponse(kept.status_code, headers, bytes(kept.body).decode()))
         return response
 
-    def refused(rejection: Rejected) -> ProblemError:
-        return ProblemError(409, rejection.message, "rejected")
+    async def engine_call(
+        call: Callable[[], Awaitable[BaseModel]],
+        not_found: str,
+        status: int = 200,
+        *,
+        already_exists: str | None = None,
+        location: Callable[[Any], str] | None = None,
+    ) -> Response:
+        """One call to a workflow through the facades, its answer as JSON (``status``, and ``Location`` when
+        ``location`` is given), its refusals as problems: Rejected is 409 with the domain's reason, NotFound 404
+        ``not_found``, AlreadyExists 409 ``already_exists``, a ValueError (a payload the contract refuses) 422."""
+        try:
+            answer = await call()
+        except Rejected as rejection:
+            raise ProblemError(409, rejection.message, "rejected") from None
+        except NotFound:
+            raise ProblemError(404, not_found, "not-found") from None
+        except AlreadyExists:
+            if already_exists is None:
+                raise
+            raise ProblemError(409, already_exists, "already-exists") from None
+        except ValueError as error:
+            raise ProblemError(422, str(error), "validation") from None
+        return _json(answer, status, {"Location": location(answer)} if location is not None else None)
+
+    async def posted(
+        request: Request,
+        who: str,
+        key: str,
+        call: Callable[[], Awaitable[BaseModel]],
+        not_found: str,
+        status: int = 200,
+        **options: Any,
+    ) -> Response:
+        """The body of every POST: once per idempotency key (``idempotent``), then :func:`engine_call`."""
+        return await idempotent(request, who, key, lambda: engine_call(call, not_found, status, **options))
 
     common = (401, 403, 404, 413, 422, 429, 503)
     posting = (400, 401, 403, 404, 409, 413, 422, 429, 503)
@@ -374,19 +408,22 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
             errors = field_errors([{**e, "loc": ("body", "policy", *e["loc"])} for e in error.errors()])
             raise ProblemError(422, "the policy overrides are not valid", "validation", errors=errors) from None
 
-        async def run() -> Response:
-            try:
-                handle = await engine.partnerships.start(application)
-            except AlreadyExists:
-                raise ProblemError(
-                    409, "an application for this mentee in this cohort exists already", "already-exists"
-                ) from None
-            accepted = ApplicationAccepted(
+        async def start() -> ApplicationAccepted:
+            handle = await engine.partnerships.start(application)
+            return ApplicationAccepted(
                 partnership_id=handle.id, cohort_id=application.cohort_id, mentee_id=application.mentee_id
             )
-            return _json(accepted, 201, {"Location": f"{config.public_url}/v1/partnerships/{handle.id}"})
 
-        return await idempotent(request, caller.key, idempotency_key, run)
+        return await posted(
+            request,
+            caller.key,
+            idempotency_key,
+            start,
+            f"no cohort {application.cohort_id}",
+            201,
+            already_exists="an application for this mentee in this cohort exists already",
+            location=lambda accepted: f"{config.public_url}/v1/partnerships/{accepted.partnership_id}",
+        )
 
     # --------------------------------------------------------------------------------------- partnerships
 
@@ -428,10 +465,7 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
     ) -> Response:
         """Scopes: ``coordinator``, ``ops:read``, ``institution:<id>`` (own students), ``participant:<id>``."""
         await may_see(caller, partnership_id, ("coordinator", "ops:read", "institution"))
-        try:
-            return _json(await engine.partnerships.status(partnership_id))
-        except NotFound:
-            raise ProblemError(404, f"no partnership {partnership_id}", "not-found") from None
+        return await engine_call(lambda: engine.partnerships.status(partnership_id), f"no partnership {partnership_id}")
 
     def signal_route(name: str, command: type[BaseModel]) -> None:
         allowed = SIGNAL_SCOPES[name]
@@ -448,18 +482,14 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
             if not any(caller.has(s) for s in plain) and partnership_id not in caller.participant_of:
                 raise ProblemError(404, f"no partnership {partnership_id}", "not-found")
 
-            async def run() -> Response:
-                data = payload.model_dump(mode="json", exclude_unset=True)  # type: ignore[attr-defined]
-                try:
-                    return _json(await engine.partnerships.update(partnership_id, name, data))
-                except Rejected as rejection:
-                    raise refused(rejection) from None
-                except NotFound:
-                    raise ProblemError(404, f"no partnership {partnership_id}", "not-found") from None
-                except ValueError as error:
-                    raise ProblemError(422, str(error), "validation") from None
-
-            return await idempotent(request, caller.key, idempotency_key, run)
+            data = payload.model_dump(mode="json", exclude_unset=True)  # type: ignore[attr-defined]
+            return await posted(
+                request,
+                caller.key,
+                idempotency_key,
+                lambda: engine.partnerships.update(partnership_id, name, data),
+                f"no partnership {partnership_id}",
+            )
 
         scopes = ", ".join(f"``{s}``" + (" (its own partnership)" if s == "participant" else "") for s in allowed)
         send.__doc__ = (
@@ -496,15 +526,20 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
     ) -> Response:
         """Scope: ``coordinator``."""
 
-        async def run() -> Response:
-            try:
-                handle = await engine.cohorts.start(plan)
-            except AlreadyExists:
-                raise ProblemError(409, f"cohort {plan.cohort_id} exists already", "already-exists") from None
-            started = CohortStarted(cohort_id=plan.cohort_id, workflow_id=handle.id)
-            return _json(started, 201, {"Location": f"{config.public_url}/v1/cohorts/{plan.cohort_id}"})
+        async def start() -> CohortStarted:
+            handle = await engine.cohorts.start(plan)
+            return CohortStarted(cohort_id=plan.cohort_id, workflow_id=handle.id)
 
-        return await idempotent(request, caller.key, idempotency_key, run)
+        return await posted(
+            request,
+            caller.key,
+            idempotency_key,
+            start,
+            f"no cohort {plan.cohort_id}",
+            201,
+            already_exists=f"cohort {plan.cohort_id} exists already",
+            location=lambda started: f"{config.public_url}/v1/cohorts/{started.cohort_id}",
+        )
 
     @app.get(
         "/v1/cohorts/{cohort_id}",
@@ -517,10 +552,7 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         cohort_id: ObjectId, caller: Annotated[Principal, Depends(allow("coordinator", "ops:read"))]
     ) -> Response:
         """Scopes: ``coordinator``, ``ops:read``."""
-        try:
-            return _json(await engine.cohorts.status(cohort_id))
-        except NotFound:
-            raise ProblemError(404, f"no cohort {cohort_id}", "not-found") from None
+        return await engine_call(lambda: engine.cohorts.status(cohort_id), f"no cohort {cohort_id}")
 
     @app.post(
         "/v1/cohorts/{cohort_id}/approve",
@@ -538,15 +570,13 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
     ) -> Response:
         """With pins or exclusions the round is recomputed with them first. Scope: ``coordinator``."""
 
-        async def run() -> Response:
-            try:
-                return _json(await engine.cohorts.approve(cohort_id, approval))
-            except Rejected as rejection:
-                raise refused(rejection) from None
-            except NotFound:
-                raise ProblemError(404, f"no cohort {cohort_id}", "not-found") from None
-
-        return await idempotent(request, caller.key, idempotency_key, run)
+        return await posted(
+            request,
+            caller.key,
+            idempotency_key,
+            lambda: engine.cohorts.approve(cohort_id, approval),
+            f"no cohort {cohort_id}",
+        )
 
     @app.post(
         "/v1/cohorts/{cohort_id}/run-matching",
@@ -565,14 +595,11 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
     ) -> Response:
         """Scope: ``coordinator``."""
 
-        async def run() -> Response:
-            try:
-                await engine.cohorts.run_matching(cohort_id, body.reason)
-            except NotFound:
-                raise ProblemError(404, f"no cohort {cohort_id}", "not-found") from None
-            return _json(MatchingRequested(cohort_id=cohort_id), 202)
+        async def request_round() -> MatchingRequested:
+            await engine.cohorts.run_matching(cohort_id, body.reason)
+            return MatchingRequested(cohort_id=cohort_id)
 
-        return await idempotent(request, caller.key, idempotency_key, run)
+        return await posted(request, caller.key, idempotency_key, request_round, f"no cohort {cohort_id}", 202)
 
     @app.get(
         "/v1/cohorts/{cohort_id}/report",
@@ -606,10 +633,10 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         caller: Annotated[Principal, Depends(allow("coordinator", "ops:read", "calendar"))],
     ) -> Response:
         """Scopes: ``coordinator``, ``ops:read``, ``calendar``."""
-        try:
-            return _json(await engine.gatherings.status(cohort_id, gathering_id))
-        except NotFound:
-            raise ProblemError(404, f"no gathering {gathering_id} in cohort {cohort_id}", "not-found") from None
+        return await engine_call(
+            lambda: engine.gatherings.status(cohort_id, gathering_id),
+            f"no gathering {gathering_id} in cohort {cohort_id}",
+        )
 
     def gathering_route(name: str, command: type[BaseModel]) -> None:
         allowed = GATHERING_SCOPES[name]
@@ -630,18 +657,14 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
                 if registrant not in own:
                     raise ProblemError(403, "a participant's token registers its own partnership only", "forbidden")
 
-            async def run() -> Response:
-                data = payload.model_dump(mode="json", exclude_unset=True)  # type: ignore[attr-defined]
-                try:
-                    return _json(await engine.gatherings.update(cohort_id, gathering_id, name, data))
-                except Rejected as rejection:
-                    raise refused(rejection) from None
-                except NotFound:
-                    raise ProblemError(404, f"no gathering {gathering_id} in cohort {cohort_id}", "not-found") from None
-                except ValueError as error:
-                    raise ProblemError(422, str(error), "validation") from None
-
-            return await idempotent(request, caller.key, idempotency_key, run)
+            data = payload.model_dump(mode="json", exclude_unset=True)  # type: ignore[attr-defined]
+            return await posted(
+                request,
+                caller.key,
+                idempotency_key,
+                lambda: engine.gatherings.update(cohort_id, gathering_id, name, data),
+                f"no gathering {gathering_id} in cohort {cohort_id}",
+            )
 
         send.__doc__ = (
             f"Sends ``{name}`` as the Gathering workflow's update of the same name. Scopes: "
@@ -681,17 +704,12 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
             webhook_id = request.headers["webhook-id"]
 
             async def run() -> Response:
-                target, name, data = webhook_command(provider, body)
+                target, name, data = webhook_command(provider, body)  # 422 (ProblemError) when not a command
                 if provider == "calendar":  # once per provider event id (default: the webhook-id), for good
                     return await calendar.log_meeting(target, data.pop("event_id", None) or webhook_id, data)
-                try:
-                    return _json(await engine.partnerships.update(target, name, data))
-                except Rejected as rejection:
-                    raise refused(rejection) from None
-                except NotFound:
-                    raise ProblemError(404, f"no partnership {target}", "not-found") from None
-                except ValueError as error:
-                    raise ProblemError(422, str(error), "validation") from None
+                return await engine_call(
+                    lambda: engine.partnerships.update(target, name, data), f"no partnership {target}"
+                )
 
             return await idempotent(request, f"webhook:{provider}", webhook_id[:255], run)
 

@@ -49,6 +49,7 @@ def activities_for(store: RecordStore, mailer: SmtpMailer | None, client: Client
         partnership.register_application,
         partnership.record_events,
         partnership.verify_gathering_attendance,
+        partnership.check_mentor,
         notifications.deliver_notifications,
         gathering.record_gathering_events,
         gathering.deliver_attendance,

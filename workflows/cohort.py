@@ -2,6 +2,13 @@
 
 It never holds the cohort's partnerships in its history: matching runs in an activity over the records
 database, proposals are stored there and delivered to the partnerships from an activity in batches.
+
+History budget (patch ``cohort-continue-as-new``): between matching rounds, and while it waits for the kickoff or
+the closing report, a cohort continues as new before its history grows large (:class:`~workflows.budget.
+HistoryBudget`); the next run takes its state (rounds, kickoff, gatherings started, a round requested and not yet
+run, the last matching note) as its second argument, :class:`CohortContinued`, and waits for what it waited for.
+The pool, the proposals and the partnerships are in the records database, not in the history, so they carry over
+by themselves.
 """
 
 from __future__ import annotations
@@ -11,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RawValue, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
+    from pydantic import BaseModel, ValidationError
 
     from activities.cohort import CohortActivities
     from activities.models import (
@@ -50,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.errors import DomainRejection, problems
     from domain.limits import payload_problem
+    from workflows.budget import HistoryBudget, decoded, read_continued
     from workflows.waiting import arrived_before
 
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -57,14 +65,28 @@ RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=time
 COALESCE_RUN_MATCHING = "coalesce-run-matching"
 """Patch: a ``run_matching`` while a round is pending or under way joins it (histories before it counted each)."""
 UNDER_WAY = (CohortStage.MATCHING, CohortStage.AWAITING_APPROVAL, CohortStage.DELIVERING_MATCHES)
+CONTINUE_AS_NEW = "cohort-continue-as-new"
+"""Patch: a cohort continues as new before its history grows large (histories before it never did)."""
+
+
+class CohortContinued(BaseModel):
+    """The second start argument: what a run carries into the next when it continues as new. A carried ``state``
+    is taken only from the cohort's own continue-as-new, never from a caller (a fresh start may set a smaller
+    ``budget``, as the tests do)."""
+
+    state: CohortState | None = None
+    rounds_requested: int = 0
+    matching_note: str | None = None
+    budget: HistoryBudget = HistoryBudget()
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
 class CohortWorkflow:
     @workflow.init
-    def __init__(self, plan: CohortPlan) -> None:
-        self._plan = plan
-        self._state = CohortState(cohort_id=plan.cohort_id)
+    def __init__(self, plan: CohortPlan, continued: CohortContinued | None = None) -> None:
+        # With the optional second argument, a start that passes only the plan gets it decoded without its type.
+        self._plan = plan if isinstance(plan, CohortPlan) else CohortPlan.model_validate(decoded(plan))
+        self._state = CohortState(cohort_id=self._plan.cohort_id)
         self._rounds_requested = 0
         self._approval: MatchingApproval | None = None
         self._waiting_for = "starting"
@@ -72,27 +94,43 @@ class CohortWorkflow:
         self._matching_note: str | None = None
         self._refused: tuple[MatchingApproval, str] | None = None
         """The approval the last round refused (unknown pins, say), and why: its update is answered with it."""
+        carried, self._bad_continuation = read_continued(CohortContinued, continued, "cohort")
+        self._budget = carried.budget if carried is not None else HistoryBudget()
+        self._continued = carried is not None and carried.state is not None
+        if carried is not None and carried.state is not None:
+            self._state = carried.state
+            self._rounds_requested = carried.rounds_requested
+            self._matching_note = carried.matching_note
+
+    __init__.__annotations__["continued"] = RawValue
 
     @workflow.run
-    async def run(self, plan: CohortPlan) -> CohortReport:
-        await workflow.execute_activity_method(
-            CohortActivities.register_cohort,
-            RegisterCohort(cohort_id=plan.cohort_id, coordinator_id=plan.coordinator_id),
-            start_to_close_timeout=timedelta(seconds=15),
-            retry_policy=RETRY,
-            summary="register the cohort",
-        )
-        self._publish("applications open; the first matching round at " + _at(plan.matching_at))
-        await self._until(plan.matching_at, lambda: self._rounds_requested > 0, "first matching round")
-        await self._matching_round()
+    async def run(self, plan: CohortPlan, continued: CohortContinued | None = None) -> CohortReport:
+        plan = self._plan
+        if self._bad_continuation is not None:
+            raise ApplicationError(self._bad_continuation, type="InvalidArgument", non_retryable=True)
+        if not self._continued:
+            await workflow.execute_activity_method(
+                CohortActivities.register_cohort,
+                RegisterCohort(cohort_id=plan.cohort_id, coordinator_id=plan.coordinator_id),
+                start_to_close_timeout=timedelta(seconds=15),
+                retry_policy=RETRY,
+                summary="register the cohort",
+            )
+            self._publish("applications open; the first matching round at " + _at(plan.matching_at))
+            await self._until(plan.matching_at, lambda: self._rounds_requested > 0, "first matching round")
+            await self._matching_round()
 
         closing_at = plan.programme_end + plan.review_window
         while True:  # kickoff, then the programme; a coordinator may ask for a further round at any time
+            if self._over_budget():
+                await self._continue_as_new()
             kicked_off = self._state.kicked_off
             target, what = (closing_at, "closing report") if kicked_off else (plan.kickoff_at, "kickoff")
             self._publish(("programme running; " if kicked_off else "") + f"{what} at {_at(target)}")
-            if await self._until(target, lambda: self._rounds_requested > len(self._state.rounds), what):
-                await self._matching_round()
+            if await self._until(target, self._wakes, what):
+                if self._rounds_requested > len(self._state.rounds):
+                    await self._matching_round()
             elif not kicked_off:
                 await self._kickoff(plan)
             else:
@@ -111,6 +149,29 @@ class CohortWorkflow:
         self._state = close(self._state, final=True)
         self._publish("closed; the report is ready")
         return self._report
+
+    run.__annotations__["continued"] = RawValue
+
+    def _wakes(self) -> bool:
+        """What ends a wait for the kickoff or the closing report early: a round requested, or (patched) the
+        history budget spent."""
+        return self._rounds_requested > len(self._state.rounds) or self._over_budget()
+
+    def _over_budget(self) -> bool:
+        return self._budget.spent() and workflow.patched(CONTINUE_AS_NEW)
+
+    async def _continue_as_new(self) -> None:
+        """Every handler done (an approval waits for its round, which is over by now), then continue as new with
+        the state; the next run waits for what this one waited for."""
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.logger.info("continuing as new", extra={"rounds": len(self._state.rounds)})
+        carried = CohortContinued(
+            state=self._state,
+            rounds_requested=self._rounds_requested,
+            matching_note=self._matching_note,
+            budget=self._budget,
+        )
+        workflow.continue_as_new(args=[self._plan.model_dump(mode="json"), carried.model_dump(mode="json")])
 
     async def _kickoff(self, plan: CohortPlan) -> None:
         started = await workflow.execute_activity_method(
@@ -269,4 +330,4 @@ def _at(moment: datetime) -> str:
     return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
-__all__ = ["CohortStatus", "CohortWorkflow", "MatchingApproval", "RunMatching", "cohort_workflow_id"]
+__all__ = ["CohortContinued", "CohortStatus", "CohortWorkflow", "MatchingApproval", "RunMatching", "cohort_workflow_id"]

@@ -9,19 +9,24 @@ Where the record lives: the gathering's events (registrations, waitlist, attenda
 database by ``record_gathering_events`` (table ``gathering_events``), and the hours in each partnership's
 event log. Notices (reminders, a place offered from the waitlist, the cancellation, attendance due) are log
 lines for now: the outbox takes partnership rows only.
+
+History budget (patch ``gathering-continue-as-new``): a gathering continues as new before its history grows large
+(:class:`~workflows.budget.HistoryBudget`), after every message that has arrived is decided and answered; the next
+run takes the state (registrations, waitlist, reminders, attendance, delivery still pending) as its second argument,
+:class:`GatheringContinued`, and its timers go on from it.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import ValidationError
+    from pydantic import BaseModel, ValidationError
 
     from activities.gathering import GatheringActivities
     from activities.models import (
@@ -45,7 +50,11 @@ with workflow.unsafe.imports_passed_through():
     from domain.gathering import commands as c
     from domain.gathering.events import Event
     from workflows import inbox, metrics
+    from workflows.budget import HistoryBudget, decoded, read_continued
     from workflows.inbox import Inbox, Pending
+
+CONTINUE_AS_NEW = "gathering-continue-as-new"
+"""Patch: a gathering continues as new before its history grows large (histories before it never did)."""
 
 RECORD_TIMEOUT = timedelta(seconds=15)
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -57,18 +66,33 @@ DELIVERY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_inte
 skipped with the reason, not retried)."""
 
 
+class GatheringContinued(BaseModel):
+    """The second start argument: what a run carries into the next when it continues as new. A carried ``state``
+    is taken only from the gathering's own continue-as-new, never from a caller (a fresh start may set a smaller
+    ``budget``, as the tests do)."""
+
+    state: GatheringState | None = None
+    budget: HistoryBudget = HistoryBudget()
+
+
 @workflow.defn(name=WORKFLOW_TYPE)
 @inbox.handlers(MESSAGES, GatheringStatus, signals=False)
 class GatheringWorkflow:
     @workflow.init
-    def __init__(self, plan: GatheringPlan) -> None:
+    def __init__(self, plan: GatheringPlan, continued: GatheringContinued | None = None) -> None:
         self._state: GatheringState = initial_state(workflow.info().workflow_id)
         self._inbox: Inbox[GatheringStatus] = Inbox(MESSAGES, self._check, self.status)
         # Scheduled from the start, so that updates sent right after the start are validated against the plan
         # (they are processed only after ``run`` has recorded this).
         self._opening: list[Event] = []
-        self._plan, self._refused = _read_plan(cast(RawValue, plan))
-        if self._plan is not None:
+        self._plan, self._refused = _read_plan(plan)
+        carried, refused = read_continued(GatheringContinued, continued, "gathering")
+        self._refused = self._refused or refused
+        self._budget = carried.budget if carried is not None else HistoryBudget()
+        self._continued = carried is not None and carried.state is not None
+        if carried is not None and carried.state is not None:
+            self._state = carried.state  # already scheduled and recorded by an earlier run
+        elif self._plan is not None:
             try:
                 self._opening = decide(self._state, c.Schedule(plan=self._plan), workflow.now())
             except DomainRejection as rejection:
@@ -77,19 +101,22 @@ class GatheringWorkflow:
 
     # The plan is taken raw: one that does not validate fails the workflow at once with the reason (field names
     # and problems, never the values) instead of failing every workflow task. Callers still see the type.
-    __init__.__annotations__["plan"] = RawValue
+    __init__.__annotations__["plan"] = __init__.__annotations__["continued"] = RawValue
 
     @workflow.run
-    async def run(self, plan: GatheringPlan) -> GatheringStatus:
+    async def run(self, plan: GatheringPlan, continued: GatheringContinued | None = None) -> GatheringStatus:
         if self._refused is not None or self._plan is None:
             raise ApplicationError(self._refused or "no plan", type="DomainRejection", non_retryable=True)
         plan = self._plan
         if workflow.info().workflow_id != gathering_workflow_id(plan.cohort_id, plan.gathering_id):
             workflow.logger.warning("a Gathering should run as gathering-{cohort_id}-{gathering_id}")
-        await self._record(self._opening, expected_version=0)
+        if not self._continued:
+            await self._record(self._opening, expected_version=0)
         self._publish()
 
         while not self._state.is_terminal:
+            if self._budget.spent() and workflow.patched(CONTINUE_AS_NEW):
+                await self._continue_as_new(plan)
             if self._state.pending_delivery:
                 await self._deliver()
                 continue
@@ -106,6 +133,14 @@ class GatheringWorkflow:
             await self._inbox.process(self._inbox.pop(), self._decide_message)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
+
+    async def _continue_as_new(self, plan: GatheringPlan) -> None:
+        """Finish what has arrived (every update answered, every handler done), then continue as new with the
+        state: the next run starts from it, its timers computed from it as before."""
+        await self._inbox.settle(self._decide_message)
+        workflow.logger.info("continuing as new", extra={"version": self._state.version})
+        carried = GatheringContinued(state=self._state, budget=self._budget)
+        workflow.continue_as_new(args=[plan.model_dump(mode="json"), carried.model_dump(mode="json")])
 
     # ------------------------------------------------------------------------------------------- the loop
 
@@ -182,17 +217,17 @@ class GatheringWorkflow:
         """Update validators: a rejection here leaves no trace in the history."""
         decide(self._state, command, workflow.now())
 
-    run.__annotations__["plan"] = RawValue
+    run.__annotations__["plan"] = run.__annotations__["continued"] = RawValue
 
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> GatheringStatus:
         return describe(self._state)
 
 
-def _read_plan(raw: RawValue) -> tuple[GatheringPlan | None, str | None]:
+def _read_plan(raw: object) -> tuple[GatheringPlan | None, str | None]:
     """The plan, or why the input is not one (field names and problems, never the values)."""
     try:
-        payload = workflow.payload_converter().from_payload(raw.payload)
+        payload = decoded(raw)
     except Exception:
         return None, "the plan is not one JSON object"
     if not isinstance(payload, dict):
@@ -285,4 +320,4 @@ def search_attribute_updates(state: GatheringState) -> list[SearchAttributeUpdat
     return updates
 
 
-__all__ = ["GatheringWorkflow", "describe", "details", "search_attribute_updates"]
+__all__ = ["GatheringContinued", "GatheringWorkflow", "describe", "details", "search_attribute_updates"]

@@ -153,6 +153,15 @@ class Inbox(Generic[R]):
         """The moment a message counts as of: its arrival (before the patch: when the loop got to it)."""
         return pending.arrived_at if self.by_arrival else workflow.now()
 
+    async def settle(self, apply: Callable[[Pending[R]], Awaitable[str | None]]) -> None:
+        """Before a continue-as-new: decide everything that has arrived, and wait until every handler is done (each
+        update answered), so nothing is lost at the boundary."""
+        while self._queue or not workflow.all_handlers_finished():
+            if self._queue:
+                await self.process(self._queue.popleft(), apply)
+            else:
+                await workflow.wait_condition(lambda: bool(self._queue) or workflow.all_handlers_finished())
+
     async def process(self, pending: Pending[R], apply: Callable[[Pending[R]], Awaitable[str | None]]) -> None:
         """Decide a message with ``apply`` (which returns the rejection's reason); an update then gets its answer."""
         try:

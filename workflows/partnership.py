@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.cohort import CohortActivities
     from activities.models import (
+        CheckMentor,
         DeliverNotifications,
         RecordEvents,
         RegisterApplication,
@@ -44,6 +45,8 @@ CONTINUE_AS_NEW = "continue-as-new-on-history-budget"
 """Patch: a partnership continues as new before its history grows large (histories before it never did)."""
 VERIFY_GATHERINGS = "verify-gathering-attendance"
 """Patch: ``gathering_attended`` is checked against the Gathering's record (histories before it took the caller's)."""
+MENTOR_IN_POOL = "match-mentor-in-pool"
+"""Patch: ``match_proposed`` is checked against the mentor pool (histories before it took any mentor id)."""
 SKIP_REPEATS = "skip-repeated-rejections"
 """Patch: a rejection identical to the last one recorded is not recorded again (histories before it did)."""
 CHECKIN_PULSE = "checkin-pulse"
@@ -155,11 +158,7 @@ class PartnershipWorkflow:
     async def _continue_as_new(self, app: Application) -> None:
         """Finish what has arrived (every signal and update answered, every handler done), then continue as new
         with the state: the next run starts from it, its timers computed from it as before."""
-        while self._inbox or not workflow.all_handlers_finished():
-            if self._inbox:
-                await self._inbox.process(self._inbox.pop(), self._decide_message)
-            else:
-                await workflow.wait_condition(lambda: bool(self._inbox) or workflow.all_handlers_finished())
+        await self._inbox.settle(self._decide_message)
         workflow.logger.info("continuing as new", extra={"version": self._state.version})
         carried = Continued(state=self._state, published=self._published, budget=self._budget)
         workflow.continue_as_new(
@@ -203,7 +202,31 @@ class PartnershipWorkflow:
         command, invalid = pending.command, pending.invalid
         if isinstance(command, c.RecordGathering) and workflow.patched(VERIFY_GATHERINGS):
             command, invalid = await self._verified(command, now)
+        elif isinstance(command, c.ProposeMatch) and workflow.patched(MENTOR_IN_POOL):
+            command, invalid = await self._mentor_checked(command, now)
         return await self._apply(command, pending.name, invalid, now=now)
+
+    async def _mentor_checked(self, command: c.ProposeMatch, now: datetime) -> tuple[c.Command | None, str | None]:
+        """The match, or why its mentor cannot be matched (not in the pool, withdrawn, not available for the
+        cohort). Only a match the domain would take costs the look-up; any other is rejected as before."""
+        try:
+            decide(self._state, command, now)
+        except DomainRejection:
+            return command, None
+        facts = await workflow.execute_activity_method(
+            PartnershipActivities.check_mentor,
+            CheckMentor(
+                partnership_id=self._state.partnership_id,
+                cohort_id=self._state.cohort_id,
+                mentor_id=command.mentor_id,
+            ),
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+            summary=f"is mentor {command.mentor_id} in the pool?",
+        )
+        if facts.refused is not None:
+            return None, facts.refused
+        return command, None
 
     async def _verified(self, command: c.RecordGathering, now: datetime) -> tuple[c.Command | None, str | None]:
         """The gathering as its record has it (kind, hours), or why it does not count. Only a command the
@@ -265,6 +288,7 @@ class PartnershipWorkflow:
             if rejected is None and source in MESSAGES and reason is not None:
                 return await self._apply(None, source, invalid=f"the records refused {source}: {reason}", now=now)
             raise _refused(f"the records refused {source}", error) from None
+        events = self._as_recorded(command, events, recorded.version, now)
         attention_before = self._state.attention
         self._state = fold(self._state, events)
         metrics.attention_changed(attention_before, self._state.attention)
@@ -272,6 +296,23 @@ class PartnershipWorkflow:
         if recorded.outbox_keys:
             await self._deliver()
         return rejected
+
+    def _as_recorded(self, command: c.Command | None, events: list[Event], version: int, now: datetime) -> list[Event]:
+        """The events as the records hold them. Only a history from before the Tick fix (one timer per decision, as
+        of its due time) differs: its loop decided a Tick as of the workflow task's clock, every timer then due in
+        one batch (a worker away past a reminder and a deadline recorded both at once). Replayed, the record's
+        version says so, and that Tick is decided as it was then, so the history goes on as recorded (for
+        example tests/histories/missed_timers_before_tick_fix.json). Histories with the ``arrival-time`` patch
+        (the fix came just before it) and new runs never take this path: their records match what they sent."""
+        if (
+            version == self._state.version + len(events)
+            or not isinstance(command, c.Tick)
+            or not workflow.unsafe.is_replaying()
+            or self._inbox.by_arrival
+        ):
+            return events
+        as_then = decide(self._state, command, workflow.now())
+        return as_then if version == self._state.version + len(as_then) else events
 
     def _repeats_last_rejection(self, source: str, reason: str) -> bool:
         """The same command rejected for the same reason as the last rejection recorded: the status would say

@@ -14,12 +14,14 @@ Logs carry ids, template names and counts only: never names, addresses or messag
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.errors import MessageError
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
+from typing import Any, TypeVar
 
 import structlog
 
@@ -38,8 +40,11 @@ __all__ = [
     "SmtpMailer",
     "build_email",
     "deliver_pending",
+    "drain",
     "lease_for",
     "message_id_for",
+    "send_claimed",
+    "time_left",
 ]
 
 log = structlog.get_logger("entrypoint.notifications")
@@ -80,6 +85,73 @@ def build_email(rendered: RenderedMessage, contact: Contact, *, sender: str, key
     return message
 
 
+def time_left(until: datetime | None) -> float | None:
+    """Seconds a send may still take before ``until`` (None: no limit); raises DeliveryFailed when too few are
+    left (the rest stays pending for the next attempt)."""
+    if until is None:
+        return None
+    left = (until - datetime.now(UTC)).total_seconds() - SEND_MARGIN
+    if left < MIN_SEND:
+        raise DeliveryFailed("out of time for this attempt; the rest stays pending for the next one")
+    return left
+
+
+async def send_claimed(
+    mailer: Mailer,
+    claims: Claims,
+    claim: Claim,
+    email: EmailMessage,
+    within: float | None,
+    *,
+    record_attempt: Callable[[str, str], Awaitable[None]],
+    logger: Any,
+    what: str,
+) -> str | None:
+    """Send one claimed notice (both outboxes): None once sent (the caller marks it sent); the reason when the
+    mail server refused the recipient for good (the caller marks it undeliverable). Any other failure is not a
+    send: the attempt is counted (``record_attempt(key, reason)``), the claim given back, and DeliveryFailed
+    raised, so the message stays pending. A cancellation while sending is not caught: the message may have gone
+    out, so the claim is kept until its lease runs out."""
+    key = str(email["X-EntryPoint-Notice"])
+    try:
+        await mailer.send(email, within=within)
+    except RecipientRefused as refused:
+        return str(refused)
+    except Exception as error:
+        reason = str(error) if isinstance(error, MailServerError) else f"sending failed ({type(error).__name__})"
+        logger.warning(f"{what}.send_failed", key=key, attempt=claim.claims, reason=reason)
+        await claims.release(claim)
+        await record_attempt(key, reason)
+        raise DeliveryFailed(f"could not send notification {key}: {reason}") from None
+    return None
+
+
+M = TypeVar("M")
+
+
+async def drain(
+    fetch: Callable[[int], Awaitable[Sequence[M]]],
+    key: Callable[[M], str],
+    deliver: Callable[[M], Awaitable[None]],
+    batch: int,
+) -> None:
+    """Deliver every pending message once, oldest first, ``fetch(limit)`` reading up to ``limit`` pending rows:
+    rows held by other deliveries (still pending) are looked past by reading further."""
+    seen: set[str] = set()
+    limit = batch
+    while True:
+        messages = await fetch(limit)
+        fresh = [message for message in messages if key(message) not in seen]
+        if not fresh:
+            if len(messages) < limit:
+                return
+            limit += batch  # the first rows are held by other deliveries: look past them
+            continue
+        for message in fresh:
+            seen.add(key(message))
+            await deliver(message)
+
+
 @dataclass
 class _Run:
     """One delivery pass: the counts, and each partnership's log read at most once."""
@@ -112,17 +184,8 @@ class _Run:
         """The contact of ``person_id`` in ``role``: people are keyed by role and id."""
         return await self.store.get_contact(person_id, role.value) if person_id else None
 
-    def time_left(self) -> float | None:
-        """Seconds a send may still take (None: no limit); raises DeliveryFailed when too few are left."""
-        if self.until is None:
-            return None
-        left = (self.until - datetime.now(UTC)).total_seconds() - SEND_MARGIN
-        if left < MIN_SEND:
-            raise DeliveryFailed("out of time for this attempt; the rest stays pending for the next one")
-        return left
-
     async def deliver(self, message: OutboxMessage) -> None:
-        self.time_left()
+        time_left(self.until)
         claim = await self.claims.claim(message.key, expires_at=self.until)
         if claim is None:
             log.info("notification.skipped", key=message.key, why="claimed elsewhere or no longer pending")
@@ -135,7 +198,7 @@ class _Run:
         if email is None:
             return
         try:
-            within = self.time_left()
+            within = time_left(self.until)
         except DeliveryFailed:
             await self.claims.release(claim)
             raise
@@ -170,19 +233,19 @@ class _Run:
 
     async def _send(self, message: OutboxMessage, claim: Claim, email: EmailMessage, within: float | None) -> None:
         key = message.key
-        try:
-            await self.mailer.send(email, within=within)
-        except RecipientRefused as refused:
-            await self._undeliverable(message, str(refused))
+        refused = await send_claimed(
+            self.mailer,
+            self.claims,
+            claim,
+            email,
+            within,
+            record_attempt=self.store.record_attempt,
+            logger=log,
+            what="notification",
+        )
+        if refused is not None:
+            await self._undeliverable(message, refused)
             return
-        except Exception as error:
-            # Not sent: count the attempt and give the claim back. (A cancellation while sending is not
-            # caught: the message may have gone out, so the claim is kept until its lease runs out.)
-            reason = str(error) if isinstance(error, MailServerError) else f"sending failed ({type(error).__name__})"
-            log.warning("notification.send_failed", key=key, attempt=claim.claims, reason=reason)
-            await self.claims.release(claim)
-            await self.store.record_attempt(key, reason)
-            raise DeliveryFailed(f"could not send notification {key}: {reason}") from None
         # Sent. Should recording it fail, the claim is kept (not released), so no other delivery resends
         # the message before the lease runs out.
         await self.store.mark_sent(key, email["Message-ID"])
@@ -271,19 +334,11 @@ async def deliver_pending(
         return Delivered(sent=0, undeliverable=0, pending=pending)
     await claims.prepare()
     run = _Run(store=store, mailer=mailer, claims=claims, until=until)
-    seen: set[str] = set()
-    limit = batch
-    while True:
-        messages = await store.pending_outbox(partnership_id, limit=limit)
-        fresh = [message for message in messages if message.key not in seen]
-        if not fresh:
-            if len(messages) < limit:
-                break
-            limit += batch  # the first rows are held by other deliveries: look past them
-            continue
-        for message in fresh:
-            seen.add(message.key)
-            await run.deliver(message)
+
+    async def fetch(limit: int) -> list[OutboxMessage]:
+        return await store.pending_outbox(partnership_id, limit=limit)
+
+    await drain(fetch, lambda message: message.key, run.deliver, batch)
     pending = await claims.pending_count(partnership_id)
     log.info(
         "notifications.delivered",

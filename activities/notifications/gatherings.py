@@ -13,7 +13,7 @@ stood right after the event. Logs carry keys, template names and ids only.
 from __future__ import annotations
 
 import textwrap
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.errors import MessageError
 from functools import cache
 from string import Template
@@ -24,7 +24,14 @@ import structlog
 from activities.models import Delivered
 from activities.notifications import phrases as ph
 from activities.notifications.claims import Claims
-from activities.notifications.delivery import BATCH, DeliveryFailed, build_email, lease_for
+from activities.notifications.delivery import (
+    BATCH,
+    build_email,
+    drain,
+    lease_for,
+    send_claimed,
+    time_left,
+)
 from activities.notifications.rendering import (
     RenderedMessage,
     TemplateMissing,
@@ -35,7 +42,7 @@ from activities.notifications.rendering import (
     when,
     wrap,
 )
-from activities.notifications.smtp import Mailer, MailServerError, RecipientRefused
+from activities.notifications.smtp import Mailer
 from activities.records import gathering_outbox
 from activities.records.models import OutboxStatus
 from activities.records.store import RecordStore
@@ -46,8 +53,6 @@ from domain.people import Language
 log = structlog.get_logger("entrypoint.notifications.gatherings")
 
 TEMPLATE_PACKAGE = "activities.notifications.templates.gathering"
-SEND_MARGIN = 2.0
-MIN_SEND = 1.0
 
 
 @cache
@@ -128,14 +133,6 @@ class _Run:
         self.undeliverable = 0
         self.logs: dict[str, list[ge.Event]] = {}
 
-    def time_left(self) -> float | None:
-        if self.until is None:
-            return None
-        left = (self.until - datetime.now(UTC)).total_seconds() - SEND_MARGIN
-        if left < MIN_SEND:
-            raise DeliveryFailed("out of time for this attempt; the rest stays pending for the next one")
-        return left
-
     async def situation(self, row: Any) -> tuple[GatheringState, ge.Event | None]:
         if row.gathering_key not in self.logs:
             self.logs[row.gathering_key] = await self.store.read_gathering_log(row.gathering_key)
@@ -157,7 +154,7 @@ class _Run:
 
     async def deliver(self, row: Any) -> None:
         key = row.idempotency_key
-        self.time_left()
+        time_left(self.until)
         claim = await self.claims.claim(key, expires_at=self.until)
         if claim is None:
             return
@@ -191,21 +188,27 @@ class _Run:
                     row, f"the contact data of person {row.recipient_id} cannot be used in an e-mail"
                 )
                 return
-            within = self.time_left()
+            within = time_left(self.until)
         except Exception:
             await self.claims.release(claim)
             raise
-        try:
-            await self.mailer.send(email, within=within)
-        except RecipientRefused as refused:
-            await self.undeliverable_(row, str(refused))
-            return
-        except Exception as error:
-            reason = str(error) if isinstance(error, MailServerError) else f"sending failed ({type(error).__name__})"
-            log.warning("gathering_notification.send_failed", key=key, attempt=claim.claims, reason=reason)
-            await self.claims.release(claim)
+
+        async def record_attempt(key: str, reason: str) -> None:
             await gathering_outbox.record_attempt(db, key, reason)
-            raise DeliveryFailed(f"could not send notification {key}: {reason}") from None
+
+        refused = await send_claimed(
+            self.mailer,
+            self.claims,
+            claim,
+            email,
+            within,
+            record_attempt=record_attempt,
+            logger=log,
+            what="gathering_notification",
+        )
+        if refused is not None:
+            await self.undeliverable_(row, refused)
+            return
         await gathering_outbox.mark_sent(db, key, email["Message-ID"])
         self.sent += 1
         log.info("gathering_notification.sent", key=key, template=row.template, recipient_id=row.recipient_id)
@@ -231,19 +234,11 @@ async def deliver_gathering_pending(
     claims = Claims(store.database, lease or lease_for(mailer))
     await claims.prepare()
     run = _Run(store, mailer, claims, until)
-    seen: set[str] = set()
-    limit = batch
-    while True:
-        rows = await gathering_outbox.pending(store.database, gathering_key, limit)
-        fresh = [row for row in rows if row.idempotency_key not in seen]
-        if not fresh:
-            if len(rows) < limit:
-                break
-            limit += batch
-            continue
-        for row in fresh:
-            seen.add(row.idempotency_key)
-            await run.deliver(row)
+
+    async def fetch(limit: int) -> list[Any]:
+        return await gathering_outbox.pending(store.database, gathering_key, limit)
+
+    await drain(fetch, lambda row: str(row.idempotency_key), run.deliver, batch)
     pending = await pending_count(store, gathering_key)
     log.info(
         "gathering_notifications.delivered",

@@ -15,10 +15,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.records.store import RecordStore
-from tests.servers import binary
+from tests.servers import dev_server
 from tests.workflows.conftest import seeded_store
-from workers.setup import register_search_attributes
-from workers.temporal import data_converter
 from workers.worker import build_worker
 
 REPO = Path(__file__).resolve().parents[2]
@@ -90,28 +88,21 @@ async def run_many(live: Live, calls: Sequence[Sequence[str]], batch: int = 4) -
 @pytest.fixture(scope="module")
 async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
     home = tmp_path_factory.mktemp("cli")
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary("temporal"),
-        data_converter=data_converter(),
-        ui=False,
-        dev_server_log_level="error",
-    )
-    await register_search_attributes(env.client, "default")
-    url = f"sqlite+aiosqlite:///{home / 'records.db'}"
-    cohort = f"cli{uuid.uuid4().hex[:5]}"
-    store = await seeded_store(url, cohort)
-    task_queue = "entrypoint"  # the default, as the README's commands name it (the server is this module's own)
-    variables = {
-        "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "ENTRYPOINT_DATABASE_URL": url,
-        "ENTRYPOINT_TASK_QUEUE": task_queue,
-        "ENTRYPOINT_TIMEZONE": "Europe/Helsinki",
-        "ENTRYPOINT_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(REPO),
-    }
-    try:
-        async with build_worker(env.client, task_queue, store, mailer=None):
-            yield Live(env, store, task_queue, cohort, variables, home)
-    finally:
-        await store.close()
-        await env.shutdown()
+    async with dev_server() as env:
+        url = f"sqlite+aiosqlite:///{home / 'records.db'}"
+        cohort = f"cli{uuid.uuid4().hex[:5]}"
+        store = await seeded_store(url, cohort)
+        task_queue = "entrypoint"  # the default, as the README's commands name it (the server is this module's own)
+        variables = {
+            "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+            "ENTRYPOINT_DATABASE_URL": url,
+            "ENTRYPOINT_TASK_QUEUE": task_queue,
+            "ENTRYPOINT_TIMEZONE": "Europe/Helsinki",
+            "ENTRYPOINT_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(REPO),
+        }
+        try:
+            async with build_worker(env.client, task_queue, store, mailer=None):
+                yield Live(env, store, task_queue, cohort, variables, home)
+        finally:
+            await store.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from domain.people import MentorProfile, Sector
 from tests.cli.conftest import REPO, Live
 from tests.servers import binary
 from tests.workflows.harness import COORDINATOR_ID, application, wait_stage
@@ -77,6 +78,9 @@ async def test_the_readme_commands_run_as_written(live: Live) -> None:
     for name, content in SAMPLES.items():
         (home / name).write_text(content)
     await live.store.upsert_cohort("2026-spring", COORDINATOR_ID)
+    # The mentor the README's match names is in the cohort's pool (`entrypoint mentors import`, further on).
+    mentor = MentorProfile(mentor_id="mentor-77", organisation_id="org-a", sector=Sector.PRIVATE, languages=("fi",))
+    await live.store.upsert_mentor(mentor, None, cohorts=["2026-spring"])
 
     facade = Partnerships(live.env.client, live.task_queue)  # the demo's partnerships, in the test's cohort
     first = await facade.start(application(live.cohort, "demo-01"))

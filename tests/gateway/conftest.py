@@ -22,10 +22,8 @@ from activities.records.store import RecordStore
 from gateway.server import engine_for, server
 from gateway.settings import GatewaySettings
 from gateway.store import GatewayStore
-from tests.servers import binary
+from tests import servers
 from tests.workflows.conftest import seeded_store
-from workers.setup import register_search_attributes
-from workers.temporal import data_converter
 from workers.worker import build_worker
 
 OTHER_INSTITUTION = "aalto"
@@ -75,17 +73,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary("temporal"),
-        data_converter=data_converter(),
-        ui=False,
-        dev_server_log_level="error",
-    )
-    await register_search_attributes(env.client, "default")
-    try:
+    async with servers.dev_server() as env:
         yield env
-    finally:
-        await env.shutdown()
 
 
 SCOPES = {

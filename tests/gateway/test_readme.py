@@ -14,6 +14,7 @@ import pytest
 from contract.gathering import gathering_workflow_id
 from domain.gathering import GatheringPlan
 from domain.partnership.commands import GatheringKind
+from domain.people import MentorProfile, Sector
 from tests.gateway.conftest import Live
 from tests.workflows.harness import record_gathering
 
@@ -96,6 +97,9 @@ async def test_the_readme_curl_examples_work_against_the_gateway(live: Live, tmp
     )
     # The kickoff as its Gathering would have recorded it, the pair present: what gathering_attended counts.
     await record_gathering(live.records, "2026-spring", "kickoff", "collective", [W], 3)
+    # The mentor the README's match names, in the cohort's pool (`entrypoint mentors import ... --cohort 2026-spring`).
+    mentor = MentorProfile(mentor_id="mentor-77", organisation_id="org-a", sector=Sector.PRIVATE, languages=("fi",))
+    await live.records.upsert_mentor(mentor, None, cohorts=["2026-spring"])
     script = (
         WRAPPER
         + endpoints.replace("B=http://127.0.0.1:8000;", f"B={live.url};")

@@ -30,7 +30,7 @@ from activities.keys import load_keyring
 from domain.people import Contact
 from gateway.store import GatewayStore
 from tests.privacy.codec_http import running_codec_server
-from tests.servers import binary
+from tests.servers import binary, dev_server
 from tests.workflows.conftest import seeded_store
 from tests.workflows.harness import application, wait_stage
 from workers.cli import main
@@ -38,8 +38,7 @@ from workers.codec import EncryptionCodec
 from workers.codec_server import gateway_tokens, static_token
 from workers.partnerships import Partnerships
 from workers.settings import settings
-from workers.setup import register_search_attributes
-from workers.temporal import data_converter, default_data_keys
+from workers.temporal import default_data_keys
 
 pytestmark = pytest.mark.temporal
 
@@ -104,18 +103,8 @@ def server_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 async def dev_env(server_db: Path) -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary("temporal"),
-        dev_server_database_filename=str(server_db),
-        data_converter=data_converter(),
-        ui=False,
-        dev_server_log_level="error",
-    )
-    await register_search_attributes(env.client, "default")
-    try:
+    async with dev_server(server_db) as env:
         yield env
-    finally:
-        await env.shutdown()
 
 
 @pytest.fixture

@@ -12,25 +12,17 @@ from temporalio.worker import Worker
 
 from activities.records.migrate import upgrade
 from activities.records.store import RecordStore
-from domain.people import Contact
-from tests.servers import binary
-from tests.workflows.harness import COORDINATOR_ID, INSTITUTION
-from workers.setup import register_search_attributes
-from workers.temporal import data_converter
+from domain.people import Contact, MentorProfile, Sector
+from tests.servers import time_skipping_server
+from tests.workflows.harness import COORDINATOR_ID, INSTITUTION, POOL
 from workers.worker import build_worker
 
 
 @pytest.fixture
 async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server per test: skipped time is global to a server, so tests must not share one."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=binary("temporal-test-server"), data_converter=data_converter()
-    )
-    await register_search_attributes(env.client, "default")
-    try:
+    async with time_skipping_server() as env:
         yield env
-    finally:
-        await env.shutdown()
 
 
 async def seeded_store(url: str, cohort_id: str) -> RecordStore:
@@ -39,6 +31,14 @@ async def seeded_store(url: str, cohort_id: str) -> RecordStore:
     await store.upsert_institution(INSTITUTION)
     await store.upsert_person(COORDINATOR_ID, "coordinator", Contact(name="Coordinator", email="coord@example.org"))
     await store.upsert_cohort(cohort_id, COORDINATOR_ID)
+    for mentor_id in POOL:
+        unproposed = MentorProfile(
+            mentor_id=mentor_id,
+            organisation_id="org-test",
+            sector=Sector.PRIVATE,
+            conflicts=(INSTITUTION.institution_id,),
+        )
+        await store.upsert_mentor(unproposed, None, cohorts=[cohort_id])
     return store
 
 

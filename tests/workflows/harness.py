@@ -18,6 +18,13 @@ from workflows.partnership import PartnershipWorkflow
 
 INSTITUTION = Institution(institution_id="uni-helsinki", name="University of Helsinki", partner=True)
 COORDINATOR_ID = "coord-1"
+POOL = (
+    *(f"mr-{n}" for n in range(10)),
+    *("mr-old", "mr-new", "mr-x", "mr-c", "mr-k", "mentor-4", "mentor-77", "mentor-fz", "canary-mentor"),
+)
+"""The mentors the tests' hand-made matches name: in every test cohort's pool (a match must name a mentor of the
+pool), each declaring a conflict with the tests' institution so that no matching round proposes them; a test that
+runs matching adds its own mentors (an upsert of one of these ids replaces its profile)."""
 
 
 def application(cohort_id: str, mentee_id: str | None = None, **overrides: Any) -> Application:

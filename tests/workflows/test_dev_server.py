@@ -17,15 +17,13 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.testing import WorkflowEnvironment
 
 from contract import SearchAttributes
-from tests.servers import binary
+from tests import servers
 from tests.smtp import SmtpSink
 from tests.workflows.conftest import seeded_store
 from tests.workflows.harness import application, start, status, update, wait_for, wait_stage
 from workers.cli import main
 from workers.partnerships import Partnerships
 from workers.settings import settings
-from workers.setup import register_search_attributes
-from workers.temporal import data_converter
 from workers.worker import build_worker
 from workflows.partnership import PartnershipWorkflow
 
@@ -45,17 +43,8 @@ FAST = {
 
 @pytest.fixture(scope="module")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary("temporal"),
-        data_converter=data_converter(),
-        ui=False,
-        dev_server_log_level="error",
-    )
-    await register_search_attributes(env.client, "default")
-    try:
+    async with servers.dev_server() as env:
         yield env
-    finally:
-        await env.shutdown()
 
 
 async def test_search_attributes_and_the_visibility_worklist_find_the_lapsed_pair(

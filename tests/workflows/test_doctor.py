@@ -15,15 +15,13 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from activities.records import schema
-from tests.servers import binary
+from tests import servers
 from tests.workflows.conftest import seeded_store
 from tests.workflows.harness import application, wait_stage
 from workers.cli import main
 from workers.doctor import Diagnosis, diagnose
 from workers.partnerships import Partnerships
 from workers.settings import settings
-from workers.setup import register_search_attributes
-from workers.temporal import data_converter
 from workers.worker import build_worker
 
 pytestmark = pytest.mark.temporal
@@ -40,17 +38,8 @@ class Broken:
 
 @pytest.fixture(scope="module")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=binary("temporal"),
-        data_converter=data_converter(),
-        ui=False,
-        dev_server_log_level="error",
-    )
-    await register_search_attributes(env.client, "default")
-    try:
+    async with servers.dev_server() as env:
         yield env
-    finally:
-        await env.shutdown()
 
 
 async def _until(check: object, what: str, timeout: float = 60.0) -> Diagnosis:
