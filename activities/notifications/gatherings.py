@@ -85,7 +85,7 @@ def context_for(
         "cohort_id": plan.cohort_id if plan else p.not_set,
         "gathering_id": plan.gathering_id if plan else p.not_set,
         "subject": plan.subject if plan else p.the_gathering,
-        "kind": p.gathering_kinds["group" if plan.kind.value == "group" else "collective"] if plan else "-",
+        "kind": p.gathering_kinds[("group" if plan.kind.value == "group" else "collective") if plan else "unknown"],
         "starts_at": when(plan.starts_at if plan else None, p=p),
         "hours": duration(plan.duration, p) if plan else p.not_set,
         "place": plan.place if plan else p.not_set,

@@ -68,6 +68,7 @@ class Phrases:
     nudge_reminder: str
     roles: dict[str, str]
     gathering_kinds: dict[str, str]
+    """group, collective, and ``unknown`` (a gathering without its plan)."""
     the_gathering: str
     participants: tuple[str, str]
 
@@ -150,7 +151,7 @@ EN = Phrases(
         "topics you covered) so that it counts."
     ),
     roles={"mentee": "mentee", "mentor": "mentor", "coordinator": "coordinator"},
-    gathering_kinds={"group": "subject group", "collective": "collective"},
+    gathering_kinds={"group": "subject group", "collective": "collective", "unknown": "programme"},
     the_gathering="the gathering",
     participants=("{n} participant", "{n} participants"),
 )
@@ -233,7 +234,7 @@ FI = Phrases(
         "tapaaminen (päivämäärä, kesto ja käsitellyt aiheet), jotta se lasketaan mukaan."
     ),
     roles={"mentee": "mentoroitava", "mentor": "mentori", "coordinator": "koordinaattori"},
-    gathering_kinds={"group": "teemaryhmän", "collective": "koko ohjelman yhteinen"},
+    gathering_kinds={"group": "teemaryhmän", "collective": "koko ohjelman yhteinen", "unknown": "ohjelman"},
     the_gathering="tapaaminen",
     participants=("{n} osallistuja", "{n} osallistujaa"),
 )
@@ -316,7 +317,7 @@ SV = Phrases(
         "de ämnen ni tog upp) så att den räknas."
     ),
     roles={"mentee": "adept", "mentor": "mentor", "coordinator": "koordinator"},
-    gathering_kinds={"group": "temagruppens", "collective": "hela programmets gemensamma"},
+    gathering_kinds={"group": "temagruppens", "collective": "hela programmets gemensamma", "unknown": "programmets"},
     the_gathering="träffen",
     participants=("{n} deltagare", "{n} deltagare"),
 )
