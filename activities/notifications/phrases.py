@@ -56,6 +56,11 @@ class Phrases:
     hours_within: str
     hours_above: str
     meetings_word: tuple[str, str]
+    checkin_answer: str
+    """A check-in answer in words: ``{score}`` of 5 and ``{as_planned}`` (:attr:`yes_no`)."""
+    yes_no: tuple[str, str]
+    checkin_party: str
+    """Who answered, when the notice is not about one answer."""
     next_sign_yourself: str
     next_sign_others: str
     next_meet: str
@@ -130,6 +135,9 @@ EN = Phrases(
     hours_within="That is within the target.",
     hours_above="That is above the target: well done, and mind your own time too.",
     meetings_word=("{n} meeting", "{n} meetings"),
+    checkin_answer="how it is going {score} of 5; meeting as planned: {as_planned}",
+    yes_no=("yes", "no"),
+    checkin_party="a party",
     next_sign_yourself="Next step: please sign the Mentoring Partnership Agreement by {due}.",
     next_sign_others="Next step: the agreement is waiting for {parties} to sign, by {due}.",
     next_meet=(
@@ -212,6 +220,9 @@ FI = Phrases(
     hours_within="Olette tavoitteen sisällä.",
     hours_above="Olette ylittäneet tavoitteen: hienoa, mutta muista huolehtia myös omasta ajastasi.",
     meetings_word=("{n} tapaaminen", "{n} tapaamista"),
+    checkin_answer="miten menee: {score}/5; tavataanko suunnitellusti: {as_planned}",
+    yes_no=("kyllä", "ei"),
+    checkin_party="osapuoli",
     next_sign_yourself="Seuraava vaihe: allekirjoita mentorointisopimus viimeistään {due}.",
     next_sign_others="Seuraava vaihe: sopimus odottaa allekirjoitusta (allekirjoittamatta: {parties}), "
     "viimeistään {due}.",
@@ -296,6 +307,9 @@ SV = Phrases(
     hours_within="Det ligger inom målet.",
     hours_above="Det är över målet: bra jobbat, och tänk också på din egen tid.",
     meetings_word=("{n} träff", "{n} träffar"),
+    checkin_answer="hur det går: {score} av 5; träffas som planerat: {as_planned}",
+    yes_no=("ja", "nej"),
+    checkin_party="parten",
     next_sign_yourself="Nästa steg: underteckna mentorskapsavtalet senast {due}.",
     next_sign_others="Nästa steg: avtalet väntar på en underskrift av {parties}, senast {due}.",
     next_meet=(

@@ -290,7 +290,7 @@ def _counterpart(role: str, counterpart_name: str | None, p: Phrases = ph.EN) ->
     return label, described
 
 
-def _checkin(state: PartnershipState, event: e.Event | None) -> dict[str, str]:
+def _checkin(state: PartnershipState, event: e.Event | None, p: Phrases = ph.EN) -> dict[str, str]:
     """The check-in round a notice is about (the event's, else the latest), and a low answer in words (never the
     note: free text stays in the records)."""
     number = event.round if isinstance(event, e.CheckinRequested | e.CheckinAnswered | e.CheckinNudgeDue) else None
@@ -298,15 +298,13 @@ def _checkin(state: PartnershipState, event: e.Event | None) -> dict[str, str]:
     asked = rounds[-1] if rounds else None
     answer = ""
     if isinstance(event, e.CheckinAnswered):
-        answer = (
-            f"how it is going {event.score} of 5; meeting as planned: {'yes' if event.meeting_as_planned else 'no'}"
-        )
+        answer = p.checkin_answer.format(score=event.score, as_planned=p.yes_no[0 if event.meeting_as_planned else 1])
     return {
-        "checkin_round": str(number or (asked.round if asked else "not set")),
-        "checkin_due": when(event.due if isinstance(event, e.CheckinRequested) else asked.due if asked else None),
-        "checkin_asked": when(asked.asked_at if asked else None),
-        "checkin_party": event.party.value if isinstance(event, e.CheckinAnswered) else "party",
-        "checkin_answer": answer or "not set",
+        "checkin_round": str(number or (asked.round if asked else p.not_set)),
+        "checkin_due": when(event.due if isinstance(event, e.CheckinRequested) else asked.due if asked else None, p=p),
+        "checkin_asked": when(asked.asked_at if asked else None, p=p),
+        "checkin_party": p.parties[event.party.value] if isinstance(event, e.CheckinAnswered) else p.checkin_party,
+        "checkin_answer": answer or p.not_set,
     }
 
 
@@ -381,7 +379,7 @@ def context_for(
         "next_step": _next_step(state, role, p),
         "attention": state.attention.value if state.attention else "none",
         "intervene": f"entrypoint intervene {state.partnership_id}",
-        **_checkin(state, event),
+        **_checkin(state, event, p),
     }
 
 
