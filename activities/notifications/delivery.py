@@ -24,6 +24,7 @@ from email.utils import format_datetime, parseaddr
 import structlog
 
 from activities.models import Delivered
+from activities.notifications import claims as journal
 from activities.notifications.claims import DEFAULT_LEASE, Claim, Claims
 from activities.notifications.rendering import RenderedMessage, TemplateMissing, render
 from activities.notifications.smtp import Mailer, MailServerError, RecipientRefused, SmtpMailer
@@ -127,6 +128,13 @@ class _Run:
         if claim is None:
             log.info("notification.skipped", key=message.key, why="claimed elsewhere or no longer pending")
             return
+        if (sent_as := journal.accepted_unconfirmed(message.key)) is not None:
+            # Sent before by this process, then the records could not be told: tell them now, send nothing.
+            await self.store.mark_sent(message.key, sent_as)
+            journal.confirmed(message.key)
+            self.sent += 1
+            log.info("notification.confirmed", key=message.key, why="sent before; marking it sent had failed")
+            return
         try:
             email = await self._prepare(message, claim)
         except Exception:
@@ -184,8 +192,10 @@ class _Run:
             await self.store.record_attempt(key, reason)
             raise DeliveryFailed(f"could not send notification {key}: {reason}") from None
         # Sent. Should recording it fail, the claim is kept (not released), so no other delivery resends
-        # the message before the lease runs out.
+        # the message before the lease runs out, and the journal keeps it from being sent again after that.
+        journal.accepted(key, email["Message-ID"])
         await self.store.mark_sent(key, email["Message-ID"])
+        journal.confirmed(key)
         self.sent += 1
         log.info(
             "notification.sent",

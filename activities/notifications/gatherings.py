@@ -22,6 +22,7 @@ from typing import Any
 import structlog
 
 from activities.models import Delivered
+from activities.notifications import claims as journal
 from activities.notifications.claims import Claims
 from activities.notifications.delivery import BATCH, DeliveryFailed, build_email, lease_for
 from activities.notifications.rendering import SUBJECT_PREFIX, RenderedMessage, TemplateMissing, duration, when, wrap
@@ -141,6 +142,13 @@ class _Run:
         if claim is None:
             return
         db = self.store.database
+        if (sent_as := journal.accepted_unconfirmed(key)) is not None:
+            # Sent before by this process, then the records could not be told: tell them now, send nothing.
+            await gathering_outbox.mark_sent(db, key, sent_as)
+            journal.confirmed(key)
+            self.sent += 1
+            log.info("gathering_notification.confirmed", key=key)
+            return
         try:
             if row.recipient_id is None:
                 if row.registrant_id is None:
@@ -183,7 +191,9 @@ class _Run:
             await self.claims.release(claim)
             await gathering_outbox.record_attempt(db, key, reason)
             raise DeliveryFailed(f"could not send notification {key}: {reason}") from None
+        journal.accepted(key, email["Message-ID"])
         await gathering_outbox.mark_sent(db, key, email["Message-ID"])
+        journal.confirmed(key)
         self.sent += 1
         log.info("gathering_notification.sent", key=key, template=row.template, recipient_id=row.recipient_id)
 
