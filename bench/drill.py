@@ -18,9 +18,10 @@ so every attention raised is a false escalation. Meanwhile, the drill's fault:
 When every partnership has ended (or the deadline passed), the drill compares what the parties did with
 the records, the outbox, the mail the sink received (by Message-ID) and the workflows' histories, and
 prints one table per drill. The exit status is 1 on any loss, double, failed workflow task, stuck or
-unfinished workflow or false escalation. An e-mail that the sink accepted just before a worker was killed
-(before the worker could mark it sent) is sent again with the same Message-ID after the restart: that is
-the documented at-least-once edge of SMTP, counted in its own column, not as a double.
+unfinished workflow or false escalation. An e-mail that the sink accepted just before the worker was killed
+or the records database went away (before it could be marked sent) may be sent again with the same
+Message-ID: that is the documented at-least-once edge of SMTP, counted in its own row, not as a double, when
+the records prove it (see ``Drill._unconfirmed``).
 
 The worker's outbox sweep runs every ``--sweep`` seconds (10; the production default is 60).
 """
