@@ -39,6 +39,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.records.migrate import upgrade
 from activities.records.store import RecordStore
+from bench.common import _data_keys_ready  # a throwaway keyring and data-key database unless given (as benchmarks)
 from contract import STATUS_QUERY
 from contract.gathering import MESSAGES as GATHERING_UPDATES
 from contract.gathering import gathering_workflow_id
@@ -563,6 +564,7 @@ async def check(
 
 
 async def run(count: int, seed: int, bursts: int, directory: Path) -> Outcome:
+    await _data_keys_ready()
     url = f"sqlite+aiosqlite:///{directory / 'records.db'}"
     await upgrade(url)
     env = await WorkflowEnvironment.start_local(
