@@ -845,6 +845,7 @@ class Drill:
             result.recover_seconds = float("inf")
         sent_ids: dict[str, str] = {}
         sent_at: dict[str, datetime | None] = {}
+        false_kinds: Counter[str] = Counter()
         for pair in pairs:
             final = pair.final
             result.rejected_updates += len(pair.rejected)
@@ -872,6 +873,7 @@ class Drill:
                 if item.type in ESCALATIONS:
                     if self._in_time(pair, item.event, item.occurred_at):
                         result.false_escalations += 1
+                        false_kinds[item.type] += 1
                     else:
                         result.late_escalations += 1
             for message in await store.list_outbox(partnership_id=pair.pid):
@@ -922,6 +924,8 @@ class Drill:
                 result.notes.append(f"history of {workflow_id} kept in {keep}")
         for why, count in failures.most_common(3):
             result.notes.append(f"workflow task failed {count}x: {why}")
+        for kind, count in false_kinds.most_common():
+            result.notes.append(f"false escalation {count}x: {kind}")
         reasons = Counter(reason[:90] for pair in pairs for reason in pair.rejected)
         for reason, count in reasons.most_common(3):
             result.notes.append(f"update rejected {count}x: {reason}")
