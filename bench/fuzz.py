@@ -5,8 +5,9 @@ A seeded generator (``--seed``; the same seed sends the same inputs) sends ``--c
 with the real worker: every signal and update of the contract, and unknown names, carrying wrong types,
 missing and extra fields, null, huge strings (up to 1.5 MB), deep nesting, control characters, naive and
 nonsense dates, raw payloads that are not JSON at all, out-of-stage commands, and bursts of 500 at one
-workflow. Then, for every workflow: no ``WorkflowTaskFailed`` in its history, no pending workflow task on a
-second attempt (stuck), still running and answering ``status``; and ``records verify`` passes.
+workflow; before them, the inputs of the security issue (15), once each (``security``). Then, for every
+workflow: no ``WorkflowTaskFailed`` in its history, no pending workflow task on a second attempt (stuck), still
+running and answering ``status``; and ``records verify`` passes.
 
 ``python -m bench.fuzz`` (10,000 inputs; ``--count``, ``--seed``); a small seeded run is in the test suite
 (``tests/workflows/test_fuzz.py``). The last full run is in RELIABILITY.md.
