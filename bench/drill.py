@@ -18,9 +18,10 @@ so every attention raised is a false escalation. Meanwhile, the drill's fault:
 When every partnership has ended (or the deadline passed), the drill compares what the parties did with
 the records, the outbox, the mail the sink received (by Message-ID) and the workflows' histories, and
 prints one table per drill. The exit status is 1 on any loss, double, failed workflow task, stuck or
-unfinished workflow or false escalation. An e-mail that the sink accepted just before a worker was killed
-(before the worker could mark it sent) is sent again with the same Message-ID after the restart: that is
-the documented at-least-once edge of SMTP, counted in its own column, not as a double.
+unfinished workflow or false escalation. An e-mail that the sink accepted just before the worker was killed
+or the records database went away (before it could be marked sent) may be sent again with the same
+Message-ID: that is the documented at-least-once edge of SMTP, counted in its own row, not as a double, when
+the records prove it (see ``Drill._unconfirmed``).
 
 The worker's outbox sweep runs every ``--sweep`` seconds (10; the production default is 60).
 """
@@ -61,6 +62,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
+from activities.notifications.claims import outbox_claims
 from activities.records import schema
 from activities.records.migrate import upgrade
 from activities.records.models import OutboxStatus
@@ -308,8 +310,8 @@ class Sink:
 
     def __init__(self) -> None:
         self.port = free_port()
-        self.received: list[tuple[float, str]] = []
-        """(monotonic time, Message-ID) of every message accepted."""
+        self.received: list[tuple[float, datetime, str]] = []
+        """(monotonic time, wall-clock time, Message-ID) of every message accepted."""
         self._controller: Controller | None = None
 
     @property
@@ -319,7 +321,7 @@ class Sink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw = envelope.original_content or envelope.content
         message = typing.cast(EmailMessage, message_from_bytes(raw, policy=policy.default))
-        self.received.append((time.monotonic(), str(message["Message-ID"])))
+        self.received.append((time.monotonic(), datetime.now(UTC), str(message["Message-ID"])))
         return "250 OK"
 
     def start(self) -> None:
@@ -474,7 +476,9 @@ class Result:
     emails_expected: int = 0
     emails_lost: int = 0
     emails_doubled: int = 0
-    emails_resent_after_kill: int = 0
+    emails_resent_unconfirmed: int = 0
+    """Copies of a message the sink had accepted when the worker or the records database was lost before the
+    message could be marked sent (the documented at-least-once edge): proven by the records (see ``_unconfirmed``)."""
     failed_workflow_tasks: int = 0
     superseded_tasks: int = 0
     stuck: int = 0
@@ -505,7 +509,7 @@ class Result:
             ("e-mails expected (sent rows)", self.emails_expected),
             ("e-mails lost", self.emails_lost),
             ("e-mails doubled (by Message-ID)", self.emails_doubled),
-            ("e-mails re-sent: SMTP accepted, then worker killed", self.emails_resent_after_kill),
+            ("e-mails re-sent: SMTP accepted, then worker/DB lost before mark-sent", self.emails_resent_unconfirmed),
             ("failed workflow tasks", self.failed_workflow_tasks),
             ("workflow tasks run again with newer events (server; not failures)", self.superseded_tasks),
             ("stuck or unfinished workflows", self.stuck),
@@ -550,6 +554,8 @@ class Drill:
         self.worker: WorkerProcess | None = None
         self.faults: list[Fault] = []
         self.kills: list[float] = []
+        self.outages: list[tuple[float, float]] = []
+        """(monotonic start, end) of each records-database outage."""
         self.calls = Calls()
         self.recovery: list[float] = []
         self.pids: list[str] = []
@@ -700,9 +706,11 @@ class Drill:
         elif self.name == "postgres":
             assert self.postgres is not None
             await at(0.2 * span)
+            stopped = time.monotonic()
             self.postgres.stop("immediate")
             await asyncio.sleep(self.args.outage)
             self.postgres.start()
+            self.outages.append((stopped, time.monotonic()))
             self._ended(store, monitors)
         elif self.name == "smtp":
             await at(0.15 * span)
@@ -796,6 +804,38 @@ class Drill:
         meetings = [t for key, t in sent.items() if key.startswith(f"{pair.pid}-meeting-")]
         return any(window[0] < t < window[1] for t in meetings)
 
+    async def _claims(self, store: RecordStore, keys: list[str]) -> dict[str, int]:
+        """How many times each message was claimed for delivery (``outbox_claims``)."""
+        if not keys:
+            return {}
+        c = outbox_claims.c
+
+        async def work(connection: Any) -> dict[str, int]:
+            rows = await connection.execute(select(c.idempotency_key, c.claims).where(c.idempotency_key.in_(keys)))
+            return {row.idempotency_key: int(row.claims) for row in rows}
+
+        return dict(await store.database.read(work))
+
+    def _unconfirmed(
+        self, first: tuple[float, datetime], again: tuple[float, datetime], claims: int | None, sent_at: datetime | None
+    ) -> bool:
+        """Whether a second copy of a message is the documented edge, not a double: the mail server accepted the
+        first copy, then the worker or the records database was lost before the message could be marked sent, so
+        a later delivery sent it again. All three must hold, or it counts as doubled:
+
+        - the records say so: the message was claimed again after its first claim (``claims`` >= 2) and was
+          marked sent only when the second copy had gone out (``sent_at`` not before it): the first send was
+          attempted and never confirmed;
+        - a fault explains it: a worker SIGKILL within 10 s after the first copy was accepted, or a records
+          database outage that began at most 10 s after it (the mark-sent that failed) and before the second copy.
+        """
+        (at, _), (again_at, again_wall) = first, again
+        if claims is None or claims < 2 or sent_at is None or sent_at < again_wall - timedelta(seconds=2):
+            return False
+        killed = any(at <= kill <= again_at and kill - at < 10.0 for kill in self.kills)
+        lost_db = any(start - at < 10.0 and at <= end and start <= again_at for start, end in self.outages)
+        return killed or lost_db
+
     async def measure(self, client: Client, store: RecordStore, pairs: list[Pair], result: Result) -> None:
         result.faults = len(self.faults)
         result.retried_calls = self.calls.retries
@@ -804,6 +844,8 @@ class Drill:
             result.notes.append(f"{len(self.faults) - len(self.recovery)} fault(s) never recovered")
             result.recover_seconds = float("inf")
         sent_ids: dict[str, str] = {}
+        sent_at: dict[str, datetime | None] = {}
+        false_kinds: Counter[str] = Counter()
         for pair in pairs:
             final = pair.final
             result.rejected_updates += len(pair.rejected)
@@ -831,27 +873,30 @@ class Drill:
                 if item.type in ESCALATIONS:
                     if self._in_time(pair, item.event, item.occurred_at):
                         result.false_escalations += 1
+                        false_kinds[item.type] += 1
                     else:
                         result.late_escalations += 1
             for message in await store.list_outbox(partnership_id=pair.pid):
                 if message.status == OutboxStatus.SENT and message.message_id:
                     sent_ids[message.message_id] = message.key
+                    sent_at[message.key] = message.sent_at
                 else:
                     result.emails_lost += 1
         result.emails_expected = len(sent_ids)
-        copies: dict[str, list[float]] = {}
-        for at, message_id in self.sink.received:
-            copies.setdefault(message_id, []).append(at)
+        copies: dict[str, list[tuple[float, datetime]]] = {}
+        for at, wall, message_id in self.sink.received:
+            copies.setdefault(message_id, []).append((at, wall))
         for message_id in sent_ids:
             if message_id not in copies:
                 result.emails_lost += 1
+        claims = await self._claims(store, [sent_ids[m] for m in copies if m in sent_ids and len(copies[m]) > 1])
         for message_id, times in copies.items():
             if message_id not in sent_ids:
                 continue  # the cohort's own mail (not a partnership's outbox), or another cohort's
+            key = sent_ids[message_id]
             for first, again in itertools.pairwise(times):
-                killed_between = any(first <= kill <= again and kill - first < 10.0 for kill in self.kills)
-                if killed_between:
-                    result.emails_resent_after_kill += 1
+                if self._unconfirmed(first, again, claims.get(key), sent_at.get(key)):
+                    result.emails_resent_unconfirmed += 1
                 else:
                     result.emails_doubled += 1
         ids = [pair.pid for pair in pairs] + [f"cohort-{self.cohort_id}"]
@@ -861,6 +906,7 @@ class Drill:
         failures: Counter[str] = Counter()
         for workflow_id in ids:
             handle = client.get_workflow_handle(workflow_id)
+            failed_here = False
             async for event in handle.fetch_history_events():
                 failure = task_failures(event)
                 if failure is None:
@@ -868,10 +914,18 @@ class Drill:
                 if failure[0]:
                     result.failed_workflow_tasks += 1
                     failures[failure[1][:120]] += 1
+                    failed_here = True
                 else:
                     result.superseded_tasks += 1
+            if failed_here and self.args.keep_logs:  # the history, to replay the failure (tests/histories)
+                keep = Path(self.args.keep_logs) / self.name
+                keep.mkdir(parents=True, exist_ok=True)
+                (keep / f"history-{workflow_id}.json").write_text((await handle.fetch_history()).to_json())
+                result.notes.append(f"history of {workflow_id} kept in {keep}")
         for why, count in failures.most_common(3):
             result.notes.append(f"workflow task failed {count}x: {why}")
+        for kind, count in false_kinds.most_common():
+            result.notes.append(f"false escalation {count}x: {kind}")
         reasons = Counter(reason[:90] for pair in pairs for reason in pair.rejected)
         for reason, count in reasons.most_common(3):
             result.notes.append(f"update rejected {count}x: {reason}")

@@ -5,8 +5,9 @@ A seeded generator (``--seed``; the same seed sends the same inputs) sends ``--c
 with the real worker: every signal and update of the contract, and unknown names, carrying wrong types,
 missing and extra fields, null, huge strings (up to 1.5 MB), deep nesting, control characters, naive and
 nonsense dates, raw payloads that are not JSON at all, out-of-stage commands, and bursts of 500 at one
-workflow. Then, for every workflow: no ``WorkflowTaskFailed`` in its history, no pending workflow task on a
-second attempt (stuck), still running and answering ``status``; and ``records verify`` passes.
+workflow; before them, the inputs of the security issue (15), once each (``security``). Then, for every
+workflow: no ``WorkflowTaskFailed`` in its history, no pending workflow task on a second attempt (stuck), still
+running and answering ``status``; and ``records verify`` passes.
 
 ``python -m bench.fuzz`` (10,000 inputs; ``--count``, ``--seed``); a small seeded run is in the test suite
 (``tests/workflows/test_fuzz.py``). The last full run is in RELIABILITY.md.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import string
@@ -24,26 +26,29 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from temporalio.api.common.v1 import Payload
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import RawValue
+from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.common import RawValue, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.records.migrate import upgrade
 from activities.records.store import RecordStore
+from bench.common import _data_keys_ready  # a throwaway keyring and data-key database unless given (as benchmarks)
 from contract import STATUS_QUERY
 from contract.gathering import MESSAGES as GATHERING_UPDATES
 from contract.gathering import gathering_workflow_id
 from contract.partnership import MESSAGES as SIGNAL_COMMANDS
-from contract.partnership import Application
+from contract.partnership import Application, partnership_id
 from domain.cohort import CohortPlan, PlannedGathering
 from domain.gathering import GatheringPlan
+from domain.limits import LINE_CHARS, LIST_ITEMS, PINS
 from domain.partnership.commands import GatheringKind
 from domain.people import Contact, Institution, MentorProfile, Sector
 from workers.binaries import temporal_binary
@@ -207,6 +212,10 @@ class Outcome:
     ended_by_commands: int = 0
     """Workflows a well-formed command ended (a withdrawal, a cancelled gathering): fine."""
     task_failures: list[str] = field(default_factory=list)
+    security: Counter[str] = field(default_factory=Counter)
+    """The inputs of the security issue (15) sent, by kind."""
+    security_problems: list[str] = field(default_factory=list)
+    """What those inputs did that they must not (a taken-over contact, a workflow that did not end)."""
     superseded_tasks: int = 0
     """Workflow tasks the server ran again with new events (UNHANDLED_COMMAND and the like): not failures."""
     seconds: float = 0.0
@@ -219,6 +228,7 @@ class Outcome:
             and not self.not_running
             and not self.no_status
             and self.verify_ok
+            and not self.security_problems
         )
 
     def summary(self) -> str:
@@ -234,6 +244,9 @@ class Outcome:
                 f"workflows failed or terminated: {len(self.not_running)} {self.not_running[:5]}; "
                 f"ended by a well-formed command: {self.ended_by_commands}",
                 f"workflows not answering status: {len(self.no_status)} {self.no_status[:5]}",
+                f"security inputs (issue 15): {sum(self.security.values())} "
+                f"({', '.join(f'{k} {n}' for k, n in sorted(self.security.items()))}); "
+                f"problems: {len(self.security_problems)} {self.security_problems[:5]}",
                 f"records verify: {'ok' if self.verify_ok else 'FAILED ' + '; '.join(self.verify_problems[:5])}",
                 f"result: {'PASS' if self.ok else 'FAIL'}",
             ]
@@ -321,6 +334,126 @@ async def _until(probe: Any, stages: set[str], timeout: float = 60.0) -> None:
     raise RuntimeError(f"a fuzz target did not reach {stages}")
 
 
+# ------------------------------------------------------------------------------------- the security issue's inputs
+
+
+def _application(cohort: str, mentee_id: str, **changes: Any) -> dict[str, Any]:
+    return {
+        "cohort_id": cohort,
+        "mentee_id": mentee_id,
+        "institution_id": "uni-fz",
+        "degree_level": "master",
+        "field": "data science",
+        "goals": ["a job"],
+        "contact": {"name": "Fuzz Applicant", "email": f"{mentee_id}@example.org"},
+        "policy": POLICY,
+        **changes,
+    }
+
+
+async def _ended(client: Client, workflow_id: str, timeout: float = 90.0) -> str:
+    """How the workflow's run ended (its status name), or RUNNING if it has not within ``timeout``."""
+    handle = client.get_workflow_handle(workflow_id)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        described = await handle.describe()
+        if described.status is not None and described.status.name != "RUNNING":
+            return described.status.name
+        await asyncio.sleep(0.5)
+    return "RUNNING"
+
+
+async def security(
+    client: Client, store: RecordStore, task_queue: str, cohort: str, targets: list[Target], outcome: Outcome
+) -> list[str]:
+    """The findings of issue 15, each sent as it was found, before the seeded inputs (so the stages are known):
+    huge lists within the field limits (and past them), NUL and every other C0 character in text fields, 10,000
+    pins in ``approve_matching``, ``run_matching`` 30 times, ``gathering_attended`` for foreign gatherings and
+    huge hours, an application whose ``mentee_id`` is an existing mentor's id, a re-used closed workflow id and an
+    erased person applying. Returns the ids of the workflows these started (checked like the others)."""
+    by_id = {t.workflow_id: t for t in targets}
+    waiting, signing, active = (targets[n].workflow_id for n in range(3))  # stages by n % 3, see _live_workflows
+    cohort_wf = next(t.workflow_id for t in targets if t.workflow_id.startswith("cohort-"))
+    line = "z" * LINE_CHARS
+
+    async def send(kind: str, workflow_id: str, name: str, payload: Any, as_update: bool = True) -> None:
+        outcome.security[kind] += 1
+        handle = client.get_workflow_handle(workflow_id)
+        try:
+            if as_update:
+                try:
+                    await handle.execute_update(name, payload, rpc_timeout=timedelta(seconds=60))
+                    outcome.accepted_updates += 1
+                except WorkflowUpdateFailedError:
+                    outcome.rejected_updates += 1
+            else:
+                await handle.signal(name, payload, rpc_timeout=timedelta(seconds=30))
+        except (RPCError, TypeError, ValueError):
+            outcome.refused_by_server += 1
+
+    assert by_id[active].signals
+    diary = {"reflection": "r", "goals": [line] * LIST_ITEMS, "actions": [line] * LIST_ITEMS}
+    for _ in range(19):  # within every field limit; the day's limit refuses the rest
+        await send("huge lists within limits", active, "add_diary_entry", diary)
+    await send("huge lists past limits", active, "add_diary_entry", {**diary, "goals": ["g" * 199] * 7000})
+    await send("huge lists past limits", waiting, "match_proposed", {"mentor_id": "m-fz", "reasons": ["r"] * 8000})
+    await send("huge lists within limits", signing, "match_proposed", {"mentor_id": "m-fz", "reasons": [line] * 20})
+    for code in [*range(0x00, 0x20), 0x7F]:
+        char = chr(code)
+        await send("control characters", active, "add_diary_entry", {"reflection": f"before{char}after"})
+        await send(
+            "control characters", active, "log_meeting", {"kind": "pair", "minutes": 30, "notes": f"a{char}b"}, False
+        )
+    for pins in (10_000, PINS):
+        spec = [{"mentee_id": f"fz-{n}", "mentor_id": f"m-{n}"} for n in range(pins)]
+        await send("pins in approve_matching", cohort_wf, "approve_matching", {"pins": spec})
+    for _ in range(30):
+        await send("repeated run_matching", cohort_wf, "run_matching", {"reason": "again"}, False)
+    for gathering, hours in (("fz-visit", 3), ("elsewhere-kickoff", 12), ("kick", 1e6), ("kick", -1), ("kick", 12)):
+        await send(
+            "foreign gatherings and hours",
+            active,
+            "gathering_attended",
+            {"gathering_id": gathering, "kind": "collective", "hours": hours},
+        )
+
+    started: list[str] = []
+    # A mentee id equal to a mentor's: the mentor's contact record must stay as it was.
+    victim = Contact(name="Fuzz Mentor", email="mentor-victim@example.org")
+    await store.upsert_person("fz-victim", "mentor", victim)
+    outcome.security["mentee_id of an existing mentor"] += 1
+    app = _application(cohort, "fz-victim", contact={"name": "Taker", "email": "taker@example.org"})
+    await client.start_workflow("Partnership", app, id=partnership_id(cohort, "fz-victim"), task_queue=task_queue)
+    started.append(partnership_id(cohort, "fz-victim"))
+    await _until(lambda: _stage(Partnerships(client, task_queue), started[-1]), {"AWAITING_MATCH", "REJECTED"})
+    if await store.get_contact("fz-victim", "mentor") != victim:
+        outcome.security_problems.append("an application rewrote the contact of the mentor whose id it used")
+    # A closed partnership's id used again (bypassing the facade's reuse policy): never a wedged run.
+    reused = partnership_id(cohort, "fz-reused")
+    outcome.security["re-used closed workflow id"] += 1
+    await client.start_workflow("Partnership", _application(cohort, "fz-reused", goals="a job"), id=reused,
+                                task_queue=task_queue)  # fmt: skip
+    if (ended := await _ended(client, reused)) != "COMPLETED":
+        outcome.security_problems.append(f"a malformed application did not end as REJECTED ({ended})")
+    await client.start_workflow("Partnership", _application(cohort, "fz-reused"), id=reused, task_queue=task_queue,
+                                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE)  # fmt: skip
+    if (ended := await _ended(client, reused)) == "RUNNING":
+        outcome.security_problems.append("a run on a re-used closed id did not end")
+    started.append(reused)
+    # An erased person applies again: the run ends with the reason, it does not retry for ever.
+    outcome.security["erased person applying"] += 1
+    await store.upsert_person("fz-erased", "mentee", Contact(name="Fuzz Erased", email="erased@example.org"))
+    await store.erase_person("fz-erased")
+    erased = partnership_id(cohort, "fz-erased")
+    await client.start_workflow("Partnership", _application(cohort, "fz-erased"), id=erased, task_queue=task_queue)
+    if (ended := await _ended(client, erased)) == "RUNNING":
+        outcome.security_problems.append("an erased person's application did not end")
+    with contextlib.suppress(WorkflowFailureError):
+        await client.get_workflow_handle(erased).result()
+    started.append(erased)
+    return started
+
+
 def keep_alive(name: str, payload: Any) -> Any:
     """The same payload, unless it would end its workflow for good (a mentee's withdrawal, ending early, a
     cancelled gathering): the run must keep hitting live workflows, so those become malformed instead."""
@@ -375,6 +508,7 @@ async def fuzz(client: Client, store: RecordStore, task_queue: str, count: int, 
     targets = await _live_workflows(client, store, task_queue, cohort)
     outcome.workflows = len(targets)
     partnerships = [t for t in targets if t.signals and t.workflow_id.startswith("partnership-")]
+    started = await security(client, store, task_queue, cohort, targets, outcome)
     gate = asyncio.Semaphore(32)
 
     async def one(target: Target, burst: bool = False) -> None:
@@ -390,17 +524,24 @@ async def fuzz(client: Client, store: RecordStore, task_queue: str, count: int, 
     for start in range(0, singles, batch):
         await asyncio.gather(*(one(rng.choice(targets)) for _ in range(min(batch, singles - start))))
     await asyncio.sleep(2.0)
-    await check(client, store, targets, outcome)
+    await check(client, store, targets, outcome, ended_allowed=started)
     outcome.seconds = time.monotonic() - began
     return outcome
 
 
-async def check(client: Client, store: RecordStore, targets: list[Target], outcome: Outcome) -> None:
-    for target in targets:
+async def check(
+    client: Client, store: RecordStore, targets: list[Target], outcome: Outcome, ended_allowed: Sequence[str] = ()
+) -> None:
+    """Every target, and every workflow in ``ended_allowed`` (started by the security inputs: they may have ended
+    any way but by a failed task or a timeout), fails no task, is not stuck and answers ``status``."""
+    for target in [*targets, *(Target(wid, (), ()) for wid in ended_allowed)]:
         handle = client.get_workflow_handle(target.workflow_id)
         described = await handle.describe()
         status = described.status.name if described.status is not None else "UNKNOWN"
-        if status not in ("RUNNING", "COMPLETED"):  # completed: a well-formed withdraw or cancel_gathering
+        if target.workflow_id in ended_allowed:
+            if status in ("TERMINATED", "TIMED_OUT"):
+                outcome.not_running.append(f"{target.workflow_id} ({status})")
+        elif status not in ("RUNNING", "COMPLETED"):  # completed: a well-formed withdraw or cancel_gathering
             outcome.not_running.append(f"{target.workflow_id} ({status})")
         elif status == "COMPLETED":
             outcome.ended_by_commands += 1
@@ -427,6 +568,7 @@ async def check(client: Client, store: RecordStore, targets: list[Target], outco
 
 
 async def run(count: int, seed: int, bursts: int, directory: Path) -> Outcome:
+    await _data_keys_ready()
     url = f"sqlite+aiosqlite:///{directory / 'records.db'}"
     await upgrade(url)
     env = await WorkflowEnvironment.start_local(

@@ -9,6 +9,14 @@ message is retaken once the lease has run out. A delivery that fails releases it
 The table is this module's own (the outbox schema allows only pending, sent and undeliverable),
 created on first use on the records database. It holds ids and times only.
 
+Also here: the journal of sends not yet confirmed (``accepted_unconfirmed``). When the mail server accepted a
+message but marking it sent failed (the records database went away just then), the claim is kept, but it
+lapses at the end of the attempt; the delivery that claims the message next, in the same worker process,
+finds it in the journal and marks it sent with the Message-ID it went out with, instead of sending it again.
+The journal lives in the worker's memory: a message is sent twice only when the worker itself is lost (or
+another worker retakes the message) between the server's acceptance and the mark-sent, the documented
+at-least-once edge of SMTP (same Message-ID, so a receiver can drop the copy).
+
 Also here: the small read-only queries delivery needs that the records store does not offer
 (how many messages are pending; why a person has no usable contact).
 """
@@ -62,6 +70,25 @@ class Claim:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+_accepted_unconfirmed: dict[str, str] = {}
+"""idempotency key -> Message-ID of messages the mail server accepted whose mark-sent has not succeeded yet."""
+
+
+def accepted(key: str, message_id: str) -> None:
+    """The mail server accepted ``key`` (before it is marked sent): journal it until :func:`confirmed`."""
+    _accepted_unconfirmed[key] = message_id
+
+
+def confirmed(key: str) -> None:
+    """``key`` is marked sent in the records: nothing to remember any more."""
+    _accepted_unconfirmed.pop(key, None)
+
+
+def accepted_unconfirmed(key: str) -> str | None:
+    """The Message-ID ``key`` went out with, if this process sent it but could not yet mark it sent."""
+    return _accepted_unconfirmed.get(key)
 
 
 _ready: weakref.WeakSet[AsyncEngine] = weakref.WeakSet()

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 import structlog
 
 from activities.models import Delivered
+from activities.notifications import claims as journal
 from activities.notifications.claims import DEFAULT_LEASE, Claim, Claims
 from activities.notifications.rendering import RenderedMessage, TemplateMissing, render
 from activities.notifications.smtp import Mailer, MailServerError, RecipientRefused, SmtpMailer
@@ -123,7 +124,26 @@ async def send_claimed(
         await claims.release(claim)
         await record_attempt(key, reason)
         raise DeliveryFailed(f"could not send notification {key}: {reason}") from None
+    # Sent. Should marking it sent fail, the claim is kept (not released), so no other delivery resends it
+    # before the lease runs out, and the journal keeps this process from sending it again after that.
+    journal.accepted(key, str(email["Message-ID"]))
     return None
+
+
+async def settle_sent(key: str, message_id: str, mark_sent: Callable[[str, str], Awaitable[None]]) -> None:
+    """Mark ``key`` sent (both outboxes), then forget it in the journal of unconfirmed sends."""
+    await mark_sent(key, message_id)
+    journal.confirmed(key)
+
+
+async def sent_before(key: str, mark_sent: Callable[[str, str], Awaitable[None]]) -> bool:
+    """True (and ``key`` now marked sent) when this process sent it before but could not mark it sent then
+    (the records database went away just after the mail server accepted it): nothing is sent again."""
+    sent_as = journal.accepted_unconfirmed(key)
+    if sent_as is None:
+        return False
+    await settle_sent(key, sent_as, mark_sent)
+    return True
 
 
 M = TypeVar("M")
@@ -190,6 +210,10 @@ class _Run:
         if claim is None:
             log.info("notification.skipped", key=message.key, why="claimed elsewhere or no longer pending")
             return
+        if await sent_before(message.key, self.store.mark_sent):
+            self.sent += 1
+            log.info("notification.confirmed", key=message.key, why="sent before; marking it sent had failed")
+            return
         try:
             email = await self._prepare(message, claim)
         except Exception:
@@ -246,9 +270,7 @@ class _Run:
         if refused is not None:
             await self._undeliverable(message, refused)
             return
-        # Sent. Should recording it fail, the claim is kept (not released), so no other delivery resends
-        # the message before the lease runs out.
-        await self.store.mark_sent(key, email["Message-ID"])
+        await settle_sent(key, email["Message-ID"], self.store.mark_sent)
         self.sent += 1
         log.info(
             "notification.sent",

@@ -30,6 +30,8 @@ from activities.notifications.delivery import (
     drain,
     lease_for,
     send_claimed,
+    sent_before,
+    settle_sent,
     time_left,
 )
 from activities.notifications.rendering import (
@@ -152,6 +154,9 @@ class _Run:
             reason=reason,
         )
 
+    async def mark_sent(self, key: str, message_id: str) -> None:
+        await gathering_outbox.mark_sent(self.store.database, key, message_id)
+
     async def deliver(self, row: Any) -> None:
         key = row.idempotency_key
         time_left(self.until)
@@ -159,6 +164,10 @@ class _Run:
         if claim is None:
             return
         db = self.store.database
+        if await sent_before(key, self.mark_sent):
+            self.sent += 1
+            log.info("gathering_notification.confirmed", key=key)
+            return
         try:
             if row.recipient_id is None:
                 if row.registrant_id is None:
@@ -209,7 +218,7 @@ class _Run:
         if refused is not None:
             await self.undeliverable_(row, refused)
             return
-        await gathering_outbox.mark_sent(db, key, email["Message-ID"])
+        await settle_sent(key, email["Message-ID"], self.mark_sent)
         self.sent += 1
         log.info("gathering_notification.sent", key=key, template=row.template, recipient_id=row.recipient_id)
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
 from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio.testing import ActivityEnvironment
 
@@ -440,3 +443,48 @@ async def test_rows_written_before_the_outbox_carried_its_context_still_deliver_
 
     for version, role in ((2, "mentee"), (3, "mentee"), (3, "mentor")):
         assert anonymous(by_key[old.key(version, role)], old) == anonymous(by_key[cast.key(version, role)], cast)
+
+
+async def test_a_message_sent_then_not_marked_sent_is_marked_on_the_next_delivery_not_sent_again(
+    tmp_path: Path,
+) -> None:
+    """The records database fails just after the mail server accepted a message (the PostgreSQL drill's doubles):
+    marking it sent fails, the delivery fails. The next delivery in this process (the retry, or the sweep) marks
+    it sent with the Message-ID it went out with, and sends it no second time."""
+    path = tmp_path / "records.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    await upgrade(url)
+
+    class LosesTheRecords(MailServer):
+        """Accepts the first message, then takes the outbox table away (as an outage would) before the
+        delivery can mark it sent."""
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            answer = await super().handle_DATA(server, session, envelope)
+            if len(self.messages) == 1:
+                with sqlite3.connect(path) as connection:
+                    connection.execute("ALTER TABLE outbox RENAME TO outbox_gone")
+            return answer
+
+    server = LosesTheRecords().start()
+    try:
+        async with RecordStore.from_url(url) as records:
+            cast = Cast.new()
+            await seed_people(records, cast)
+            await record(records, cast.accepted())
+            [key] = (await outbox(records, cast)).keys()
+            with pytest.raises(DBAPIError):
+                await deliver_pending(records, mailer(server), cast.pid, until=datetime.now(UTC) + timedelta(seconds=5))
+            assert len(server.messages) == 1
+            with sqlite3.connect(path) as connection:
+                connection.execute("ALTER TABLE outbox_gone RENAME TO outbox")
+            assert (await outbox(records, cast))[key].status == OutboxStatus.PENDING
+            await asyncio.sleep(5.1)  # the failed attempt's claim has lapsed with it
+
+            assert (await deliver_pending(records, mailer(server), cast.pid)).sent == 1
+            assert len(server.messages) == 1  # not sent again
+            marked = (await outbox(records, cast))[key]
+            assert marked.status == OutboxStatus.SENT
+            assert marked.message_id == server.messages[0]["Message-ID"]
+    finally:
+        server.stop()
