@@ -48,21 +48,6 @@ SKIP_REPEATS = "skip-repeated-rejections"
 """Patch: a rejection identical to the last one recorded is not recorded again (histories before it did)."""
 PUBLISH_CHANGED_ONLY = "publish-changed-search-attributes"
 """Patch: upsert only the search attributes that changed (histories from before it upsert all of them)."""
-LOCAL_ACTIVITIES = "local-registration-and-delivery"
-"""Patch: ``register_application`` and ``deliver_notifications`` run as local activities, in the workflow task (no
-activity task, no server round trip); histories before it ran them as activities, and replay so.
-
-Only these two: each may run again when a workflow task is lost after it ran (a worker dies, or Temporal refuses the
-task's completion because a signal arrived meanwhile), and for both that is harmless (registration is refused only
-once the log holds events, which it cannot before the task that follows; delivery claims every message). Not
-``record_events``: the retried task stamps the messages it decides with its own, later, time (a command counts as
-of when it arrived, and that moment is the task's), so the events it decides differ from those the lost task
-recorded, and the records refuse them for good (VersionConflict): a partnership ended or a command lost.
-tests/workflows/test_history_budget.py's continue-as-new test showed exactly that."""
-LOCAL_TIMEOUT = timedelta(seconds=5)
-"""One local attempt's start-to-close: well under the 10 s workflow task timeout (which the SDK extends meanwhile)."""
-LOCAL_RETRY_THRESHOLD = timedelta(seconds=10)
-"""A local retry waiting longer than this waits on a durable timer instead: an outage never keeps a task open."""
 RECORD_TIMEOUT = timedelta(seconds=15)
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 """Records are never dropped: record-keeping retries until the database is back."""
@@ -132,30 +117,20 @@ class PartnershipWorkflow:
             policy = policy if policy.cohort_wait else policy.model_copy(update={"cohort_wait": DEFAULT_COHORT_WAIT})
         else:
             policy = policy.model_copy(update={"cohort_wait": None})
-        registration = RegisterApplication(
-            partnership_id=self._state.partnership_id,
-            cohort_id=app.cohort_id,
-            mentee_id=app.mentee_id,
-            institution_id=app.institution_id,
-            contact=app.contact,
-        )
         try:
-            if workflow.patched(LOCAL_ACTIVITIES):
-                facts = await workflow.execute_local_activity_method(
-                    PartnershipActivities.register_application,
-                    registration,
-                    start_to_close_timeout=LOCAL_TIMEOUT,
-                    retry_policy=RECORD_RETRY,
-                    local_retry_threshold=LOCAL_RETRY_THRESHOLD,
-                )
-            else:
-                facts = await workflow.execute_activity_method(
-                    PartnershipActivities.register_application,
-                    registration,
-                    start_to_close_timeout=RECORD_TIMEOUT,
-                    retry_policy=RECORD_RETRY,
-                    summary="register application",
-                )
+            facts = await workflow.execute_activity_method(
+                PartnershipActivities.register_application,
+                RegisterApplication(
+                    partnership_id=self._state.partnership_id,
+                    cohort_id=app.cohort_id,
+                    mentee_id=app.mentee_id,
+                    institution_id=app.institution_id,
+                    contact=app.contact,
+                ),
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+                summary="register application",
+            )
         except ActivityError as error:
             # Refused for good (the id was used before, the person was erased): the run ends with the reason.
             raise _refused("application refused", error) from None
@@ -303,26 +278,14 @@ class PartnershipWorkflow:
         return True
 
     async def _deliver(self) -> None:
-        request = DeliverNotifications(partnership_id=self._state.partnership_id)
         try:
-            if workflow.patched(LOCAL_ACTIVITIES):
-                # Each attempt's sends end before its start-to-close (claims expire with it): what is left stays
-                # pending for the next attempt, or the outbox sweep.
-                await workflow.execute_local_activity_method(
-                    NotificationActivities.deliver_notifications,
-                    request,
-                    start_to_close_timeout=LOCAL_TIMEOUT,
-                    retry_policy=DELIVERY_RETRY,
-                    local_retry_threshold=LOCAL_RETRY_THRESHOLD,
-                )
-            else:
-                await workflow.execute_activity_method(
-                    NotificationActivities.deliver_notifications,
-                    request,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=DELIVERY_RETRY,
-                    summary="deliver notifications",
-                )
+            await workflow.execute_activity_method(
+                NotificationActivities.deliver_notifications,
+                DeliverNotifications(partnership_id=self._state.partnership_id),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=DELIVERY_RETRY,
+                summary="deliver notifications",
+            )
         except ActivityError:
             workflow.logger.warning("notification delivery failed; messages stay in the outbox")
 
