@@ -120,16 +120,17 @@ def _fail(error: BaseException, debug: bool) -> int:
 
 
 async def _run(handler: Handler, args: argparse.Namespace) -> int:
-    from workers.temporal import release
-
     try:
         try:
             return await handler(args)
         except Exception as error:
             return _fail(error, args.debug)
     finally:
-        # The command's clients, then the runtime's threads, while the interpreter is fully alive.
-        release()
+        # The command's clients, then the runtime's threads, while the interpreter is fully alive. A command that
+        # never connected (matching run, db, pool) never imported workers.temporal: nothing to release, and no
+        # import of Temporal and the records (about a second) on its way out.
+        if "workers.temporal" in sys.modules:
+            sys.modules["workers.temporal"].release()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

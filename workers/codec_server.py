@@ -39,13 +39,14 @@ from temporalio.api.common.v1 import Payloads
 from activities.keys import KeyringError
 from gateway.store import GatewayStore
 from workers.codec import EncryptionCodec
+from workers.codec_defaults import DEFAULT_PORT as DEFAULT_PORT  # re-exported: callers import them from here
+from workers.codec_defaults import DEFAULT_UI_ORIGIN
+from workers.codec_defaults import SCOPE as SCOPE
+from workers.codec_defaults import TOKEN_ENV as TOKEN_ENV
 
 log = structlog.get_logger(__name__)
 
-DEFAULT_UI_ORIGIN = "http://localhost:8233"
-DEFAULT_PORT = 8081
 MAX_BODY_BYTES = 8 * 1024 * 1024
-TOKEN_ENV = "ENTRYPOINT_CODEC_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,6 @@ class Verdict(StrEnum):
 Authorizer = Callable[[Caller], Awaitable[bool | Verdict]]
 """Decides whether a caller may encode/decode: a Verdict (True is ALLOWED, False UNAUTHENTICATED)."""
 
-SCOPE = "ops:read"
-"""The gateway scope that may read payloads through the codec server."""
 
 
 def _verdict(value: bool | Verdict) -> Verdict:

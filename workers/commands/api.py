@@ -9,10 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from workers.commands.common import temporal_client
 from workers.errors import CommandError
 from workers.settings import settings
-from workers.telemetry import parse_address
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,6 +85,8 @@ async def _api(args: argparse.Namespace) -> int:
     from activities.records.migrate import upgrade
     from gateway.app import check_settings
     from gateway.server import serve
+    from workers.commands.common import temporal_client
+    from workers.telemetry import parse_address
 
     try:
         check_settings()

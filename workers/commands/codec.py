@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from workers.codec_server import DEFAULT_PORT, DEFAULT_UI_ORIGIN, SCOPE, TOKEN_ENV
+from workers.codec_defaults import DEFAULT_PORT, DEFAULT_UI_ORIGIN, SCOPE, TOKEN_ENV
 from workers.errors import CommandError
 
 ORIGINS_ENV = "ENTRYPOINT_CODEC_ORIGINS"

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime, timedelta
-
-from temporalio.api.enums.v1 import TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
+from typing import TYPE_CHECKING
 
 from workers.errors import Refused, unreachable
 from workers.settings import settings
+
+if TYPE_CHECKING:  # temporalio is imported by the commands that talk to Temporal, not by every start-up
+    from temporalio.client import Client
 
 CONNECT_TIMEOUT = timedelta(seconds=5)
 RPC_TIMEOUT = timedelta(seconds=15)
@@ -23,6 +21,8 @@ POLLER_RECENT = timedelta(minutes=2)
 
 
 async def temporal_client() -> Client:
+    from temporalio.service import RPCError
+
     from activities.keys import KeyringError
     from workers.temporal import connect
 
@@ -39,6 +39,11 @@ async def temporal_client() -> Client:
 
 async def worker_polling(client: Client, task_queue: str) -> bool:
     """Whether a worker has polled ``task_queue`` for workflow tasks recently."""
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+    from temporalio.service import RPCError, RPCStatusCode
+
     request = DescribeTaskQueueRequest(
         namespace=client.namespace,
         task_queue=TaskQueue(name=task_queue),
