@@ -35,6 +35,7 @@ from gateway.limits import BodySizeLimit, RateLimiter
 from gateway.problems import (
     Problem,
     ProblemError,
+    engine_answer,
     field_errors,
     on_http_error,
     on_problem,
@@ -49,7 +50,7 @@ from gateway.webhooks import WEBHOOK_BODIES, WebhookVerifier, webhook_command
 from workers.cohorts import Cohorts, report_from_records
 from workers.gatherings import Gatherings
 from workers.health import database_check, readiness, temporal_check
-from workers.partnerships import AlreadyExists, NotFound, PartnershipRow, Partnerships, Rejected
+from workers.partnerships import NotFound, PartnershipRow, Partnerships
 from workers.telemetry import current_tracer_provider
 
 log = structlog.get_logger(__name__)
@@ -349,20 +350,8 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         location: Callable[[Any], str] | None = None,
     ) -> Response:
         """One call to a workflow through the facades, its answer as JSON (``status``, and ``Location`` when
-        ``location`` is given), its refusals as problems: Rejected is 409 with the domain's reason, NotFound 404
-        ``not_found``, AlreadyExists 409 ``already_exists``, a ValueError (a payload the contract refuses) 422."""
-        try:
-            answer = await call()
-        except Rejected as rejection:
-            raise ProblemError(409, rejection.message, "rejected") from None
-        except NotFound:
-            raise ProblemError(404, not_found, "not-found") from None
-        except AlreadyExists:
-            if already_exists is None:
-                raise
-            raise ProblemError(409, already_exists, "already-exists") from None
-        except ValueError as error:
-            raise ProblemError(422, str(error), "validation") from None
+        ``location`` is given), its refusals as problems (:func:`engine_answer`)."""
+        answer = await engine_answer(call, not_found, already_exists=already_exists)
         return _json(answer, status, {"Location": location(answer)} if location is not None else None)
 
     async def posted(

@@ -25,10 +25,9 @@ from contract.partnership import PartnershipStatus
 from gateway.calendar_store import CalendarStore
 from gateway.ics import build
 from gateway.limits import RateLimiter
-from gateway.problems import ProblemError, responses
+from gateway.problems import ProblemError, engine_answer, responses
 from gateway.scopes import Principal
 from gateway.settings import GatewaySettings
-from workers.partnerships import NotFound, Rejected
 from workers.settings import settings
 
 if TYPE_CHECKING:
@@ -138,14 +137,10 @@ class Calendar:
         # record above is answered by Temporal with the first outcome instead of a second meeting.
         update_id = update_id_for(event_id)
         try:
-            try:
-                status = await self.engine.partnerships.update(partnership_id, "log_meeting", data, update_id=update_id)
-            except Rejected as rejection:
-                raise ProblemError(409, rejection.message, "rejected") from None
-            except NotFound:
-                raise ProblemError(404, f"no partnership {partnership_id}", "not-found") from None
-            except ValueError as error:
-                raise ProblemError(422, str(error), "validation") from None
+            status = await engine_answer(
+                lambda: self.engine.partnerships.update(partnership_id, "log_meeting", data, update_id=update_id),
+                f"no partnership {partnership_id}",
+            )
         except BaseException:
             await store.release_event(PROVIDER, event_id)  # nothing was logged: a later report runs again
             raise

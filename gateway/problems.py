@@ -3,13 +3,16 @@ for validation errors the list of every field that is wrong. Never a traceback, 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
+
+from workers.partnerships import AlreadyExists, NotFound, Rejected
 
 PROBLEM = "application/problem+json"
 TYPE_BASE = "https://entrypoint.example/problems/"
@@ -128,3 +131,24 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         }
         for status in statuses
     }
+
+
+T = TypeVar("T")
+
+
+async def engine_answer(call: Callable[[], Awaitable[T]], not_found: str, *, already_exists: str | None = None) -> T:
+    """One call to a workflow through the facades, its refusals as problems: Rejected is 409 with the domain's
+    reason, NotFound 404 ``not_found``, AlreadyExists 409 ``already_exists`` (when given), a ValueError (a payload
+    the contract refuses) 422."""
+    try:
+        return await call()
+    except Rejected as rejection:
+        raise ProblemError(409, rejection.message, "rejected") from None
+    except NotFound:
+        raise ProblemError(404, not_found, "not-found") from None
+    except AlreadyExists:
+        if already_exists is None:
+            raise
+        raise ProblemError(409, already_exists, "already-exists") from None
+    except ValueError as error:
+        raise ProblemError(422, str(error), "validation") from None

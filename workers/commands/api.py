@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from workers.commands.common import records_database
 from workers.errors import CommandError
 from workers.settings import settings
 
@@ -62,23 +63,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 @asynccontextmanager
 async def _store() -> AsyncIterator[Any]:
     """The gateway's store on a migrated records database, or a one-line error when it cannot be reached."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from activities.records.engine import display_url
-    from activities.records.migrate import upgrade
     from gateway.store import GatewayStore
 
-    url = settings().database_url
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    try:
-        await upgrade(url)
-        store = GatewayStore.from_url(url)
-    except (SQLAlchemyError, OSError) as error:
-        raise CommandError(f"cannot use the records database {display_url(url)} ({type(error).__name__})") from None
-    try:
-        yield store
-    finally:
-        await store.close()
+    async with records_database() as database:
+        yield GatewayStore(database)
 
 
 async def _api(args: argparse.Namespace) -> int:

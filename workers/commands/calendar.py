@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from workers.commands.common import records_database
 from workers.errors import CommandError, Refused
-from workers.settings import settings
 
 DEFAULT_BASE = "http://127.0.0.1:8000"
 
@@ -46,23 +45,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 @asynccontextmanager
 async def _store() -> AsyncIterator[Any]:
     """The calendar store on a migrated records database, or a one-line error when it cannot be reached."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from activities.records.engine import Database, create_engine, display_url
-    from activities.records.migrate import upgrade
     from gateway.calendar_store import CalendarStore
 
-    url = settings().database_url
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    try:
-        await upgrade(url)
-        database = Database(create_engine(url))
-    except (SQLAlchemyError, OSError) as error:
-        raise CommandError(f"cannot use the records database {display_url(url)} ({type(error).__name__})") from None
-    try:
+    async with records_database() as database:
         yield CalendarStore(database)
-    finally:
-        await database.close()
 
 
 def _check_id(partnership_id: str) -> None:

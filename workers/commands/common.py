@@ -3,7 +3,10 @@ whether a worker is there to answer."""
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -13,11 +16,35 @@ from workers.settings import settings
 if TYPE_CHECKING:  # temporalio is imported by the commands that talk to Temporal, not by every start-up
     from temporalio.client import Client
 
+    from activities.records.engine import Database
+
 CONNECT_TIMEOUT = timedelta(seconds=5)
 RPC_TIMEOUT = timedelta(seconds=15)
 """How long a query or an update may take before the command says no worker answered."""
 POLLER_RECENT = timedelta(minutes=2)
 """A worker polls its task queue at least this often (long polls last about a minute)."""
+
+
+@asynccontextmanager
+async def records_database() -> AsyncIterator[Database]:
+    """The records database (``ENTRYPOINT_DATABASE_URL``), migrated, or one clear line when it cannot be used."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from activities.records.engine import Database, create_engine, display_url
+    from activities.records.migrate import upgrade
+    from workers.errors import CommandError
+
+    url = settings().database_url
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        await upgrade(url)
+        database = Database(create_engine(url))
+    except (SQLAlchemyError, OSError) as error:
+        raise CommandError(f"cannot use the records database {display_url(url)} ({type(error).__name__})") from None
+    try:
+        yield database
+    finally:
+        await database.close()
 
 
 async def temporal_client() -> Client:
