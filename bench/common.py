@@ -27,9 +27,7 @@ from activities.records.migrate import upgrade
 from activities.records.scratch import private_postgres
 from activities.records.store import RecordStore
 from domain.people import Contact, Institution, MentorProfile, Sector
-from workers.binaries import temporal_binary
-from workers.setup import register_search_attributes
-from workers.temporal import data_converter
+from workers import embedded
 
 INSTITUTION = Institution(institution_id="uni-helsinki", name="University of Helsinki", partner=True)
 COORDINATOR_ID = "coord-bench"
@@ -145,31 +143,15 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (its state in memory), with EntryPoint's search attributes registered;
     the workers of its client forward the SDK core's warnings to :data:`CORE_WARNINGS`."""
     await _data_keys_ready()
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_binary("temporal"),
-        data_converter=data_converter(),
-        ui=False,
-        dev_server_log_level="error",
-        runtime=_runtime(),
-    )
-    try:
-        await register_search_attributes(env.client, "default")
+    async with embedded.dev_server(runtime=_runtime()) as env:
         yield env
-    finally:
-        await env.shutdown()
 
 
 @asynccontextmanager
 async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     await _data_keys_ready()
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=temporal_binary("temporal-test-server"), data_converter=data_converter()
-    )
-    try:
-        await register_search_attributes(env.client, "default")
+    async with embedded.time_skipping_server() as env:
         yield env
-    finally:
-        await env.shutdown()
 
 
 @contextmanager
