@@ -213,3 +213,32 @@ def rss_kib(pid: int) -> dict[str, int]:
         if key in ("VmRSS", "VmHWM"):
             values[key] = int(rest.split()[0])
     return values
+
+
+async def record_gathering(
+    records: RecordStore, cohort_id: str, gathering_id: str, kind: str, present: list[str], hours: float
+) -> None:
+    """A gathering's record as the Gathering workflow leaves it: scheduled, and attendance recorded.
+    ``gathering_attended`` counts only what such a record says (issue 15, finding 6)."""
+    from datetime import UTC, datetime
+
+    from contract.gathering import gathering_workflow_id
+    from domain.gathering import events as ge
+    from domain.gathering.plan import GatheringPlan
+
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    plan = GatheringPlan(
+        cohort_id=cohort_id,
+        gathering_id=gathering_id,
+        kind=kind,
+        subject="a gathering",
+        starts_at=at,
+        duration_hours=hours,
+        place="Helsinki",
+        capacity=100 if kind == "collective" else 20,
+    )
+    events: list[ge.Event] = [
+        ge.GatheringScheduled(at=at, plan=plan),
+        ge.AttendanceRecorded(at=at, present=tuple(present), hours=hours),
+    ]
+    await records.append_gathering_events(gathering_workflow_id(cohort_id, gathering_id), cohort_id, 0, events)

@@ -21,7 +21,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.records.store import RecordStore
-from bench.common import Result, emit, progress, records_database, seed, time_skipping_server
+from bench.common import Result, emit, progress, record_gathering, records_database, seed, time_skipping_server
 from bench.lifecycle import application, opening
 from contract.partnership import PartnershipStatus
 from workers.worker import build_worker
@@ -77,6 +77,9 @@ async def partnership(env: WorkflowEnvironment, url: str) -> Result:
             for name, payload in opening(1):
                 await handle.signal(name, payload)
             await _status_until(handle, lambda s: s.stage == "ACTIVE", "ACTIVE")
+            # attendance counts only as the gatherings' records say (the Gathering workflows are not run here)
+            await record_gathering(store, cohort, "kickoff", "collective", [handle.id], 3)
+            await record_gathering(store, cohort, "workshop-1", "group", [handle.id], 2.5)
             await handle.signal(
                 PartnershipWorkflow.gathering_attended, {"gathering_id": "kickoff", "kind": "collective", "hours": 3}
             )

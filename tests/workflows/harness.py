@@ -84,9 +84,7 @@ Update = UpdateMethodMultiParam[[Any, dict[str, Any]], PartnershipStatus]
 """A Partnership update, by typed reference: ``PartnershipWorkflow.log_meeting_update``."""
 
 
-async def update(
-    handle: WorkflowHandle[Any, Any], message: Update | str, payload: dict[str, Any]
-) -> PartnershipStatus:
+async def update(handle: WorkflowHandle[Any, Any], message: Update | str, payload: dict[str, Any]) -> PartnershipStatus:
     """Send an update by typed reference (``PartnershipWorkflow.log_meeting_update``) or, as a caller outside
     Python would, by its public name."""
     if isinstance(message, str):
@@ -129,27 +127,7 @@ async def keep_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
 async def record_gathering(
     records: Any, cohort_id: str, gathering_id: str, kind: str, present: list[str], hours: float
 ) -> None:
-    """A gathering's record as the Gathering workflow leaves it: scheduled, and attendance recorded.
-    ``gathering_attended`` counts only what such a record says (issue 15, finding 6)."""
-    from datetime import UTC, datetime
+    """A gathering's record as the Gathering workflow leaves it (``bench.common.record_gathering``)."""
+    from bench.common import record_gathering as recorded
 
-    from contract.gathering import gathering_workflow_id
-    from domain.gathering import events as ge
-    from domain.gathering.plan import GatheringPlan
-
-    at = datetime(2026, 3, 1, tzinfo=UTC)
-    plan = GatheringPlan(
-        cohort_id=cohort_id,
-        gathering_id=gathering_id,
-        kind=kind,  # type: ignore[arg-type]
-        subject="a gathering",
-        starts_at=at,
-        duration_hours=hours,
-        place="Helsinki",
-        capacity=100 if kind == "collective" else 20,
-    )
-    events = [
-        ge.GatheringScheduled(at=at, plan=plan),
-        ge.AttendanceRecorded(at=at, present=tuple(present), hours=hours),
-    ]
-    await records.append_gathering_events(gathering_workflow_id(cohort_id, gathering_id), cohort_id, 0, events)
+    await recorded(records, cohort_id, gathering_id, kind, present, hours)
