@@ -458,9 +458,7 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
             caller: Annotated[Principal, Depends(allow(*allowed))],
             idempotency_key: IdempotencyKey,
         ) -> Response:
-            if not any(caller.has(s) for s in plain) and partnership_id not in caller.participant_of:
-                raise ProblemError(404, f"no partnership {partnership_id}", "not-found")
-
+            await may_see(caller, partnership_id, plain)
             data = payload.model_dump(mode="json", exclude_unset=True)  # type: ignore[attr-defined]
             return await posted(
                 request,
