@@ -265,11 +265,7 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
             raise ProblemError(401, "the token is unknown or revoked", "unauthorized", {"WWW-Authenticate": "Bearer"})
         request.state.token_name = found.name
         request.state.scope_kind = "+".join(sorted({scope.split(":", 1)[0] for scope in found.scopes})) or "none"
-        wait = await limiter.hit(found.key)
-        if wait is not None:
-            raise ProblemError(
-                429, f"rate limit {config.rate_limit} exceeded", "rate-limited", {"Retry-After": str(wait)}
-            )
+        await limiter.check(found.key, f"rate limit {config.rate_limit} exceeded")
         return found
 
     Caller = Annotated[Principal, Depends(principal)]
@@ -675,9 +671,7 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         async def receive(request: Request) -> Response:
             body = await request.body()
             verifier.verify(provider, body, dict(request.headers))  # 401 (ProblemError) when not signed right
-            wait = await limiter.hit(f"webhook:{provider}")
-            if wait is not None:
-                raise ProblemError(429, "rate limit exceeded", "rate-limited", {"Retry-After": str(wait)})
+            await limiter.check(f"webhook:{provider}", "rate limit exceeded")
             webhook_id = request.headers["webhook-id"]
 
             async def run() -> Response:

@@ -272,9 +272,7 @@ class Calendar:
             found = await self.store.feed_for(feed_secret)
             if found is None:
                 raise gone
-            wait = await self.limiter.hit(f"calendar-feed:{found.feed_id}")
-            if wait is not None:
-                raise ProblemError(429, "this feed is read too often", "rate-limited", {"Retry-After": str(wait)})
+            await self.limiter.check(f"calendar-feed:{found.feed_id}", "this feed is read too often")
             source = await self.store.source(found.partnership_id)
             if source is None:  # the partnership's records are gone (erased)
                 raise gone
