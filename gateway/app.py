@@ -32,6 +32,7 @@ from domain.gathering import commands as gc
 from domain.partnership.state import Stage
 from gateway.calendar import Calendar
 from gateway.limits import BodySizeLimit, RateLimiter
+from gateway.once import answer_once
 from gateway.problems import (
     Problem,
     ProblemError,
@@ -45,7 +46,7 @@ from gateway.problems import (
 )
 from gateway.scopes import Principal
 from gateway.settings import GatewaySettings
-from gateway.store import GatewayStore, StoredResponse, fingerprint
+from gateway.store import GatewayStore, fingerprint
 from gateway.webhooks import WEBHOOK_BODIES, WebhookVerifier, webhook_command
 from workers.cohorts import Cohorts, report_from_records
 from workers.gatherings import Gatherings
@@ -56,9 +57,18 @@ from workers.telemetry import current_tracer_provider
 log = structlog.get_logger(__name__)
 
 API_VERSION = "1.0.0"
-REPLAYED = "Idempotent-Replayed"
-"""Header on a response replayed from the idempotency store."""
-STORED_HEADERS = ("content-type", "location")
+IDEMPOTENCY_REFUSALS: dict[str, Callable[[], ProblemError]] = {
+    "mismatch": lambda: ProblemError(
+        422, "this Idempotency-Key was used with another request", "idempotency-key-reused"
+    ),
+    "in_flight": lambda: ProblemError(
+        409,
+        "a request with this Idempotency-Key is still being processed; retry shortly",
+        "idempotency-key-in-flight",
+        {"Retry-After": "1"},
+    ),
+}
+"""The problems for an Idempotency-Key that cannot run now (what claiming it found)."""
 
 
 @dataclass
@@ -255,11 +265,7 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
             raise ProblemError(401, "the token is unknown or revoked", "unauthorized", {"WWW-Authenticate": "Bearer"})
         request.state.token_name = found.name
         request.state.scope_kind = "+".join(sorted({scope.split(":", 1)[0] for scope in found.scopes})) or "none"
-        wait = await limiter.hit(found.key)
-        if wait is not None:
-            raise ProblemError(
-                429, f"rate limit {config.rate_limit} exceeded", "rate-limited", {"Retry-After": str(wait)}
-            )
+        await limiter.check(found.key, f"rate limit {config.rate_limit} exceeded")
         return found
 
     Caller = Annotated[Principal, Depends(principal)]
@@ -312,34 +318,14 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         claim = await engine.store.claim(
             who, key, fingerprint(request.method, request.url.path, body), config.idempotency_ttl
         )
-        if claim.outcome == "mismatch":
-            return problem(422, "this Idempotency-Key was used with another request", "idempotency-key-reused")
-        if claim.outcome == "in_flight":
-            return problem(
-                409,
-                "a request with this Idempotency-Key is still being processed; retry shortly",
-                "idempotency-key-in-flight",
-                headers={"Retry-After": "1"},
-            )
-        if claim.outcome == "replay":
-            assert claim.response is not None
-            stored = claim.response
-            return Response(stored.body, stored.status_code, headers={**stored.headers, REPLAYED: "true"})
-        try:
-            try:
-                response = await run()
-            except ProblemError as error:
-                response = error.response()
-        except BaseException:
-            await engine.store.release(who, key)
-            raise
-        if response.status_code >= 500:
-            await engine.store.release(who, key)
-            return response
-        kept = response if keep is None else keep(response)
-        headers = {k: v for k, v in kept.headers.items() if k.lower() in STORED_HEADERS}
-        await engine.store.complete(who, key, StoredResponse(kept.status_code, headers, bytes(kept.body).decode()))
-        return response
+        return await answer_once(
+            claim,
+            run,
+            release=lambda: engine.store.release(who, key),
+            complete=lambda answer: engine.store.complete(who, key, answer),
+            refusals=IDEMPOTENCY_REFUSALS,
+            keep=keep,
+        )
 
     async def engine_call(
         call: Callable[[], Awaitable[BaseModel]],
@@ -468,9 +454,7 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
             caller: Annotated[Principal, Depends(allow(*allowed))],
             idempotency_key: IdempotencyKey,
         ) -> Response:
-            if not any(caller.has(s) for s in plain) and partnership_id not in caller.participant_of:
-                raise ProblemError(404, f"no partnership {partnership_id}", "not-found")
-
+            await may_see(caller, partnership_id, plain)
             data = payload.model_dump(mode="json", exclude_unset=True)  # type: ignore[attr-defined]
             return await posted(
                 request,
@@ -687,9 +671,7 @@ def create_app(engine: Engine, settings: GatewaySettings | None = None) -> FastA
         async def receive(request: Request) -> Response:
             body = await request.body()
             verifier.verify(provider, body, dict(request.headers))  # 401 (ProblemError) when not signed right
-            wait = await limiter.hit(f"webhook:{provider}")
-            if wait is not None:
-                raise ProblemError(429, "rate limit exceeded", "rate-limited", {"Retry-After": str(wait)})
+            await limiter.check(f"webhook:{provider}", "rate limit exceeded")
             webhook_id = request.headers["webhook-id"]
 
             async def run() -> Response:

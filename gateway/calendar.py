@@ -25,6 +25,7 @@ from contract.partnership import PartnershipStatus
 from gateway.calendar_store import CalendarStore
 from gateway.ics import build
 from gateway.limits import RateLimiter
+from gateway.once import StoredResponse, answer_once
 from gateway.problems import ProblemError, engine_answer, responses
 from gateway.scopes import Principal
 from gateway.settings import GatewaySettings
@@ -36,7 +37,18 @@ if TYPE_CHECKING:
 ICS = "text/calendar; charset=utf-8"
 PROVIDER = "calendar"
 """The namespace of the provider's event ids (the webhook and the bearer route share it)."""
-REPLAYED = "Idempotent-Replayed"
+EVENT_REFUSALS: dict[str, Callable[[], ProblemError]] = {
+    "elsewhere": lambda: ProblemError(
+        409, "this calendar event id was reported for another partnership", "event-id-reused"
+    ),
+    "in_flight": lambda: ProblemError(
+        409,
+        "this calendar event is being logged by another delivery; retry shortly",
+        "event-in-flight",
+        {"Retry-After": "1"},
+    ),
+}
+"""The problems for an event id that cannot be logged now (what claiming it found)."""
 EVENT_ID = Field(pattern=r"^[A-Za-z0-9_.:@+/=-]+$", min_length=1, max_length=255)
 
 PartnershipId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]+$", min_length=1, max_length=128)]
@@ -120,33 +132,28 @@ class Calendar:
         """``log_meeting`` once per provider event id: a second report replays the first answer."""
         store = self.store
         claim = await store.claim_event(PROVIDER, event_id, partnership_id)
-        if claim.outcome == "elsewhere":
-            raise ProblemError(409, "this calendar event id was reported for another partnership", "event-id-reused")
-        if claim.outcome == "in_flight":
-            raise ProblemError(
-                409,
-                "this calendar event is being logged by another delivery; retry shortly",
-                "event-in-flight",
-                {"Retry-After": "1"},
-            )
-        if claim.outcome == "replay":
-            return Response(
-                claim.body or "", claim.status_code or 200, media_type="application/json", headers={REPLAYED: "true"}
-            )
         # The Temporal update id follows the event id too: a retry after a crash between the update and the
-        # record above is answered by Temporal with the first outcome instead of a second meeting.
+        # record below is answered by Temporal with the first outcome instead of a second meeting.
         update_id = update_id_for(event_id)
-        try:
+
+        async def run() -> Response:
             status = await engine_answer(
                 lambda: self.engine.partnerships.update(partnership_id, "log_meeting", data, update_id=update_id),
                 f"no partnership {partnership_id}",
             )
-        except BaseException:
-            await store.release_event(PROVIDER, event_id)  # nothing was logged: a later report runs again
-            raise
-        body = status.model_dump_json()
-        await store.complete_event(PROVIDER, event_id, 200, body)
-        return Response(body, 200, media_type="application/json")
+            return Response(status.model_dump_json(), 200, media_type="application/json")
+
+        async def complete(answer: StoredResponse) -> None:
+            await store.complete_event(PROVIDER, event_id, answer.status_code, answer.body)
+
+        return await answer_once(
+            claim,
+            run,
+            release=lambda: store.release_event(PROVIDER, event_id),  # nothing was logged: a later report runs again
+            complete=complete,
+            refusals=EVENT_REFUSALS,
+            keep_problems=False,  # a refused meeting (not signed yet, paused) may be reported again later
+        )
 
     def router(self) -> APIRouter:
         router = APIRouter()
@@ -265,9 +272,7 @@ class Calendar:
             found = await self.store.feed_for(feed_secret)
             if found is None:
                 raise gone
-            wait = await self.limiter.hit(f"calendar-feed:{found.feed_id}")
-            if wait is not None:
-                raise ProblemError(429, "this feed is read too often", "rate-limited", {"Retry-After": str(wait)})
+            await self.limiter.check(f"calendar-feed:{found.feed_id}", "this feed is read too often")
             source = await self.store.source(found.partnership_id)
             if source is None:  # the partnership's records are gone (erased)
                 raise gone

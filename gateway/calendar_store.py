@@ -13,17 +13,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities.records.engine import Database
 from activities.records.schema import calendar_events, calendar_feeds, gathering_events, partnerships
+from gateway.once import OnceTable, StoredResponse
 
 FEED_PREFIX = "ecf_"
 """Feed secrets read ``ecf_<43 URL-safe characters>``: recognisable in a leak report, never a bearer token."""
 EVENT_LOCK = timedelta(minutes=5)
 """How long a claimed event id stays in flight (409 to a second delivery) if its gateway died mid-request."""
+EVENTS = OnceTable(calendar_events, keys=("provider", "event_id"), same="partnership_id", lock=EVENT_LOCK)
+"""The provider's event ids: once per (provider, event id), for good (no expiry), for one partnership."""
 
 
 def _digest(secret: str) -> str:
@@ -62,6 +64,13 @@ class EventClaim:
     outcome: Literal["new", "replay", "elsewhere", "in_flight"]
     status_code: int | None = None
     body: str | None = None
+
+    @property
+    def response(self) -> StoredResponse | None:
+        """The first answer, for a replay (always JSON: a partnership's status)."""
+        if self.outcome != "replay":
+            return None
+        return StoredResponse(self.status_code or 200, {"content-type": "application/json"}, self.body or "")
 
 
 @dataclass(frozen=True)
@@ -180,66 +189,16 @@ class CalendarStore:
     # ------------------------------------------------------------------------------------------- event ids
 
     async def claim_event(self, provider: str, event_id: str, partnership_id: str) -> EventClaim:
-        now = _now()
-        e = calendar_events.c
-
-        async def work(connection: AsyncConnection) -> EventClaim:
-            row = (
-                await connection.execute(
-                    select(calendar_events).where(e.provider == provider, e.event_id == event_id).with_for_update()
-                )
-            ).first()
-            if row is not None:
-                if row.partnership_id != partnership_id:
-                    return EventClaim("elsewhere")
-                if row.state == "done":
-                    return EventClaim("replay", row.status_code, row.body)
-                if row.locked_until > now:
-                    return EventClaim("in_flight")
-                await connection.execute(
-                    update(calendar_events)
-                    .where(e.provider == provider, e.event_id == event_id)
-                    .values(locked_until=now + EVENT_LOCK)
-                )
-                return EventClaim("new")
-            await connection.execute(
-                insert(calendar_events).values(
-                    provider=provider,
-                    event_id=event_id,
-                    partnership_id=partnership_id,
-                    state="in_flight",
-                    created_at=now,
-                    locked_until=now + EVENT_LOCK,
-                )
-            )
-            return EventClaim("new")
-
-        for _ in range(3):
-            try:
-                return await self._db.write(work)
-            except IntegrityError:  # the same event id inserted by another delivery between select and insert
-                continue
-        return EventClaim("in_flight")
+        """Claim a provider's event id for logging a meeting on ``partnership_id``, in one write transaction."""
+        claim = await EVENTS.claim(self._db, (provider, event_id), partnership_id)
+        stored = claim.response
+        if stored is not None:
+            return EventClaim("replay", stored.status_code, stored.body)
+        return EventClaim("elsewhere" if claim.outcome == "mismatch" else claim.outcome)
 
     async def complete_event(self, provider: str, event_id: str, status_code: int, body: str) -> None:
-        e = calendar_events.c
-
-        async def work(connection: AsyncConnection) -> None:
-            await connection.execute(
-                update(calendar_events)
-                .where(e.provider == provider, e.event_id == event_id)
-                .values(state="done", status_code=status_code, body=body)
-            )
-
-        await self._db.write(work)
+        await EVENTS.complete(self._db, (provider, event_id), StoredResponse(status_code, {}, body))
 
     async def release_event(self, provider: str, event_id: str) -> None:
         """Forget an in-flight event id (nothing was logged: refused, unknown, failed): a later report runs again."""
-        e = calendar_events.c
-
-        async def work(connection: AsyncConnection) -> None:
-            await connection.execute(
-                delete(calendar_events).where(e.provider == provider, e.event_id == event_id, e.state == "in_flight")
-            )
-
-        await self._db.write(work)
+        await EVENTS.release(self._db, (provider, event_id))

@@ -10,7 +10,7 @@ from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.problems import problem
+from gateway.problems import ProblemError, problem
 
 
 class BodySizeLimit:
@@ -81,3 +81,9 @@ class RateLimiter:
                 stats = await self._limiter.get_window_stats(item, key)
                 return max(1, math.ceil(stats.reset_time - time.time()))
         return None
+
+    async def check(self, key: str, detail: str) -> None:
+        """Count one request; a 429 problem (``detail``, with ``Retry-After``) when over the limit."""
+        wait = await self.hit(key)
+        if wait is not None:
+            raise ProblemError(429, detail, "rate-limited", {"Retry-After": str(wait)})

@@ -13,15 +13,16 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities.keys import load_keyring
 from activities.records.engine import Database, create_engine
 from activities.records.schema import api_tokens, idempotency_keys
+from gateway.once import Claim, OnceTable, StoredResponse
 from gateway.scopes import Principal, parse_scope
 
 TOKEN_PREFIX = "ept"
@@ -42,22 +43,6 @@ class TokenInfo:
     scopes: tuple[str, ...]
     created_at: datetime
     revoked_at: datetime | None
-
-
-@dataclass(frozen=True)
-class StoredResponse:
-    status_code: int
-    headers: dict[str, str]
-    body: str
-
-
-@dataclass(frozen=True)
-class Claim:
-    """What claiming an idempotency key found: ``new`` (go ahead), ``replay`` (the stored first response),
-    ``mismatch`` (the key was used with another request), ``in_flight`` (the first is still running)."""
-
-    outcome: Literal["new", "replay", "mismatch", "in_flight"]
-    response: StoredResponse | None = None
 
 
 BODY_PREFIX = "kr1:"
@@ -82,6 +67,19 @@ def open_body(principal: str, key: str, stored: str) -> str:
         return stored
     key_id, _, blob = stored[len(BODY_PREFIX) :].partition(":")
     return load_keyring().decrypt(key_id, base64.b64decode(blob), aad=_aad(principal, key)).decode()
+
+
+IDEMPOTENCY = OnceTable(
+    idempotency_keys,
+    keys=("principal", "key"),
+    same="fingerprint",
+    lock=IN_FLIGHT_LOCK,
+    expires="expires_at",
+    headers="headers",
+    seal=lambda key, body: seal_body(key[0], key[1], body),
+    unseal=lambda key, stored: open_body(key[0], key[1], stored),
+)
+"""The Idempotency-Key records: once per (principal, key), for the TTL, bodies sealed under the keyring."""
 
 
 def _digest(secret: str) -> str:
@@ -186,77 +184,14 @@ class GatewayStore:
         An expired record is replaced; an in-flight record whose lock ran out (its gateway died mid-request)
         may be taken over by a retry with the same request.
         """
-        now = _now()
-        k = idempotency_keys.c
-
-        async def work(connection: AsyncConnection) -> Claim:
-            await connection.execute(delete(idempotency_keys).where(k.expires_at < now))
-            row = (
-                await connection.execute(
-                    select(idempotency_keys).where(k.principal == principal, k.key == key).with_for_update()
-                )
-            ).first()
-            if row is not None:
-                if row.fingerprint != fingerprint:
-                    return Claim("mismatch")
-                if row.state == "done":
-                    body = open_body(principal, key, row.body or "")
-                    return Claim("replay", StoredResponse(row.status_code, dict(row.headers or {}), body))
-                if row.locked_until > now:
-                    return Claim("in_flight")
-                await connection.execute(
-                    update(idempotency_keys)
-                    .where(k.principal == principal, k.key == key)
-                    .values(locked_until=now + lock)
-                )
-                return Claim("new")
-            await connection.execute(
-                insert(idempotency_keys).values(
-                    principal=principal,
-                    key=key,
-                    fingerprint=fingerprint,
-                    state="in_flight",
-                    created_at=now,
-                    locked_until=now + lock,
-                    expires_at=now + ttl,
-                )
-            )
-            return Claim("new")
-
-        for _ in range(3):
-            try:
-                return await self._db.write(work)
-            except IntegrityError:  # another request inserted the same key between our select and insert
-                continue
-        return Claim("in_flight")
+        return await IDEMPOTENCY.claim(self._db, (principal, key), fingerprint, ttl=ttl, lock=lock)
 
     async def complete(self, principal: str, key: str, response: StoredResponse) -> None:
-        k = idempotency_keys.c
-
-        async def work(connection: AsyncConnection) -> None:
-            await connection.execute(
-                update(idempotency_keys)
-                .where(k.principal == principal, k.key == key)
-                .values(
-                    state="done",
-                    status_code=response.status_code,
-                    headers=response.headers,
-                    body=seal_body(principal, key, response.body),
-                )
-            )
-
-        await self._db.write(work)
+        await IDEMPOTENCY.complete(self._db, (principal, key), response)
 
     async def release(self, principal: str, key: str) -> None:
         """Forget an in-flight key (the request failed without an answer worth keeping): a retry runs again."""
-        k = idempotency_keys.c
-
-        async def work(connection: AsyncConnection) -> None:
-            await connection.execute(
-                delete(idempotency_keys).where(k.principal == principal, k.key == key, k.state == "in_flight")
-            )
-
-        await self._db.write(work)
+        await IDEMPOTENCY.release(self._db, (principal, key))
 
 
 def fingerprint(method: str, path: str, body: bytes) -> str:
