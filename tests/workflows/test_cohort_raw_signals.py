@@ -10,6 +10,8 @@ payload that is not JSON is refused by its validator, non-retryable.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from datetime import timedelta
 from typing import Any
 
@@ -25,7 +27,7 @@ from temporalio.worker import Worker
 from activities.records.store import RecordStore
 from contract.cohort import CohortStatus, RunMatching
 from domain.cohort import CohortPlan, CohortReport
-from tests.workflows.harness import application, start, wait_stage
+from tests.workflows.harness import HISTORIES, application, start, wait_stage
 from workflows.cohort import RAW_SIGNALS, CohortWorkflow, cohort_workflow_id
 
 pytestmark = pytest.mark.temporal
@@ -166,3 +168,24 @@ async def test_approve_matching_that_is_not_json_is_refused_by_the_validator_not
     )
     assert approved.rounds[0].approved and approved.rejections == 0  # updates are refused, not recorded
     assert (await _failed_tasks_and_patches(cohort))[0] == 0
+
+
+def test_the_history_from_before_the_patch_drops_those_signals_and_is_replayed() -> None:
+    """``tests/histories/cohort_signals_dropped_before_raw_signals.json`` was recorded with the Cohort of before
+    ``cohort-raw-signals`` (the SDK dropped malformed ``run_matching`` signals, and ``nope`` and ``add_mentor`` had
+    no handler); ``cohort_signals_rejected.json`` with the same signals and the current code (a rejection each).
+    ``test_replay`` replays both against the current code."""
+    events = json.loads((HISTORIES / "cohort_signals_dropped_before_raw_signals.json").read_text())["events"]
+    signals = [
+        e["workflowExecutionSignaledEventAttributes"]["signalName"]
+        for e in events
+        if e["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED"
+    ]
+    assert signals.count("run_matching") == 5 and signals.count("nope") == 2 and "add_mentor" in signals
+    patches = [
+        json.loads(base64.b64decode(e["markerRecordedEventAttributes"]["details"]["patch-data"]["payloads"][0]["data"]))
+        for e in events
+        if e["eventType"] == "EVENT_TYPE_MARKER_RECORDED"
+    ]
+    assert [p["id"] for p in patches] == ["coalesce-run-matching"]  # not cohort-raw-signals: recorded before it
+    assert not [e for e in events if e["eventType"] == "EVENT_TYPE_WORKFLOW_TASK_FAILED"]
