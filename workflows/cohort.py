@@ -289,9 +289,12 @@ class CohortWorkflow:
 
     @workflow.signal(name=RUN_MATCHING)
     @_takes_raw("request")
-    def run_matching(self, request: RunMatching) -> None:
-        """Takes the raw payload (callers still pass a RunMatching): a malformed one is rejected and counted."""
+    def run_matching(self, request: RunMatching | None = None) -> None:
+        """Takes the raw payload (callers still pass a RunMatching): a malformed one, or none, is rejected and
+        counted."""
         try:
+            if request is None:
+                raise ValueError(f"{RUN_MATCHING} takes one JSON object")
             parse_signal(SIGNALS, RUN_MATCHING, cast(RawValue, request))  # checked only: a round takes no reason
         except ValueError as error:
             self._reject(RUN_MATCHING, str(error))
