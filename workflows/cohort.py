@@ -15,12 +15,15 @@ Raw signals (patch ``cohort-raw-signals``): every signal takes the raw payload a
 command, and a signal of any other name (a catch-all handler), is a rejection counted in the status with its
 reason (``rejections``, ``last_rejection``: the field and the problem, never the value). Nothing else changes, and
 no activity runs for it. Histories from before the patch dropped them (the SDK's "Failed decoding arguments").
+A ``run_matching`` with no payload or several is rejected too (several would otherwise be a TypeError that fails
+every workflow task).
 The ``approve_matching`` update takes its payload raw too, so a payload that is not JSON is refused by the
 validator like any other malformed approval (non-retryable, the reason named).
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -80,6 +83,11 @@ def _takes_raw(parameter: str) -> Callable[[F], F]:
 
     def mark(handler: F) -> F:
         handler.__annotations__[parameter] = RawValue
+        # A ``*extra`` of the handler is hidden from the SDK, which would otherwise type no argument at all; with it
+        # a signal of more than one payload reaches the handler (to be rejected) instead of failing the task.
+        shown = inspect.signature(handler)
+        kept = [p for p in shown.parameters.values() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
+        handler.__signature__ = shown.replace(parameters=kept)  # type: ignore[attr-defined]
         return handler
 
     return mark
@@ -289,11 +297,11 @@ class CohortWorkflow:
 
     @workflow.signal(name=RUN_MATCHING)
     @_takes_raw("request")
-    def run_matching(self, request: RunMatching | None = None) -> None:
-        """Takes the raw payload (callers still pass a RunMatching): a malformed one, or none, is rejected and
-        counted."""
+    def run_matching(self, request: RunMatching | None = None, *extra: Any) -> None:
+        """Takes the raw payload (callers still pass a RunMatching): a malformed one, none, or more than one (the
+        SDK then hands them decoded, not raw) is rejected and counted."""
         try:
-            if request is None:
+            if not isinstance(request, RawValue) or extra:
                 raise ValueError(f"{RUN_MATCHING} takes one JSON object")
             parse_signal(SIGNALS, RUN_MATCHING, cast(RawValue, request))  # checked only: a round takes no reason
         except ValueError as error:
