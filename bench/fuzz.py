@@ -7,7 +7,9 @@ missing and extra fields, null, huge strings (up to 1.5 MB), deep nesting, contr
 nonsense dates, raw payloads that are not JSON at all, out-of-stage commands, and bursts of 500 at one
 workflow; before them, the inputs of the security issue (15), once each (``security``). Then, for every
 workflow: no ``WorkflowTaskFailed`` in its history, no pending workflow task on a second attempt (stuck), still
-running and answering ``status``; and ``records verify`` passes.
+running and answering ``status``; and ``records verify`` passes. The Cohort also counts every signal it took that
+made no command (malformed, not JSON, an unknown name) in its status: its ``rejections`` must equal the number of
+such signals the server accepted for it (each payload checked with the contract's own parser), none dropped.
 
 ``python -m bench.fuzz`` (10,000 inputs; ``--count``, ``--seed``); a small seeded run is in the test suite
 (``tests/workflows/test_fuzz.py``). The last full run is in RELIABILITY.md.
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.api.common.v1 import Payload
-from temporalio.client import Client, WorkflowFailureError, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.common import RawValue, WorkflowIDReusePolicy
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
@@ -42,11 +44,14 @@ from activities.records.migrate import upgrade
 from activities.records.store import RecordStore
 from bench.common import _data_keys_ready  # a throwaway keyring and data-key database unless given (as benchmarks)
 from contract import STATUS_QUERY
+from contract.cohort import SIGNALS as COHORT_SIGNALS
+from contract.cohort import CohortStatus
 from contract.gathering import MESSAGES as GATHERING_UPDATES
 from contract.gathering import gathering_workflow_id
 from contract.partnership import MESSAGES as SIGNAL_COMMANDS
 from contract.partnership import Application, partnership_id
 from domain.cohort import CohortPlan, PlannedGathering
+from domain.errors import from_payload
 from domain.gathering import GatheringPlan
 from domain.limits import LINE_CHARS, LIST_ITEMS, PINS
 from domain.partnership.commands import GatheringKind
@@ -216,6 +221,10 @@ class Outcome:
     """The inputs of the security issue (15) sent, by kind."""
     security_problems: list[str] = field(default_factory=list)
     """What those inputs did that they must not (a taken-over contact, a workflow that did not end)."""
+    cohort_rejections_expected: Counter[str] = field(default_factory=Counter)
+    """Per Cohort: signals the server accepted that make no command (malformed, not JSON, unknown name)."""
+    cohort_rejection_problems: list[str] = field(default_factory=list)
+    """Cohorts whose status did not count every such signal as a rejection (a signal dropped)."""
     superseded_tasks: int = 0
     """Workflow tasks the server ran again with new events (UNHANDLED_COMMAND and the like): not failures."""
     seconds: float = 0.0
@@ -229,6 +238,7 @@ class Outcome:
             and not self.no_status
             and self.verify_ok
             and not self.security_problems
+            and not self.cohort_rejection_problems
         )
 
     def summary(self) -> str:
@@ -247,6 +257,8 @@ class Outcome:
                 f"security inputs (issue 15): {sum(self.security.values())} "
                 f"({', '.join(f'{k} {n}' for k, n in sorted(self.security.items()))}); "
                 f"problems: {len(self.security_problems)} {self.security_problems[:5]}",
+                f"cohort signals rejected and recorded: {sum(self.cohort_rejections_expected.values())}; "
+                f"dropped or miscounted: {len(self.cohort_rejection_problems)} {self.cohort_rejection_problems[:3]}",
                 f"records verify: {'ok' if self.verify_ok else 'FAILED ' + '; '.join(self.verify_problems[:5])}",
                 f"result: {'PASS' if self.ok else 'FAIL'}",
             ]
@@ -468,6 +480,19 @@ def keep_alive(name: str, payload: Any) -> Any:
     return payload
 
 
+def cohort_rejects(name: str, argument: Any) -> bool:
+    """Whether a Cohort must record this signal as a rejection: an unknown name, or a payload its command does not
+    take once encoded as the client encodes it (the contract's own parser decides, as the workflow's does)."""
+    if name not in COHORT_SIGNALS or isinstance(argument, RawValue):
+        return True  # every raw payload the fuzz sends is not a JSON object
+    converter = data_converter().payload_converter
+    try:
+        from_payload(COHORT_SIGNALS[name], name, converter.from_payload(converter.to_payload(argument)))
+    except ValueError:
+        return True
+    return False
+
+
 async def _send(client: Client, target: Target, hostile: Hostile, outcome: Outcome, burst: bool = False) -> None:
     rng = hostile.rng
     handle = client.get_workflow_handle(target.workflow_id)
@@ -489,6 +514,8 @@ async def _send(client: Client, target: Target, hostile: Hostile, outcome: Outco
                 outcome.rejected_updates += 1
         else:
             await handle.signal(name, argument, rpc_timeout=timedelta(seconds=30))
+            if target.workflow_id.startswith("cohort-") and cohort_rejects(name, argument):
+                outcome.cohort_rejections_expected[target.workflow_id] += 1
     except (RPCError, TypeError, ValueError):
         outcome.refused_by_server += 1  # too large, an invalid name, a payload the client cannot encode
 
@@ -562,9 +589,24 @@ async def check(
             await handle.query(STATUS_QUERY, rpc_timeout=timedelta(seconds=10))
         except Exception as error:
             outcome.no_status.append(f"{target.workflow_id}: {type(error).__name__}")
+        if target.workflow_id.startswith("cohort-"):
+            await _rejections_recorded(handle, outcome.cohort_rejections_expected[target.workflow_id], outcome)
     report = await store.verify()
     outcome.verify_ok = report.ok
     outcome.verify_problems = [f"{d.partnership_id}: {d.what}" for d in report.disagreements][:10]
+
+
+async def _rejections_recorded(handle: WorkflowHandle[Any, Any], expected: int, outcome: Outcome) -> None:
+    """The Cohort's status counts every signal it could not take (waiting a little: signals the server has
+    accepted may not have reached the workflow yet)."""
+    recorded = None
+    for _ in range(60):
+        with contextlib.suppress(Exception):
+            recorded = (await handle.query(STATUS_QUERY, result_type=CohortStatus)).rejections
+        if recorded == expected:
+            return
+        await asyncio.sleep(0.5)
+    outcome.cohort_rejection_problems.append(f"{handle.id}: {recorded} rejections recorded, {expected} expected")
 
 
 async def run(count: int, seed: int, bursts: int, directory: Path) -> Outcome:

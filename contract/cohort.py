@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contract.common import STATUS_QUERY, TASK_QUEUE, SearchAttributes
+from contract.partnership import RejectionView
 from domain.cohort import CohortReport, RoundSummary
 from domain.limits import Line, at_most
 from domain.people import Id
@@ -47,6 +49,11 @@ class RunMatching(BaseModel):
     reason: Line = "requested by a coordinator"
 
 
+SIGNALS: Mapping[str, type[BaseModel]] = {RUN_MATCHING: RunMatching}
+"""The Cohort's signals and the command each carries (the raw payload is parsed with it, so a malformed one is
+rejected and recorded in the status, never dropped); a signal of any other name is rejected and recorded too."""
+
+
 class CohortStatus(BaseModel):
     cohort_id: str
     stage: str
@@ -57,17 +64,23 @@ class CohortStatus(BaseModel):
     report: CohortReport | None = None
     matching_note: str | None = None
     """Why the last ``run_matching`` started no round of its own (coalesced), or why an approval was refused."""
+    rejections: int = 0
+    """Signals rejected so far (malformed, not JSON, or of an unknown name): nothing else changed for them."""
+    last_rejection: RejectionView | None = None
+    """The last signal rejected: its name, why (the field and the problem, never the value), and when."""
 
 
 __all__ = [
     "APPROVE_MATCHING",
     "RUN_MATCHING",
+    "SIGNALS",
     "STATUS_QUERY",
     "TASK_QUEUE",
     "WORKFLOW_TYPE",
     "CohortStatus",
     "MatchingApproval",
     "PinSpec",
+    "RejectionView",
     "RunMatching",
     "SearchAttributes",
     "cohort_workflow_id",

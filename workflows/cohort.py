@@ -9,13 +9,24 @@ HistoryBudget`); the next run takes its state (rounds, kickoff, gatherings start
 run, the last matching note) as its second argument, :class:`CohortContinued`, and waits for what it waited for.
 The pool, the proposals and the partnerships are in the records database, not in the history, so they carry over
 by themselves.
+
+Raw signals (patch ``cohort-raw-signals``): every signal takes the raw payload and parses it with its command
+(``contract.cohort.SIGNALS``, parsed as the inbox parses the Partnership's); one that is not JSON or not a valid
+command, and a signal of any other name (a catch-all handler), is a rejection counted in the status with its
+reason (``rejections``, ``last_rejection``: the field and the problem, never the value). Nothing else changes, and
+no activity runs for it. Histories from before the patch dropped them (the SDK's "Failed decoding arguments").
+A ``run_matching`` with no payload or several is rejected too (several would otherwise be a TypeError that fails
+every workflow task).
+The ``approve_matching`` update takes its payload raw too, so a payload that is not JSON is refused by the
+validator like any other malformed approval (non-retryable, the reason named).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
@@ -33,11 +44,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from contract.cohort import (
         RUN_MATCHING,
+        SIGNALS,
         STATUS_QUERY,
         WORKFLOW_TYPE,
         CohortStatus,
         MatchingApproval,
         PinSpec,
+        RejectionView,
         RunMatching,
         SearchAttributes,
         cohort_workflow_id,
@@ -58,7 +71,27 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import DomainRejection, problems
     from domain.limits import payload_problem
     from workflows.budget import HistoryBudget, decoded, read_continued
+    from workflows.inbox import parse_signal, unknown_signal
     from workflows.waiting import arrived_before
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _takes_raw(parameter: str) -> Callable[[F], F]:
+    """The SDK hands the handler ``parameter`` as the raw payload (parsed by the handler, so nothing malformed is
+    dropped or fails a task); the signature keeps the command's type for typed callers."""
+
+    def mark(handler: F) -> F:
+        handler.__annotations__[parameter] = RawValue
+        # A ``*extra`` of the handler is hidden from the SDK, which would otherwise type no argument at all; with it
+        # a signal of more than one payload reaches the handler (to be rejected) instead of failing the task.
+        shown = inspect.signature(handler)
+        kept = [p for p in shown.parameters.values() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
+        handler.__signature__ = shown.replace(parameters=kept)  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
 
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 """Only transient failures are retried for ever: the activities raise the others as non-retryable."""
@@ -67,6 +100,8 @@ COALESCE_RUN_MATCHING = "coalesce-run-matching"
 UNDER_WAY = (CohortStage.MATCHING, CohortStage.AWAITING_APPROVAL, CohortStage.DELIVERING_MATCHES)
 CONTINUE_AS_NEW = "cohort-continue-as-new"
 """Patch: a cohort continues as new before its history grows large (histories before it never did)."""
+RAW_SIGNALS = "cohort-raw-signals"
+"""Patch: a malformed signal, or one of an unknown name, is a rejection in the status (histories before it: dropped)."""
 
 
 class CohortContinued(BaseModel):
@@ -77,6 +112,8 @@ class CohortContinued(BaseModel):
     state: CohortState | None = None
     rounds_requested: int = 0
     matching_note: str | None = None
+    rejections: int = 0
+    last_rejection: RejectionView | None = None
     budget: HistoryBudget = HistoryBudget()
 
 
@@ -92,6 +129,8 @@ class CohortWorkflow:
         self._waiting_for = "starting"
         self._report: CohortReport | None = None
         self._matching_note: str | None = None
+        self._rejections = 0
+        self._last_rejection: RejectionView | None = None
         self._refused: tuple[MatchingApproval, str] | None = None
         """The approval the last round refused (unknown pins, say), and why: its update is answered with it."""
         carried, self._bad_continuation = read_continued(CohortContinued, continued, "cohort")
@@ -101,6 +140,8 @@ class CohortWorkflow:
             self._state = carried.state
             self._rounds_requested = carried.rounds_requested
             self._matching_note = carried.matching_note
+            self._rejections = carried.rejections
+            self._last_rejection = carried.last_rejection
 
     __init__.__annotations__["continued"] = RawValue
 
@@ -169,6 +210,8 @@ class CohortWorkflow:
             state=self._state,
             rounds_requested=self._rounds_requested,
             matching_note=self._matching_note,
+            rejections=self._rejections,
+            last_rejection=self._last_rejection,
             budget=self._budget,
         )
         workflow.continue_as_new(args=[self._plan.model_dump(mode="json"), carried.model_dump(mode="json")])
@@ -253,7 +296,17 @@ class CohortWorkflow:
         workflow.set_current_details(f"{self._state.stage}: {waiting_for}")
 
     @workflow.signal(name=RUN_MATCHING)
-    def run_matching(self, request: RunMatching) -> None:
+    @_takes_raw("request")
+    def run_matching(self, request: RunMatching | None = None, *extra: Any) -> None:
+        """Takes the raw payload (callers still pass a RunMatching): a malformed one, none, or more than one (the
+        SDK then hands them decoded, not raw) is rejected and counted."""
+        try:
+            if not isinstance(request, RawValue) or extra:
+                raise ValueError(f"{RUN_MATCHING} takes one JSON object")
+            parse_signal(SIGNALS, RUN_MATCHING, cast(RawValue, request))  # checked only: a round takes no reason
+        except ValueError as error:
+            self._reject(RUN_MATCHING, str(error))
+            return
         if workflow.patched(COALESCE_RUN_MATCHING):
             under_way = self._state.stage in UNDER_WAY
             if under_way or self._rounds_requested > len(self._state.rounds):
@@ -266,7 +319,20 @@ class CohortWorkflow:
                 return
         self._rounds_requested = max(self._rounds_requested, len(self._state.rounds)) + 1
 
-    @workflow.update  # APPROVE_MATCHING, the method's name; takes the raw object so a refusal names the limit
+    @workflow.signal(dynamic=True)
+    def unknown_signal(self, name: str, args: Sequence[RawValue]) -> None:
+        """Any other signal name: rejected and counted in the status (the name cleaned and cut short)."""
+        shown, reason = unknown_signal(name, SIGNALS)
+        self._reject(shown, reason)
+
+    def _reject(self, name: str, reason: str) -> None:
+        """A signal that made no command: the status shows it (before the patch the SDK dropped it)."""
+        if workflow.patched(RAW_SIGNALS):
+            self._rejections += 1
+            self._last_rejection = RejectionView(command=name, reason=reason, at=workflow.now())
+
+    @workflow.update  # APPROVE_MATCHING, the method's name; takes the raw payload so a refusal names the limit
+    @_takes_raw("payload")
     async def approve_matching(self, payload: dict[str, Any]) -> CohortStatus:
         approval = _approval(payload)
         self._approval = approval
@@ -281,6 +347,7 @@ class CohortWorkflow:
         return self.status()
 
     @approve_matching.validator
+    @_takes_raw("payload")
     def _validate_approval(self, payload: dict[str, Any]) -> None:
         approval = _approval(payload)
         try:
@@ -288,7 +355,7 @@ class CohortWorkflow:
         except DomainRejection as rejection:
             raise ApplicationError(rejection.message, type="DomainRejection", non_retryable=True) from None
         if self._approval is not None:
-            raise ApplicationError("this round has already been approved", type="DomainRejection")
+            raise ApplicationError("this round has already been approved", type="DomainRejection", non_retryable=True)
 
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> CohortStatus:
@@ -301,11 +368,18 @@ class CohortWorkflow:
             waiting_for=self._waiting_for,
             report=self._report,
             matching_note=self._matching_note,
+            rejections=self._rejections,
+            last_rejection=self._last_rejection,
         )
 
 
 def _approval(payload: Any) -> MatchingApproval:
     """The approval an update carries; a refusal names the problem and the limit, never the values."""
+    if isinstance(payload, RawValue):
+        try:
+            payload = workflow.payload_converter().from_payload(payload.payload)
+        except Exception:
+            payload = None  # not JSON at all: refused as not one JSON object
     if not isinstance(payload, dict):
         raise ApplicationError("approve_matching takes one JSON object", type="InvalidArgument", non_retryable=True)
     too_large = payload_problem(payload)

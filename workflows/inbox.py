@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar, cast
@@ -61,6 +61,24 @@ class Pending(Generic[R]):
     result: R | None = None
 
 
+def parse_signal(messages: Mapping[str, type[BaseModel]], name: str, raw: RawValue) -> BaseModel:
+    """The command a raw signal payload carries (also the Cohort's signals); ValueError with a readable reason
+    naming the field and the problem, never the input values, when it is not JSON or not a valid command."""
+    try:
+        payload = workflow.payload_converter().from_payload(raw.payload)
+    except Exception:
+        raise ValueError(f"{name} takes one JSON object") from None
+    if name not in messages:
+        raise ValueError(f"unknown message {name}")
+    return from_payload(messages[name], name, payload)
+
+
+def unknown_signal(name: str, signals: Iterable[str]) -> tuple[str, str]:
+    """A signal name no message has: the name as shown (cleaned and cut short) and the rejection's reason."""
+    shown = re.sub(r"[^A-Za-z0-9_.-]", "?", name)[:64] or "?"
+    return shown, f"unknown signal {shown}; the signals are: {', '.join(signals)}"
+
+
 class Inbox(Generic[R]):
     """The pending messages of one workflow, and how they become commands."""
 
@@ -88,19 +106,13 @@ class Inbox(Generic[R]):
         """Queue a signal. One that is not JSON or not a valid command is queued too, to be rejected and recorded."""
         now = workflow.now()
         try:
-            payload = workflow.payload_converter().from_payload(raw.payload)
-        except Exception:
-            self._queue.append(Pending(name, None, now, invalid=f"{name} takes one JSON object"))
-            return
-        try:
-            self._queue.append(Pending(name, self.command(name, payload), now))
+            self._queue.append(Pending(name, parse_signal(self.messages, name, raw), now))
         except ValueError as error:
             self._queue.append(Pending(name, None, now, invalid=str(error)))
 
     def receive_unknown(self, name: str) -> None:
         """Queue a signal of a name no message has, to be rejected and recorded (the name cleaned and cut short)."""
-        shown = re.sub(r"[^A-Za-z0-9_.-]", "?", name)[:64] or "?"
-        reason = f"unknown signal {shown}; the signals are: {', '.join(self.messages)}"
+        shown, reason = unknown_signal(name, self.messages)
         self._queue.append(Pending(shown, None, workflow.now(), invalid=reason))
 
     async def receive_update(self, name: str, payload: Any) -> R:

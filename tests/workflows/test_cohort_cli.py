@@ -72,7 +72,20 @@ async def test_a_coordinator_runs_a_round_from_the_command_line(
             if "awaiting approval" in shown:
                 break
             await asyncio.sleep(0.1)
-        assert "round 1" in shown and "2 matched, 0 unmatched" in shown
+        assert "round 1" in shown and "2 matched, 0 unmatched" in shown and "signals rejected" not in shown
+        # A malformed signal changes nothing, and the status says so (the field and the problem, not the value).
+        await ts_env.client.get_workflow_handle(f"cohort-{cohort_id}").signal("run_matching", {"reason": ["x-42"]})
+        for _ in range(100):
+            assert await cli("cohort", "status", cohort_id) == 0
+            shown = capsys.readouterr().out
+            if "signals rejected: 1;" in shown:
+                break
+            await asyncio.sleep(0.1)
+        assert (
+            "the last, run_matching at " in shown
+            and "invalid run_matching: reason: Input should be a valid string" in shown
+        )
+        assert "x-42" not in shown and "awaiting approval" in shown
 
         assert await cli("cohort", "approve", cohort_id, "--pins", str(tmp_path / "pins.json")) == 0
         assert "approved round 1: 2 matches" in capsys.readouterr().out

@@ -129,6 +129,8 @@ async def test_a_cohort_continues_as_new_with_its_rounds_and_waits_for_its_kicko
         task_queue=worker.task_queue,
     )
     first_run = cohort.first_execution_run_id
+    await cohort.signal("run_matching", {"reason": 7})  # malformed: a rejection the next runs still count
+    await wait_cohort(cohort, lambda s: s.rejections == 1, "the rejection")
     await ts_env.sleep(timedelta(days=1, hours=1))
     round1 = await wait_cohort(cohort, lambda s: s.stage == "AWAITING_APPROVAL", "round 1 proposals")
     approved = await cohort.execute_update(
@@ -150,6 +152,8 @@ async def test_a_cohort_continues_as_new_with_its_rounds_and_waits_for_its_kicko
     assert [r.number for r in after.rounds] == [1, 2], "the rounds carried over, none run twice"
     assert after.matching_note is not None and "joined round 2" in after.matching_note
     assert await runs(client, cohort.id, first_run) > 1, "the cohort continued as new"
+    assert after.rejections == 1 and after.last_rejection is not None, "the rejection carried over"
+    assert after.last_rejection.reason == "invalid run_matching: reason: Input should be a valid string"
 
     # The timers go on from the carried state: the kickoff, then the closing report.
     await ts_env.sleep(timedelta(days=9))

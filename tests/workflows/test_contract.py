@@ -49,8 +49,13 @@ def test_gathering_defines_an_update_for_each_message_of_its_table_and_no_signal
 def test_cohort_defines_the_contract_names() -> None:
     defn = _Definition.must_from_class(CohortWorkflow)
     assert defn.name == cohort.WORKFLOW_TYPE
-    assert set(defn.signals) == {cohort.RUN_MATCHING}
+    assert set(defn.signals) == {*cohort.SIGNALS, None}  # None: the catch-all, an unknown name is a rejection
+    assert defn.signals[None].arg_types == [str, Sequence[RawValue]]
+    for name in cohort.SIGNALS:
+        assert defn.signals[name].arg_types == [RawValue], f"{name}: signals take the raw payload"
     assert set(defn.updates) == {cohort.APPROVE_MATCHING}
+    assert defn.updates[cohort.APPROVE_MATCHING].arg_types == [RawValue]
+    assert defn.updates[cohort.APPROVE_MATCHING].validator is not None
     assert set(defn.queries) == {STATUS_QUERY}
 
 

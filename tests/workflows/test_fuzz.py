@@ -16,4 +16,6 @@ async def test_hostile_signals_and_updates_fail_no_workflow_task_and_hang_no_wor
     assert outcome.sent == 400 and outcome.workflows == 14
     assert outcome.by_kind["burst"] == 100 and outcome.by_kind["signal"] and outcome.by_kind["update"]
     assert outcome.rejected_updates > 0  # the hostile updates were seen, and refused
+    # The Cohort's malformed and unknown signals were taken, each a rejection in its status (none dropped).
+    assert sum(outcome.cohort_rejections_expected.values()) > 0 and not outcome.cohort_rejection_problems
     assert outcome.ok, outcome.summary()

@@ -150,6 +150,10 @@ async def _status(args: argparse.Namespace) -> int:
             f"{'approved' if r.approved else 'awaiting approval'}, {r.delivered} delivered"
         )
     print(f"  kicked off: {'yes' if status.kicked_off else 'no'}; gatherings started: {status.gatherings_started}")
+    if status.last_rejection is not None:  # malformed or unknown signals: nothing changed for them
+        last = status.last_rejection
+        when = f"{last.at:%Y-%m-%d %H:%M} UTC"
+        print(f"  signals rejected: {status.rejections}; the last, {last.command} at {when}: {last.reason}")
     return 0
 
 
