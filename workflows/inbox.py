@@ -11,6 +11,18 @@ counts as of then: a timer that fell due before it is decided first, one that fe
 decided, and the domain is given the arrival time as ``now``. So slow record-keeping or delivery, which holds the
 loop up, never changes what a party did in time. Histories from before the patch keep the old order (a timer
 already past when the loop gets to it goes first) and the loop's clock.
+
+Arrival from the client's stamp (patch ``arrival-from-client-stamp``, issue 8): ``workflow.now()`` in a handler is
+the time of the workflow task that delivers the message, which is late when no worker ran (killed, restarting,
+starved under load) while the message waited on the server. So the receiving client stamps each call with the
+header ``entrypoint-received-at`` (workers/arrival.py) and the worker's interceptor hands the stamp to the inbox
+(``receiving``) just before the handler runs. The message then arrives at the stamp *clamped* to
+[the last ``workflow.now()`` the workflow saw before this activation (its start time in a run's first
+activation), ``workflow.now()``]: a message not delivered in an earlier activation cannot have arrived before it,
+so a client can back-date nothing the workflow already decided past, and a client clock ahead of the server's
+counts as of delivery. No stamp (a raw ``temporal workflow signal``, a client without the interceptor): arrival is
+``workflow.now()``, as before. The stamps are in the history (headers), so replay is deterministic; histories from
+before the patch ignore them.
 """
 
 from __future__ import annotations
@@ -36,6 +48,9 @@ REJECT_UNKNOWN_SIGNALS = "reject-unknown-signals"
 """Patch: a signal of an unknown name is recorded as rejected (histories from before it dropped it)."""
 ARRIVAL_TIME = "arrival-time"
 """Patch: messages count as of their arrival (histories from before it: as of when the loop got to them)."""
+ARRIVAL_FROM_STAMP = "arrival-from-client-stamp"
+"""Patch: a message arrives at its client's receive stamp, clamped to the workflow's clock (histories from before
+it: when its handler ran)."""
 
 R = TypeVar("R")
 
@@ -72,6 +87,11 @@ class Inbox(Generic[R]):
         """Raises DomainRejection when a command would be refused now (the update validator)."""
         self._status = status
         self._queue: deque[Pending[R]] = deque()
+        self._stamp: datetime | None = None
+        """The receive stamp of the message whose handler runs next (``receiving``), taken by its handler."""
+        self._seen: datetime | None = None
+        """The latest ``workflow.now()`` the inbox saw, and the one before it (another activation's)."""
+        self._seen_before: datetime | None = None
 
     def __bool__(self) -> bool:
         return bool(self._queue)
@@ -84,9 +104,30 @@ class Inbox(Generic[R]):
 
     # ------------------------------------------------------------------------------------------ arriving
 
+    def receiving(self, stamp: datetime | None) -> None:
+        """The worker's interceptor: the next handler's message was received by its client at ``stamp``."""
+        self._stamp = stamp
+
+    def observe(self) -> datetime:
+        """``workflow.now()``, remembering the last one of an earlier activation (the bound of back-dating)."""
+        now = workflow.now()
+        if self._seen is None or now > self._seen:
+            self._seen_before, self._seen = self._seen, now
+        return now
+
+    def arrival(self) -> datetime:
+        """When the message whose handler runs now arrived: its client's stamp clamped to [the workflow's clock
+        before this activation, ``workflow.now()``]; without a stamp (or before the patch) ``workflow.now()``."""
+        now = self.observe()
+        stamp, self._stamp = self._stamp, None
+        if stamp is None or not workflow.patched(ARRIVAL_FROM_STAMP):
+            return now
+        floor = self._seen_before if self._seen_before is not None else workflow.info().workflow_start_time
+        return min(max(stamp, min(floor, now)), now)
+
     def receive_signal(self, name: str, raw: RawValue) -> None:
         """Queue a signal. One that is not JSON or not a valid command is queued too, to be rejected and recorded."""
-        now = workflow.now()
+        now = self.arrival()
         try:
             payload = workflow.payload_converter().from_payload(raw.payload)
         except Exception:
@@ -101,10 +142,10 @@ class Inbox(Generic[R]):
         """Queue a signal of a name no message has, to be rejected and recorded (the name cleaned and cut short)."""
         shown = re.sub(r"[^A-Za-z0-9_.-]", "?", name)[:64] or "?"
         reason = f"unknown signal {shown}; the signals are: {', '.join(self.messages)}"
-        self._queue.append(Pending(shown, None, workflow.now(), invalid=reason))
+        self._queue.append(Pending(shown, None, self.arrival(), invalid=reason))
 
     async def receive_update(self, name: str, payload: Any) -> R:
-        pending: Pending[R] = Pending(name, self.command(name, payload), workflow.now())
+        pending: Pending[R] = Pending(name, self.command(name, payload), self.arrival())
         self._queue.append(pending)
         await workflow.wait_condition(lambda: pending.done)
         if pending.rejected:
@@ -135,8 +176,9 @@ class Inbox(Generic[R]):
         late the loop gets to it). Before the patch: wait for a message or the timer; a timer already past wins.
         """
         if self.by_arrival:
+            self.observe()
             if not self._queue and not await arrived_before(
-                due.at if due else None, lambda: bool(self._queue), due.waiting_for if due else None
+                due.at if due else None, self._arrived, due.waiting_for if due else None
             ):
                 return None
             if due is not None and due.at <= self._queue[0].arrived_at:
@@ -145,6 +187,11 @@ class Inbox(Generic[R]):
         if await arrived_before(due.at if due else None, lambda: bool(self._queue), due.waiting_for if due else None):
             return self._queue.popleft()
         return None
+
+    def _arrived(self) -> bool:
+        """The loop's wait condition (evaluated every activation, so the inbox sees each activation's clock)."""
+        self.observe()
+        return bool(self._queue)
 
     def pop(self) -> Pending[R]:
         return self._queue.popleft()

@@ -1,0 +1,143 @@
+"""Arrival from the client's receive stamp (issue 8): a command sent before a deadline while no worker runs counts
+as of when it was sent, not when a worker got to it. Real Temporal dev server (real time), real records (SQLite),
+the real facade; the worker is really stopped while the deadline passes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from activities.records.store import RecordStore
+from contract import RECEIVED_AT_HEADER
+from contract.partnership import PartnershipStatus
+from tests import servers
+from tests.workflows.conftest import seeded_store
+from tests.workflows.harness import application, status, wait_for, wait_stage
+from workers.arrival import read_stamp, stamp_payload, stamped
+from workers.partnerships import Partnerships
+from workers.temporal import data_converter
+from workers.worker import build_worker
+
+pytestmark = pytest.mark.temporal
+
+CADENCE = 20
+GRACE = 1
+ESCALATION = 2
+"""The nudge falls due GRACE after the meeting, MEETING_LAPSED (attention, an e-mail to the coordinator)
+ESCALATION after it."""
+POLICY = {
+    "signing_reminder": "PT60S",
+    "signing_deadline": "PT120S",
+    "meeting_cadence": f"PT{CADENCE}S",
+    "lapse_grace": f"PT{GRACE}S",
+    "escalation_after": f"PT{ESCALATION}S",
+    "programme_length": "PT300S",
+    "review_reminder": "PT60S",
+    "review_window": "PT120S",
+}
+MEETING = {"kind": "pair", "minutes": 45}
+
+
+@pytest.fixture(scope="module")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    async with servers.dev_server() as env:
+        yield env
+
+
+async def _until(moment: datetime) -> None:
+    await asyncio.sleep(max((moment - datetime.now(UTC)).total_seconds(), 0))
+
+
+async def _active_then_no_worker(
+    env: WorkflowEnvironment, store: RecordStore, cohort: str, task_queue: str
+) -> tuple[Partnerships, WorkflowHandle[object, PartnershipStatus], datetime]:
+    """A pair matched and signed by a running worker, which is then stopped; the first meeting's due time."""
+    facade = Partnerships(env.client, task_queue)
+    async with build_worker(env.client, task_queue, store, mailer=None):
+        handle = await facade.start(application(cohort, f"m{uuid.uuid4().hex[:5]}", policy=POLICY))
+        await wait_stage(handle, "AWAITING_MATCH")
+        await facade.update(handle.id, "match_proposed", {"mentor_id": "mr-1"})
+        await facade.update(handle.id, "sign_agreement", {"party": "mentee"})
+        active = await facade.update(handle.id, "sign_agreement", {"party": "mentor"})
+        assert active.stage == "ACTIVE" and active.next_meeting_due is not None
+        await wait_for(handle, lambda s: s.attention is None and s.stage == "ACTIVE", "settled", timeout=30)
+    return facade, handle, active.next_meeting_due
+
+
+async def test_a_meeting_sent_before_the_lapse_while_no_worker_ran_counts_as_of_when_it_was_sent(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    cohort = f"s{uuid.uuid4().hex[:6]}"
+    store = await seeded_store(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}", cohort)
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    try:
+        facade, handle, due = await _active_then_no_worker(dev_env, store, cohort, task_queue)
+        lapse = due + timedelta(seconds=ESCALATION)
+        # no worker runs now; the meeting is sent through the facade shortly before it falls due
+        await _until(due - timedelta(seconds=4))
+        sent_from = datetime.now(UTC)
+        await facade.signal(handle.id, "log_meeting", MEETING)
+        sent_by = datetime.now(UTC)
+        assert sent_by < due, "the machine was too slow to send the meeting before it fell due"
+        await _until(lapse + timedelta(seconds=3))  # the lapse passes while no worker runs
+
+        async with build_worker(dev_env.client, task_queue, store, mailer=None):
+            met = await wait_for(handle, lambda s: s.meetings_held == 1, "the meeting decided", timeout=60)
+            assert met.attention is None, "no MEETING_LAPSED for a pair that met in time"
+            assert met.attention_history == []
+            assert met.last_meeting_at is not None
+            assert sent_from <= met.last_meeting_at <= sent_by, "counted as of the client's receive stamp"
+            assert met.next_meeting_due == met.last_meeting_at + timedelta(seconds=CADENCE)
+            log = [entry.type for entry in await store.read_log(handle.id)]
+            assert "meeting_lapsed" not in log and "meeting_nudge_due" not in log and "meeting_logged" in log, log
+            assert (await status(handle)).attention is None
+            await handle.terminate("test over")
+    finally:
+        await store.close()
+
+
+async def test_a_raw_signal_without_the_stamp_counts_as_of_delivery_as_before(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """Documented behaviour: a raw signal (``temporal workflow signal``, no receive stamp) arrives when a worker
+    delivers it, so a deadline that passed meanwhile goes first."""
+    cohort = f"r{uuid.uuid4().hex[:6]}"
+    store = await seeded_store(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}", cohort)
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    raw = Client(dev_env.client.service_client, namespace="default", data_converter=data_converter())
+    try:
+        _, handle, due = await _active_then_no_worker(dev_env, store, cohort, task_queue)
+        lapse = due + timedelta(seconds=ESCALATION)
+        await _until(due - timedelta(seconds=4))
+        await raw.get_workflow_handle(handle.id).signal("log_meeting", MEETING)
+        await _until(lapse + timedelta(seconds=3))
+        restarted = datetime.now(UTC)
+
+        async with build_worker(dev_env.client, task_queue, store, mailer=None):
+            met = await wait_for(handle, lambda s: s.meetings_held == 1, "the meeting decided", timeout=60)
+            assert [view.attention for view in met.attention_history][:1] == ["MEETING_LAPSED"], met.attention_history
+            assert met.last_meeting_at is not None and met.last_meeting_at >= restarted, "as of delivery"
+            await handle.terminate("test over")
+    finally:
+        await store.close()
+
+
+def test_the_stamp_is_an_iso_utc_time_kept_across_retries_and_ignored_when_malformed() -> None:
+    at = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
+    headers = stamped({}, lambda: at)
+    assert read_stamp(headers) == at
+    assert headers[RECEIVED_AT_HEADER].data == b'"2026-03-01T10:00:00+00:00"'
+    later = stamped(headers, lambda: at + timedelta(hours=1))
+    assert read_stamp(later) == at, "a call already stamped keeps its stamp"
+    assert read_stamp({}) is None
+    for bad in (b"not json", b"42", b'"2026-03-01T10:00:00"', b'"yesterday"'):
+        payload = stamp_payload(at)
+        payload.data = bad
+        assert read_stamp({RECEIVED_AT_HEADER: payload}) is None, bad
