@@ -11,7 +11,9 @@ command before the workflow's previous activation, nor after the task that deliv
 ``ReceivedAtStamp`` is installed by the one client set-up (``workers.temporal.connect`` and ``client_interceptors``:
 every facade, the CLI, the gateway and the bench); ``ReceivedAtReader`` by every worker and replayer
 (``workers.worker.WORKER_INTERCEPTORS``). The stamp is set once per call: the SDK's own retries of the same RPC send
-the same request, and a header already present (an outer interceptor, a caller's own) is kept.
+the same request, a header already present (an outer interceptor, a caller's own) is kept, and an update sent
+again with the same update id by the same client (a caller retrying through a fault) keeps its first stamp (the
+client remembers the last ``REMEMBERED`` update ids).
 
 Headers are in the workflow history (``WorkflowExecutionSignaled``, ``WorkflowExecutionUpdateAccepted``), so
 replay reads the same stamps: deterministic. Headers are not encrypted by the payload codec (the SDK's default),
@@ -21,6 +23,7 @@ which is why the stamp must never carry anything but the time.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -38,6 +41,9 @@ from temporalio.worker import (
 from contract import RECEIVED_AT_HEADER
 
 Headers = Mapping[str, Payload]
+
+REMEMBERED = 10_000
+"""How many update ids a client remembers the first stamp of."""
 
 
 def stamp_payload(at: datetime) -> Payload:
@@ -75,15 +81,35 @@ class ReceivedAtStamp(client.Interceptor):
 
     def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.clock = clock
+        self.updates: OrderedDict[tuple[str, str], datetime] = OrderedDict()
+        """(workflow id, update id) -> the first stamp sent with it."""
 
     def intercept_client(self, next: client.OutboundInterceptor) -> client.OutboundInterceptor:
-        return _StampOutbound(next, self.clock)
+        return _StampOutbound(next, self.clock, self.updates)
 
 
 class _StampOutbound(client.OutboundInterceptor):
-    def __init__(self, next: client.OutboundInterceptor, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        next: client.OutboundInterceptor,
+        clock: Callable[[], datetime],
+        updates: OrderedDict[tuple[str, str], datetime],
+    ) -> None:
         super().__init__(next)
         self._clock = clock
+        self._updates = updates
+
+    def _first(self, workflow_id: str, update_id: str | None) -> datetime:
+        """The stamp of this update: the one it was first sent with, when this client sent it before."""
+        at = self._clock()
+        if update_id is None:
+            return at
+        key = (workflow_id, update_id)
+        at = self._updates.setdefault(key, at)
+        self._updates.move_to_end(key)
+        while len(self._updates) > REMEMBERED:
+            self._updates.popitem(last=False)
+        return at
 
     async def start_workflow(self, input: client.StartWorkflowInput) -> client.WorkflowHandle[Any, Any]:
         input.headers = stamped(input.headers, self._clock)  # signal-with-start: the start signal's header too
@@ -94,13 +120,14 @@ class _StampOutbound(client.OutboundInterceptor):
         await super().signal_workflow(input)
 
     async def start_workflow_update(self, input: client.StartWorkflowUpdateInput) -> client.WorkflowUpdateHandle[Any]:
-        input.headers = stamped(input.headers, self._clock)
+        at = self._first(input.id, input.update_id)
+        input.headers = stamped(input.headers, lambda: at)
         return await super().start_workflow_update(input)
 
     async def start_update_with_start_workflow(
         self, input: client.StartWorkflowUpdateWithStartInput
     ) -> client.WorkflowUpdateHandle[Any]:
-        at = self._clock()
+        at = self._first(input.start_workflow_input.id, input.update_workflow_input.update_id)
         input.start_workflow_input.headers = stamped(input.start_workflow_input.headers, lambda: at)
         input.update_workflow_input.headers = stamped(input.update_workflow_input.headers, lambda: at)
         return await super().start_update_with_start_workflow(input)
