@@ -29,7 +29,7 @@ from activities.records.store import RecordStore
 from domain.people import Contact, Institution, MentorProfile, Sector
 from workers.binaries import temporal_binary
 from workers.setup import register_search_attributes
-from workers.temporal import data_converter
+from workers.temporal import data_converter, interceptors
 
 INSTITUTION = Institution(institution_id="uni-helsinki", name="University of Helsinki", partner=True)
 COORDINATOR_ID = "coord-bench"
@@ -148,6 +148,7 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=temporal_binary("temporal"),
         data_converter=data_converter(),
+        interceptors=interceptors(),
         ui=False,
         dev_server_log_level="error",
         runtime=_runtime(),
