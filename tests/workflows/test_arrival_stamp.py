@@ -103,6 +103,46 @@ async def test_a_meeting_sent_before_the_lapse_while_no_worker_ran_counts_as_of_
         await store.close()
 
 
+async def test_a_signature_update_held_by_the_server_while_no_worker_ran_counts_before_the_signing_deadline(
+    dev_env: WorkflowEnvironment, tmp_path: Path
+) -> None:
+    """As a party's client does it: an update (with an update id) sent before the signing deadline waits on the
+    server while no worker runs; the deadline passes; a worker comes back: the signature counts, no
+    SIGNATURE_OVERDUE."""
+    cohort = f"u{uuid.uuid4().hex[:6]}"
+    store = await seeded_store(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}", cohort)
+    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    signing = {**POLICY, "signing_reminder": "PT4S", "signing_deadline": "PT8S"}
+    facade = Partnerships(dev_env.client, task_queue)
+    try:
+        async with build_worker(dev_env.client, task_queue, store, mailer=None):
+            handle = await facade.start(application(cohort, f"m{uuid.uuid4().hex[:5]}", policy=signing))
+            await wait_stage(handle, "AWAITING_MATCH")
+            matched = await facade.update(handle.id, "match_proposed", {"mentor_id": "mr-1"})
+            await facade.update(handle.id, "sign_agreement", {"party": "mentee"})
+        assert matched.agreement is not None and matched.agreement.signing_due is not None
+        deadline = matched.agreement.signing_due
+        sent_from = datetime.now(UTC)
+        assert sent_from < deadline - timedelta(seconds=1), "the machine was too slow to sign in time"
+        signing_update = asyncio.create_task(
+            facade.update(handle.id, "sign_agreement", {"party": "mentor"}, update_id=f"{handle.id}-sign-mentor")
+        )
+        await _until(deadline + timedelta(seconds=3))  # the deadline passes while the update waits on the server
+        assert not signing_update.done()
+
+        async with build_worker(dev_env.client, task_queue, store, mailer=None):
+            signed = await asyncio.wait_for(signing_update, timeout=60)
+            assert signed.stage == "ACTIVE", signed
+            assert signed.attention is None and signed.attention_history == [], "no SIGNATURE_OVERDUE"
+            assert signed.agreement is not None and signed.agreement.starts_on is not None
+            assert sent_from <= signed.agreement.starts_on < deadline, "signed as of the client's receive stamp"
+            log = [entry.type for entry in await store.read_log(handle.id)]
+            assert "signature_overdue" not in log, log
+            await handle.terminate("test over")
+    finally:
+        await store.close()
+
+
 async def test_a_raw_signal_without_the_stamp_counts_as_of_delivery_as_before(
     dev_env: WorkflowEnvironment, tmp_path: Path
 ) -> None:
