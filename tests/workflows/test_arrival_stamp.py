@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from workers.arrival import read_stamp, stamp_payload, stamped
 from workers.partnerships import Partnerships
 from workers.temporal import data_converter
 from workers.worker import build_worker
+from workflows.partnership import PartnershipWorkflow
 
 pytestmark = pytest.mark.temporal
 
@@ -51,13 +53,32 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
+@dataclass
+class Place:
+    """A cohort's records (SQLite) and a task queue of its own, for one test."""
+
+    store: RecordStore
+    cohort: str
+    task_queue: str
+
+
+@pytest.fixture
+async def place(tmp_path: Path) -> AsyncIterator[Place]:
+    cohort = f"s{uuid.uuid4().hex[:6]}"
+    store = await seeded_store(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}", cohort)
+    try:
+        yield Place(store, cohort, f"tq-{uuid.uuid4().hex[:8]}")
+    finally:
+        await store.close()
+
+
 async def _until(moment: datetime) -> None:
     await asyncio.sleep(max((moment - datetime.now(UTC)).total_seconds(), 0))
 
 
 async def _active_then_no_worker(
     env: WorkflowEnvironment, store: RecordStore, cohort: str, task_queue: str
-) -> tuple[Partnerships, WorkflowHandle[object, PartnershipStatus], datetime]:
+) -> tuple[Partnerships, WorkflowHandle[PartnershipWorkflow, PartnershipStatus], datetime]:
     """A pair matched and signed by a running worker, which is then stopped; the first meeting's due time."""
     facade = Partnerships(env.client, task_queue)
     async with build_worker(env.client, task_queue, store, mailer=None):
@@ -72,101 +93,86 @@ async def _active_then_no_worker(
 
 
 async def test_a_meeting_sent_before_the_lapse_while_no_worker_ran_counts_as_of_when_it_was_sent(
-    dev_env: WorkflowEnvironment, tmp_path: Path
+    dev_env: WorkflowEnvironment, place: Place
 ) -> None:
-    cohort = f"s{uuid.uuid4().hex[:6]}"
-    store = await seeded_store(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}", cohort)
-    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
-    try:
-        facade, handle, due = await _active_then_no_worker(dev_env, store, cohort, task_queue)
-        lapse = due + timedelta(seconds=ESCALATION)
-        # no worker runs now; the meeting is sent through the facade shortly before it falls due
-        await _until(due - timedelta(seconds=4))
-        sent_from = datetime.now(UTC)
-        await facade.signal(handle.id, "log_meeting", MEETING)
-        sent_by = datetime.now(UTC)
-        assert sent_by < due, "the machine was too slow to send the meeting before it fell due"
-        await _until(lapse + timedelta(seconds=3))  # the lapse passes while no worker runs
+    store, cohort, task_queue = place.store, place.cohort, place.task_queue
+    facade, handle, due = await _active_then_no_worker(dev_env, store, cohort, task_queue)
+    lapse = due + timedelta(seconds=ESCALATION)
+    # no worker runs now; the meeting is sent through the facade shortly before it falls due
+    await _until(due - timedelta(seconds=4))
+    sent_from = datetime.now(UTC)
+    await facade.signal(handle.id, "log_meeting", MEETING)
+    sent_by = datetime.now(UTC)
+    assert sent_by < due, "the machine was too slow to send the meeting before it fell due"
+    await _until(lapse + timedelta(seconds=3))  # the lapse passes while no worker runs
 
-        async with build_worker(dev_env.client, task_queue, store, mailer=None):
-            met = await wait_for(handle, lambda s: s.meetings_held == 1, "the meeting decided", timeout=60)
-            assert met.attention is None, "no MEETING_LAPSED for a pair that met in time"
-            assert met.attention_history == []
-            assert met.last_meeting_at is not None
-            assert sent_from <= met.last_meeting_at <= sent_by, "counted as of the client's receive stamp"
-            assert met.next_meeting_due == met.last_meeting_at + timedelta(seconds=CADENCE)
-            log = [entry.type for entry in await store.read_log(handle.id)]
-            assert "meeting_lapsed" not in log and "meeting_nudge_due" not in log and "meeting_logged" in log, log
-            assert (await status(handle)).attention is None
-            await handle.terminate("test over")
-    finally:
-        await store.close()
+    async with build_worker(dev_env.client, task_queue, store, mailer=None):
+        met = await wait_for(handle, lambda s: s.meetings_held == 1, "the meeting decided", timeout=60)
+        assert met.attention is None, "no MEETING_LAPSED for a pair that met in time"
+        assert met.attention_history == []
+        assert met.last_meeting_at is not None
+        assert sent_from <= met.last_meeting_at <= sent_by, "counted as of the client's receive stamp"
+        assert met.next_meeting_due == met.last_meeting_at + timedelta(seconds=CADENCE)
+        log = [entry.type for entry in await store.read_log(handle.id)]
+        assert "meeting_lapsed" not in log and "meeting_nudge_due" not in log and "meeting_logged" in log, log
+        assert (await status(handle)).attention is None
+        await handle.terminate("test over")
 
 
 async def test_a_signature_update_held_by_the_server_while_no_worker_ran_counts_before_the_signing_deadline(
-    dev_env: WorkflowEnvironment, tmp_path: Path
+    dev_env: WorkflowEnvironment, place: Place
 ) -> None:
     """As a party's client does it: an update (with an update id) sent before the signing deadline waits on the
     server while no worker runs; the deadline passes; a worker comes back: the signature counts, no
     SIGNATURE_OVERDUE."""
-    cohort = f"u{uuid.uuid4().hex[:6]}"
-    store = await seeded_store(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}", cohort)
-    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    store, cohort, task_queue = place.store, place.cohort, place.task_queue
     signing = {**POLICY, "signing_reminder": "PT4S", "signing_deadline": "PT8S"}
     facade = Partnerships(dev_env.client, task_queue)
-    try:
-        async with build_worker(dev_env.client, task_queue, store, mailer=None):
-            handle = await facade.start(application(cohort, f"m{uuid.uuid4().hex[:5]}", policy=signing))
-            await wait_stage(handle, "AWAITING_MATCH")
-            matched = await facade.update(handle.id, "match_proposed", {"mentor_id": "mr-1"})
-            await facade.update(handle.id, "sign_agreement", {"party": "mentee"})
-        assert matched.agreement is not None and matched.agreement.signing_due is not None
-        deadline = matched.agreement.signing_due
-        sent_from = datetime.now(UTC)
-        assert sent_from < deadline - timedelta(seconds=1), "the machine was too slow to sign in time"
-        signing_update = asyncio.create_task(
-            facade.update(handle.id, "sign_agreement", {"party": "mentor"}, update_id=f"{handle.id}-sign-mentor")
-        )
-        await _until(deadline + timedelta(seconds=3))  # the deadline passes while the update waits on the server
-        assert not signing_update.done()
+    async with build_worker(dev_env.client, task_queue, store, mailer=None):
+        handle = await facade.start(application(cohort, f"m{uuid.uuid4().hex[:5]}", policy=signing))
+        await wait_stage(handle, "AWAITING_MATCH")
+        matched = await facade.update(handle.id, "match_proposed", {"mentor_id": "mr-1"})
+        await facade.update(handle.id, "sign_agreement", {"party": "mentee"})
+    assert matched.agreement is not None and matched.agreement.signing_due is not None
+    deadline = matched.agreement.signing_due
+    sent_from = datetime.now(UTC)
+    assert sent_from < deadline - timedelta(seconds=1), "the machine was too slow to sign in time"
+    signing_update = asyncio.create_task(
+        facade.update(handle.id, "sign_agreement", {"party": "mentor"}, update_id=f"{handle.id}-sign-mentor")
+    )
+    await _until(deadline + timedelta(seconds=3))  # the deadline passes while the update waits on the server
+    assert not signing_update.done()
 
-        async with build_worker(dev_env.client, task_queue, store, mailer=None):
-            signed = await asyncio.wait_for(signing_update, timeout=60)
-            assert signed.stage == "ACTIVE", signed
-            assert signed.attention is None and signed.attention_history == [], "no SIGNATURE_OVERDUE"
-            assert signed.agreement is not None and signed.agreement.starts_on is not None
-            assert sent_from <= signed.agreement.starts_on < deadline, "signed as of the client's receive stamp"
-            log = [entry.type for entry in await store.read_log(handle.id)]
-            assert "signature_overdue" not in log, log
-            await handle.terminate("test over")
-    finally:
-        await store.close()
+    async with build_worker(dev_env.client, task_queue, store, mailer=None):
+        signed = await asyncio.wait_for(signing_update, timeout=60)
+        assert signed.stage == "ACTIVE", signed
+        assert signed.attention is None and signed.attention_history == [], "no SIGNATURE_OVERDUE"
+        assert signed.agreement is not None and signed.agreement.starts_on is not None
+        assert sent_from <= signed.agreement.starts_on < deadline, "signed as of the client's receive stamp"
+        log = [entry.type for entry in await store.read_log(handle.id)]
+        assert "signature_overdue" not in log, log
+        await handle.terminate("test over")
 
 
 async def test_a_raw_signal_without_the_stamp_counts_as_of_delivery_as_before(
-    dev_env: WorkflowEnvironment, tmp_path: Path
+    dev_env: WorkflowEnvironment, place: Place
 ) -> None:
     """Documented behaviour: a raw signal (``temporal workflow signal``, no receive stamp) arrives when a worker
     delivers it, so a deadline that passed meanwhile goes first."""
-    cohort = f"r{uuid.uuid4().hex[:6]}"
-    store = await seeded_store(f"sqlite+aiosqlite:///{tmp_path / 'records.db'}", cohort)
-    task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    store, cohort, task_queue = place.store, place.cohort, place.task_queue
     raw = Client(dev_env.client.service_client, namespace="default", data_converter=data_converter())
-    try:
-        _, handle, due = await _active_then_no_worker(dev_env, store, cohort, task_queue)
-        lapse = due + timedelta(seconds=ESCALATION)
-        await _until(due - timedelta(seconds=4))
-        await raw.get_workflow_handle(handle.id).signal("log_meeting", MEETING)
-        await _until(lapse + timedelta(seconds=3))
-        restarted = datetime.now(UTC)
+    _, handle, due = await _active_then_no_worker(dev_env, store, cohort, task_queue)
+    lapse = due + timedelta(seconds=ESCALATION)
+    await _until(due - timedelta(seconds=4))
+    await raw.get_workflow_handle(handle.id).signal("log_meeting", MEETING)
+    await _until(lapse + timedelta(seconds=3))
+    restarted = datetime.now(UTC)
 
-        async with build_worker(dev_env.client, task_queue, store, mailer=None):
-            met = await wait_for(handle, lambda s: s.meetings_held == 1, "the meeting decided", timeout=60)
-            assert [view.attention for view in met.attention_history][:1] == ["MEETING_LAPSED"], met.attention_history
-            assert met.last_meeting_at is not None and met.last_meeting_at >= restarted, "as of delivery"
-            await handle.terminate("test over")
-    finally:
-        await store.close()
+    async with build_worker(dev_env.client, task_queue, store, mailer=None):
+        met = await wait_for(handle, lambda s: s.meetings_held == 1, "the meeting decided", timeout=60)
+        assert [view.attention for view in met.attention_history][:1] == ["MEETING_LAPSED"], met.attention_history
+        assert met.last_meeting_at is not None and met.last_meeting_at >= restarted, "as of delivery"
+        await handle.terminate("test over")
 
 
 def test_the_stamp_is_an_iso_utc_time_kept_across_retries_and_ignored_when_malformed() -> None:
