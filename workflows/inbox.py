@@ -12,8 +12,10 @@ decided, and the domain is given the arrival time as ``now``. So slow record-kee
 loop up, never changes what a party did in time. Histories from before the patch keep the old order (a timer
 already past when the loop gets to it goes first) and the loop's clock.
 
-Arrival from the client's stamp (patch ``arrival-from-client-stamp``, issue 8): ``workflow.now()`` in a handler is
-the time of the workflow task that delivers the message, which is late when no worker ran (killed, restarting,
+Arrival from the client's stamp (patch ``arrival-from-client-stamp``, issue 8; asked by the loop, never in a
+handler: a patch marker recorded inside an update's handler failed to replay after a failed workflow task in the
+loaded worker drill). ``workflow.now()`` in a handler is the time of the workflow task that delivers the
+message, which is late when no worker ran (killed, restarting,
 starved under load) while the message waited on the server. So the receiving client stamps each call with the
 header ``entrypoint-received-at`` (workers/arrival.py) and the worker's interceptor hands the stamp to the inbox
 (``receiving``) just before the handler runs. The message then arrives at the stamp *clamped* to
@@ -70,7 +72,10 @@ class Pending(Generic[R]):
     name: str
     command: Any
     arrived_at: datetime
+    """When its handler ran (``workflow.now()``)."""
     invalid: str | None = None
+    stamped_at: datetime | None = None
+    """Its client's receive stamp clamped to the workflow's clock when the handler ran (None: no stamp)."""
     done: bool = False
     rejected: str | None = None
     result: R | None = None
@@ -115,37 +120,39 @@ class Inbox(Generic[R]):
             self._seen_before, self._seen = self._seen, now
         return now
 
-    def arrival(self) -> datetime:
-        """When the message whose handler runs now arrived: its client's stamp clamped to [the workflow's clock
-        before this activation, ``workflow.now()``]; without a stamp (or before the patch) ``workflow.now()``."""
+    def stamp(self) -> datetime | None:
+        """The receive stamp of the message whose handler runs now, clamped to [the workflow's clock before this
+        activation (the run's start in its first), ``workflow.now()``]; None without one. Whether it counts is
+        decided by the loop (``arrival``): no patch is asked in a handler."""
         now = self.observe()
         stamp, self._stamp = self._stamp, None
-        if stamp is None or not workflow.patched(ARRIVAL_FROM_STAMP):
-            return now
+        if stamp is None:
+            return None
         floor = self._seen_before if self._seen_before is not None else workflow.info().workflow_start_time
         return min(max(stamp, min(floor, now)), now)
 
     def receive_signal(self, name: str, raw: RawValue) -> None:
         """Queue a signal. One that is not JSON or not a valid command is queued too, to be rejected and recorded."""
-        now = self.arrival()
+        now, stamp = workflow.now(), self.stamp()
         try:
             payload = workflow.payload_converter().from_payload(raw.payload)
         except Exception:
-            self._queue.append(Pending(name, None, now, invalid=f"{name} takes one JSON object"))
+            self._queue.append(Pending(name, None, now, invalid=f"{name} takes one JSON object", stamped_at=stamp))
             return
         try:
-            self._queue.append(Pending(name, self.command(name, payload), now))
+            self._queue.append(Pending(name, self.command(name, payload), now, stamped_at=stamp))
         except ValueError as error:
-            self._queue.append(Pending(name, None, now, invalid=str(error)))
+            self._queue.append(Pending(name, None, now, invalid=str(error), stamped_at=stamp))
 
     def receive_unknown(self, name: str) -> None:
         """Queue a signal of a name no message has, to be rejected and recorded (the name cleaned and cut short)."""
         shown = re.sub(r"[^A-Za-z0-9_.-]", "?", name)[:64] or "?"
         reason = f"unknown signal {shown}; the signals are: {', '.join(self.messages)}"
-        self._queue.append(Pending(shown, None, self.arrival(), invalid=reason))
+        self._queue.append(Pending(shown, None, workflow.now(), invalid=reason, stamped_at=self.stamp()))
 
     async def receive_update(self, name: str, payload: Any) -> R:
-        pending: Pending[R] = Pending(name, self.command(name, payload), self.arrival())
+        stamp = self.stamp()
+        pending: Pending[R] = Pending(name, self.command(name, payload), workflow.now(), stamped_at=stamp)
         self._queue.append(pending)
         await workflow.wait_condition(lambda: pending.done)
         if pending.rejected:
@@ -169,6 +176,17 @@ class Inbox(Generic[R]):
         """Whether messages count as of their arrival (memoised per run by the SDK)."""
         return workflow.patched(ARRIVAL_TIME)
 
+    @property
+    def from_stamp(self) -> bool:
+        """Whether a message's receive stamp is its arrival (memoised per run by the SDK; asked only by the loop)."""
+        return workflow.patched(ARRIVAL_FROM_STAMP)
+
+    def arrival(self, pending: Pending[R]) -> datetime:
+        """When ``pending`` arrived: its clamped receive stamp, else when its handler ran."""
+        if self.from_stamp and pending.stamped_at is not None:
+            return pending.stamped_at
+        return pending.arrived_at
+
     async def next(self, due: Due | None) -> Pending[R] | None:
         """The next message to decide, or None when the timer ``due`` is to be decided first.
 
@@ -181,7 +199,7 @@ class Inbox(Generic[R]):
                 due.at if due else None, self._arrived, due.waiting_for if due else None
             ):
                 return None
-            if due is not None and due.at <= self._queue[0].arrived_at:
+            if due is not None and due.at <= self.arrival(self._queue[0]):
                 return None
             return self._queue.popleft()
         if await arrived_before(due.at if due else None, lambda: bool(self._queue), due.waiting_for if due else None):
@@ -198,7 +216,7 @@ class Inbox(Generic[R]):
 
     def now(self, pending: Pending[R]) -> datetime:
         """The moment a message counts as of: its arrival (before the patch: when the loop got to it)."""
-        return pending.arrived_at if self.by_arrival else workflow.now()
+        return self.arrival(pending) if self.by_arrival else workflow.now()
 
     async def settle(self, apply: Callable[[Pending[R]], Awaitable[str | None]]) -> None:
         """Before a continue-as-new: decide everything that has arrived, and wait until every handler is done (each

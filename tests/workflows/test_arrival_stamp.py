@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from activities.records.store import RecordStore
 from contract import RECEIVED_AT_HEADER
@@ -21,10 +22,11 @@ from contract.partnership import PartnershipStatus
 from tests import servers
 from tests.workflows.conftest import seeded_store
 from tests.workflows.harness import application, status, wait_for, wait_stage
+from workers import arrival
 from workers.arrival import read_stamp, stamp_payload, stamped
 from workers.partnerships import Partnerships
 from workers.temporal import data_converter
-from workers.worker import build_worker
+from workers.worker import WORKER_INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS, build_worker
 from workflows.partnership import PartnershipWorkflow
 
 pytestmark = pytest.mark.temporal
@@ -187,3 +189,39 @@ def test_the_stamp_is_an_iso_utc_time_kept_across_retries_and_ignored_when_malfo
         payload = stamp_payload(at)
         payload.data = bad
         assert read_stamp({RECEIVED_AT_HEADER: payload}) is None, bad
+
+
+async def test_replay_reads_the_same_stamps_the_live_run_read(
+    dev_env: WorkflowEnvironment, place: Place, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Determinism: the stamps are in the history (signal and update headers), so a replay hands the inbox the
+    same stamps as the live run, and the history replays."""
+    seen: list[datetime | None] = []
+    real = arrival._hand_over
+
+    def spy(headers: arrival.Headers) -> None:
+        seen.append(read_stamp(headers))
+        real(headers)
+
+    monkeypatch.setattr(arrival, "_hand_over", spy)
+    facade = Partnerships(dev_env.client, place.task_queue)
+    async with build_worker(dev_env.client, place.task_queue, place.store, mailer=None):
+        handle = await facade.start(application(place.cohort, f"m{uuid.uuid4().hex[:5]}", policy=POLICY))
+        await wait_stage(handle, "AWAITING_MATCH")
+        await facade.update(handle.id, "match_proposed", {"mentor_id": "mr-1"})
+        await facade.signal(handle.id, "sign_agreement", {"party": "mentee"})
+        await facade.update(handle.id, "sign_agreement", {"party": "mentor"})
+        await facade.update(handle.id, "log_meeting", MEETING)
+        await handle.terminate("test over")
+    live, seen[:] = list(seen), []
+    assert len(live) == 4 and all(stamp is not None for stamp in live), live
+
+    replayer = Replayer(
+        workflows=list(WORKFLOWS),
+        data_converter=data_converter(),
+        workflow_runner=WORKFLOW_RUNNER,
+        interceptors=list(WORKER_INTERCEPTORS),
+    )
+    result = await replayer.replay_workflow(await handle.fetch_history(), raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+    assert seen == live
