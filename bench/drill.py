@@ -876,6 +876,7 @@ class Drill:
                     if self._in_time(pair, item.event, item.occurred_at):
                         result.false_escalations += 1
                         false_kinds[item.type] += 1
+                        result.notes.append(f"false {item.type}: {pair.pid} at {item.occurred_at:%H:%M:%S.%f}")
                     else:
                         result.late_escalations += 1
             for message in await store.list_outbox(partnership_id=pair.pid):
