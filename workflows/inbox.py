@@ -190,8 +190,9 @@ class Inbox(Generic[R]):
     async def next(self, due: Due | None) -> Pending[R] | None:
         """The next message to decide, or None when the timer ``due`` is to be decided first.
 
-        By arrival: a timer due at or before the first message's arrival goes first; otherwise the message (however
-        late the loop gets to it). Before the patch: wait for a message or the timer; a timer already past wins.
+        By arrival: a timer due at or before the earliest message's arrival goes first; otherwise that message
+        (however late the loop gets to it). Before the patch: wait for a message or the timer; a timer already
+        past wins.
         """
         if self.by_arrival:
             self.observe()
@@ -199,12 +200,27 @@ class Inbox(Generic[R]):
                 due.at if due else None, self._arrived, due.waiting_for if due else None
             ):
                 return None
-            if due is not None and due.at <= self.arrival(self._queue[0]):
+            first = self._earliest()
+            if due is not None and due.at <= self.arrival(first):
                 return None
-            return self._queue.popleft()
+            return self._take(first)
         if await arrived_before(due.at if due else None, lambda: bool(self._queue), due.waiting_for if due else None):
             return self._queue.popleft()
         return None
+
+    def _earliest(self) -> Pending[R]:
+        """The message that arrived first: by receive stamp, the first delivered among equals (two parties' calls
+        delivered in one workflow task need not be in the order they were sent); before the stamp patch, the
+        first delivered."""
+        if not self.from_stamp:
+            return self._queue[0]
+        return min(self._queue, key=self.arrival)
+
+    def _take(self, pending: Pending[R]) -> Pending[R]:
+        """Remove ``pending`` (this very one: two messages may be equal) from the queue."""
+        index = next(i for i, queued in enumerate(self._queue) if queued is pending)
+        del self._queue[index]
+        return pending
 
     def _arrived(self) -> bool:
         """The loop's wait condition (evaluated every activation, so the inbox sees each activation's clock)."""

@@ -23,7 +23,7 @@ from tests import servers
 from tests.workflows.conftest import seeded_store
 from tests.workflows.harness import application, status, wait_for, wait_stage
 from workers import arrival
-from workers.arrival import read_stamp, stamp_payload, stamped
+from workers.arrival import ReceivedAtStamp, read_stamp, stamp_payload, stamped
 from workers.partnerships import Partnerships
 from workers.temporal import data_converter
 from workers.worker import WORKER_INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS, build_worker
@@ -225,3 +225,31 @@ async def test_replay_reads_the_same_stamps_the_live_run_read(
     result = await replayer.replay_workflow(await handle.fetch_history(), raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure
     assert seen == live
+
+
+async def test_two_calls_delivered_together_count_in_the_order_their_clients_received_them(
+    dev_env: WorkflowEnvironment, place: Place
+) -> None:
+    """Two parties' calls held by the server while no worker ran are delivered in one workflow task, the later
+    one first; the deadline between them: the earlier one is decided before the deadline, the later one after
+    (the client's clock is set, so the order is the test's)."""
+    signing = {**POLICY, "signing_reminder": "PT4S", "signing_deadline": "PT8S"}
+    facade = Partnerships(dev_env.client, place.task_queue)
+    async with build_worker(dev_env.client, place.task_queue, place.store, mailer=None):
+        handle = await facade.start(application(place.cohort, f"m{uuid.uuid4().hex[:5]}", policy=signing))
+        await wait_stage(handle, "AWAITING_MATCH")
+        matched = await facade.update(handle.id, "match_proposed", {"mentor_id": "mr-1"})
+    assert matched.agreement is not None
+    deadline = matched.agreement.signing_due
+    stamps = iter([deadline + timedelta(seconds=1), deadline - timedelta(seconds=1)])
+    config = {**dev_env.client.config(), "interceptors": [ReceivedAtStamp(lambda: next(stamps))]}
+    parties = Partnerships(Client(**config), place.task_queue)
+    await parties.signal(handle.id, "sign_agreement", {"party": "mentor"})  # received after the deadline
+    await parties.signal(handle.id, "sign_agreement", {"party": "mentee"})  # received before it, sent second
+    await _until(deadline + timedelta(seconds=3))
+
+    async with build_worker(dev_env.client, place.task_queue, place.store, mailer=None):
+        active = await wait_for(handle, lambda s: s.stage == "ACTIVE", "both signed", timeout=60)
+        overdue = [view for view in active.attention_history if view.attention == "SIGNATURE_OVERDUE"]
+        assert [view.parties for view in overdue] == [["mentor"]], "only the party who signed late was overdue"
+        await handle.terminate("test over")
