@@ -76,7 +76,7 @@ from workers.cohorts import Cohorts
 from workers.doctor import task_failures
 from workers.partnerships import Partnerships
 from workers.setup import register_search_attributes
-from workers.temporal import data_converter
+from workers.temporal import data_converter, interceptors
 from workflows.partnership import PartnershipWorkflow
 
 DRILLS = ("worker", "smtp", "postgres", "temporal")
@@ -571,7 +571,9 @@ class Drill:
                 await self.postgres.create()
             await upgrade(self.database_url)
             self.sink.start()
-            client = await Client.connect(self.temporal.address, data_converter=data_converter())
+            client = await Client.connect(
+                self.temporal.address, data_converter=data_converter(), interceptors=interceptors()
+            )
             await register_search_attributes(client, "default")
             store = RecordStore.from_url(self.database_url)
             env = {
@@ -874,6 +876,7 @@ class Drill:
                     if self._in_time(pair, item.event, item.occurred_at):
                         result.false_escalations += 1
                         false_kinds[item.type] += 1
+                        result.notes.append(f"false {item.type}: {pair.pid} at {item.occurred_at:%H:%M:%S.%f}")
                     else:
                         result.late_escalations += 1
             for message in await store.list_outbox(partnership_id=pair.pid):

@@ -7,6 +7,7 @@ command models; no I/O. Below both ``workflows/`` and ``activities/``: both impo
 """
 
 from contract.common import (
+    RECEIVED_AT_HEADER,
     STATUS_QUERY,
     TASK_QUEUE,
     Deadline,
@@ -15,4 +16,12 @@ from contract.common import (
     message_table,
 )
 
-__all__ = ["STATUS_QUERY", "TASK_QUEUE", "Deadline", "SearchAttributes", "message_name", "message_table"]
+__all__ = [
+    "RECEIVED_AT_HEADER",
+    "STATUS_QUERY",
+    "TASK_QUEUE",
+    "Deadline",
+    "SearchAttributes",
+    "message_name",
+    "message_table",
+]

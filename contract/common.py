@@ -13,6 +13,10 @@ TASK_QUEUE = "entrypoint"
 """The default task queue of the worker (``entrypoint worker --task-queue`` overrides it)."""
 STATUS_QUERY = "status"
 """Every workflow answers the ``status`` query with its status view."""
+RECEIVED_AT_HEADER = "entrypoint-received-at"
+"""Temporal header on start, signal, update and signal/update-with-start calls: when the sending client received the
+command (ISO 8601 UTC, JSON string; no personal data). The workflow counts a message as of this time, clamped to
+its own clock (workflows/inbox.py). Calls without it (a raw ``temporal workflow signal``) count as of delivery."""
 
 
 class SearchAttributes:

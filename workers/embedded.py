@@ -13,7 +13,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from workers.binaries import temporal_binary
 from workers.setup import register_search_attributes
-from workers.temporal import data_converter
+from workers.temporal import data_converter, interceptors
 
 
 @asynccontextmanager
@@ -26,6 +26,7 @@ async def dev_server(
         dev_server_existing_path=temporal_binary("temporal"),
         dev_server_database_filename=str(database) if database is not None else None,
         data_converter=data_converter(),
+        interceptors=interceptors(),
         ui=False,
         dev_server_log_level="error",
         runtime=runtime,
@@ -40,7 +41,8 @@ async def dev_server(
 @asynccontextmanager
 async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     """The real time-skipping test server, with the search attributes registered. Skipped time is global to a
-    server, so tests must not share one."""
+    server, so tests must not share one. Its client sends no receive stamps (workers/arrival.py): the server's
+    clock is skipped ahead of the wall clock, so a wall-clock stamp would mean nothing there."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=temporal_binary("temporal-test-server"), data_converter=data_converter()
     )

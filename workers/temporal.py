@@ -2,7 +2,8 @@
 
 The data converter is pydantic JSON, then the payload codec (workers/codec.py): every payload AES-256-GCM
 encrypted under the keyring (activities/keys.py), and failures too (message and stack trace moved into an
-encoded attribute). The worker, the command line, the tests and the benchmarks all use ``data_converter()``.
+encoded attribute). The worker, the command line, the tests and the benchmarks all use ``data_converter()``, and
+``interceptors()``: the receive stamp of every command sent (workers/arrival.py), tracing when configured.
 
 **Shutting down in order.** A client runs on a Temporal *runtime*: the SDK's Rust core with its own Tokio
 threads. Left alive until the interpreter finalizes, those threads are torn down while Python is already
@@ -33,6 +34,7 @@ from activities.keys import Keyring, load_keyring
 from activities.records.datakeys import DataKeys
 from activities.records.engine import Database, create_engine
 from domain.errors import problems
+from workers.arrival import ReceivedAtStamp
 from workers.codec import EncryptionCodec
 from workers.settings import Settings
 from workers.settings import settings as current_settings
@@ -126,11 +128,17 @@ async def connect(
         data_converter=data_converter(data_keys=data_keys),
         tls=tls_config(settings),
         runtime=runtime(telemetry.metrics_address),
-        interceptors=client_interceptors(telemetry),
+        interceptors=interceptors(telemetry),
         connect_timeout=connect_timeout,
     )
     _clients.add(client)
     return client
+
+
+def interceptors(telemetry: TelemetrySettings | None = None) -> list[Any]:
+    """Every client's interceptors: the receive stamp on each command sent (workers/arrival.py: a command counts
+    as of when this client received it, not when a worker got to it), then tracing when configured."""
+    return [ReceivedAtStamp(), *(client_interceptors(telemetry) if telemetry is not None else [])]
 
 
 def telemetry_settings(settings: Settings, service_name: str) -> TelemetrySettings:

@@ -20,6 +20,7 @@ from activities.notifications.delivery import SmtpMailer
 from activities.notifications.sweep import OutboxSweep
 from activities.partnership import PartnershipActivities
 from activities.records.store import RecordStore
+from workers.arrival import ReceivedAtReader
 from workers.health import HealthServer, database_check, temporal_check
 from workers.metrics import EngineMetricsInterceptor, GaugeRefresher
 from workers.settings import Settings
@@ -38,6 +39,11 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("email_validator", "idna")
 )
 """The sandbox, with the modules pydantic loads lazily (e-mail validation) passed through."""
+
+WORKER_INTERCEPTORS: Sequence[Any] = (ReceivedAtReader(),)
+"""The workflow interceptors every worker and replayer of WORKFLOWS registers: the receive stamp of each signal and
+update handed to the inbox (workers/arrival.py). A worker without it would count stamped messages differently on
+replay, so never run WORKFLOWS without it."""
 
 
 def activities_for(store: RecordStore, mailer: SmtpMailer | None, client: Client | None = None) -> list[Any]:
@@ -64,7 +70,7 @@ def build_worker(client: Client, task_queue: str, store: RecordStore, mailer: Sm
         workflows=list(WORKFLOWS),
         workflow_runner=WORKFLOW_RUNNER,
         activities=activities_for(store, mailer, client),
-        interceptors=[EngineMetricsInterceptor()],
+        interceptors=[*WORKER_INTERCEPTORS, EngineMetricsInterceptor()],
     )
 
 

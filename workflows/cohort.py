@@ -23,10 +23,9 @@ validator like any other malformed approval (non-retryable, the reason named).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
@@ -71,27 +70,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import DomainRejection, problems
     from domain.limits import payload_problem
     from workflows.budget import HistoryBudget, decoded, read_continued
-    from workflows.inbox import parse_signal, unknown_signal
+    from workflows.inbox import parse_signal, takes_raw, unknown_signal
     from workflows.waiting import arrived_before
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _takes_raw(parameter: str) -> Callable[[F], F]:
-    """The SDK hands the handler ``parameter`` as the raw payload (parsed by the handler, so nothing malformed is
-    dropped or fails a task); the signature keeps the command's type for typed callers."""
-
-    def mark(handler: F) -> F:
-        handler.__annotations__[parameter] = RawValue
-        # A ``*extra`` of the handler is hidden from the SDK, which would otherwise type no argument at all; with it
-        # a signal of more than one payload reaches the handler (to be rejected) instead of failing the task.
-        shown = inspect.signature(handler)
-        kept = [p for p in shown.parameters.values() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
-        handler.__signature__ = shown.replace(parameters=kept)  # type: ignore[attr-defined]
-        return handler
-
-    return mark
-
 
 RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 """Only transient failures are retried for ever: the activities raise the others as non-retryable."""
@@ -296,7 +276,7 @@ class CohortWorkflow:
         workflow.set_current_details(f"{self._state.stage}: {waiting_for}")
 
     @workflow.signal(name=RUN_MATCHING)
-    @_takes_raw("request")
+    @takes_raw("request")
     def run_matching(self, request: RunMatching | None = None, *extra: Any) -> None:
         """Takes the raw payload (callers still pass a RunMatching): a malformed one, none, or more than one (the
         SDK then hands them decoded, not raw) is rejected and counted."""
@@ -332,7 +312,7 @@ class CohortWorkflow:
             self._last_rejection = RejectionView(command=name, reason=reason, at=workflow.now())
 
     @workflow.update  # APPROVE_MATCHING, the method's name; takes the raw payload so a refusal names the limit
-    @_takes_raw("payload")
+    @takes_raw("payload")
     async def approve_matching(self, payload: dict[str, Any]) -> CohortStatus:
         approval = _approval(payload)
         self._approval = approval
@@ -347,7 +327,7 @@ class CohortWorkflow:
         return self.status()
 
     @approve_matching.validator
-    @_takes_raw("payload")
+    @takes_raw("payload")
     def _validate_approval(self, payload: dict[str, Any]) -> None:
         approval = _approval(payload)
         try:

@@ -11,10 +11,25 @@ counts as of then: a timer that fell due before it is decided first, one that fe
 decided, and the domain is given the arrival time as ``now``. So slow record-keeping or delivery, which holds the
 loop up, never changes what a party did in time. Histories from before the patch keep the old order (a timer
 already past when the loop gets to it goes first) and the loop's clock.
+
+Arrival from the client's stamp (patch ``arrival-from-client-stamp``, issue 8; asked by the loop, never in a
+handler: a patch marker recorded inside an update's handler failed to replay after a failed workflow task in the
+loaded worker drill). ``workflow.now()`` in a handler is the time of the workflow task that delivers the
+message, which is late when no worker ran (killed, restarting,
+starved under load) while the message waited on the server. So the receiving client stamps each call with the
+header ``entrypoint-received-at`` (workers/arrival.py) and the worker's interceptor hands the stamp to the inbox
+(``receiving``) just before the handler runs. The message then arrives at the stamp *clamped* to
+[the last ``workflow.now()`` the workflow saw before this activation (its start time in a run's first
+activation), ``workflow.now()``]: a message not delivered in an earlier activation cannot have arrived before it,
+so a client can back-date nothing the workflow already decided past, and a client clock ahead of the server's
+counts as of delivery. No stamp (a raw ``temporal workflow signal``, a client without the interceptor): arrival is
+``workflow.now()``, as before. The stamps are in the history (headers), so replay is deterministic; histories from
+before the patch ignore them.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
@@ -36,6 +51,9 @@ REJECT_UNKNOWN_SIGNALS = "reject-unknown-signals"
 """Patch: a signal of an unknown name is recorded as rejected (histories from before it dropped it)."""
 ARRIVAL_TIME = "arrival-time"
 """Patch: messages count as of their arrival (histories from before it: as of when the loop got to them)."""
+ARRIVAL_FROM_STAMP = "arrival-from-client-stamp"
+"""Patch: a message arrives at its client's receive stamp, clamped to the workflow's clock (histories from before
+it: when its handler ran)."""
 
 R = TypeVar("R")
 
@@ -55,7 +73,10 @@ class Pending(Generic[R]):
     name: str
     command: Any
     arrived_at: datetime
+    """When its handler ran (``workflow.now()``)."""
     invalid: str | None = None
+    stamped_at: datetime | None = None
+    """Its client's receive stamp clamped to the workflow's clock when the handler ran (None: no stamp)."""
     done: bool = False
     rejected: str | None = None
     result: R | None = None
@@ -90,6 +111,11 @@ class Inbox(Generic[R]):
         """Raises DomainRejection when a command would be refused now (the update validator)."""
         self._status = status
         self._queue: deque[Pending[R]] = deque()
+        self._stamp: datetime | None = None
+        """The receive stamp of the message whose handler runs next (``receiving``), taken by its handler."""
+        self._seen: datetime | None = None
+        """The latest ``workflow.now()`` the inbox saw, and the one before it (another activation's)."""
+        self._seen_before: datetime | None = None
 
     def __bool__(self) -> bool:
         return bool(self._queue)
@@ -102,21 +128,47 @@ class Inbox(Generic[R]):
 
     # ------------------------------------------------------------------------------------------ arriving
 
-    def receive_signal(self, name: str, raw: RawValue) -> None:
-        """Queue a signal. One that is not JSON or not a valid command is queued too, to be rejected and recorded."""
+    def receiving(self, stamp: datetime | None) -> None:
+        """The worker's interceptor: the next handler's message was received by its client at ``stamp``."""
+        self._stamp = stamp
+
+    def observe(self) -> datetime:
+        """``workflow.now()``, remembering the last one of an earlier activation (the bound of back-dating)."""
         now = workflow.now()
+        if self._seen is None or now > self._seen:
+            self._seen_before, self._seen = self._seen, now
+        return now
+
+    def stamp(self) -> datetime | None:
+        """The receive stamp of the message whose handler runs now, clamped to [the workflow's clock before this
+        activation (the run's start in its first), ``workflow.now()``]; None without one. Whether it counts is
+        decided by the loop (``arrival``): no patch is asked in a handler."""
+        now = self.observe()
+        stamp, self._stamp = self._stamp, None
+        if stamp is None:
+            return None
+        floor = self._seen_before if self._seen_before is not None else workflow.info().workflow_start_time
+        return min(max(stamp, min(floor, now)), now)
+
+    def receive_signal(self, name: str, raw: Any, extra: int = 0) -> None:
+        """Queue a signal. One that is not JSON or not a valid command is queued too, to be rejected and recorded;
+        so is one with no payload or several (``raw`` is then not a RawValue, or ``extra`` counts the others)."""
+        now, stamp = workflow.now(), self.stamp()
         try:
-            self._queue.append(Pending(name, parse_signal(self.messages, name, raw), now))
+            if not isinstance(raw, RawValue) or extra:
+                raise ValueError(f"{name} takes one JSON object")
+            self._queue.append(Pending(name, parse_signal(self.messages, name, raw), now, stamped_at=stamp))
         except ValueError as error:
-            self._queue.append(Pending(name, None, now, invalid=str(error)))
+            self._queue.append(Pending(name, None, now, invalid=str(error), stamped_at=stamp))
 
     def receive_unknown(self, name: str) -> None:
         """Queue a signal of a name no message has, to be rejected and recorded (the name cleaned and cut short)."""
         shown, reason = unknown_signal(name, self.messages)
-        self._queue.append(Pending(shown, None, workflow.now(), invalid=reason))
+        self._queue.append(Pending(shown, None, workflow.now(), invalid=reason, stamped_at=self.stamp()))
 
     async def receive_update(self, name: str, payload: Any) -> R:
-        pending: Pending[R] = Pending(name, self.command(name, payload), workflow.now())
+        stamp = self.stamp()
+        pending: Pending[R] = Pending(name, self.command(name, payload), workflow.now(), stamped_at=stamp)
         self._queue.append(pending)
         await workflow.wait_condition(lambda: pending.done)
         if pending.rejected:
@@ -140,30 +192,63 @@ class Inbox(Generic[R]):
         """Whether messages count as of their arrival (memoised per run by the SDK)."""
         return workflow.patched(ARRIVAL_TIME)
 
+    @property
+    def from_stamp(self) -> bool:
+        """Whether a message's receive stamp is its arrival (memoised per run by the SDK; asked only by the loop)."""
+        return workflow.patched(ARRIVAL_FROM_STAMP)
+
+    def arrival(self, pending: Pending[R]) -> datetime:
+        """When ``pending`` arrived: its clamped receive stamp, else when its handler ran."""
+        if self.from_stamp and pending.stamped_at is not None:
+            return pending.stamped_at
+        return pending.arrived_at
+
     async def next(self, due: Due | None) -> Pending[R] | None:
         """The next message to decide, or None when the timer ``due`` is to be decided first.
 
-        By arrival: a timer due at or before the first message's arrival goes first; otherwise the message (however
-        late the loop gets to it). Before the patch: wait for a message or the timer; a timer already past wins.
+        By arrival: a timer due at or before the earliest message's arrival goes first; otherwise that message
+        (however late the loop gets to it). Before the patch: wait for a message or the timer; a timer already
+        past wins.
         """
         if self.by_arrival:
+            self.observe()
             if not self._queue and not await arrived_before(
-                due.at if due else None, lambda: bool(self._queue), due.waiting_for if due else None
+                due.at if due else None, self._arrived, due.waiting_for if due else None
             ):
                 return None
-            if due is not None and due.at <= self._queue[0].arrived_at:
+            first = self._earliest()
+            if due is not None and due.at <= self.arrival(first):
                 return None
-            return self._queue.popleft()
+            return self._take(first)
         if await arrived_before(due.at if due else None, lambda: bool(self._queue), due.waiting_for if due else None):
             return self._queue.popleft()
         return None
+
+    def _earliest(self) -> Pending[R]:
+        """The message that arrived first: by receive stamp, the first delivered among equals (two parties' calls
+        delivered in one workflow task need not be in the order they were sent); before the stamp patch, the
+        first delivered."""
+        if not self.from_stamp:
+            return self._queue[0]
+        return min(self._queue, key=self.arrival)
+
+    def _take(self, pending: Pending[R]) -> Pending[R]:
+        """Remove ``pending`` (this very one: two messages may be equal) from the queue."""
+        index = next(i for i, queued in enumerate(self._queue) if queued is pending)
+        del self._queue[index]
+        return pending
+
+    def _arrived(self) -> bool:
+        """The loop's wait condition (evaluated every activation, so the inbox sees each activation's clock)."""
+        self.observe()
+        return bool(self._queue)
 
     def pop(self) -> Pending[R]:
         return self._queue.popleft()
 
     def now(self, pending: Pending[R]) -> datetime:
         """The moment a message counts as of: its arrival (before the patch: when the loop got to it)."""
-        return pending.arrived_at if self.by_arrival else workflow.now()
+        return self.arrival(pending) if self.by_arrival else workflow.now()
 
     async def settle(self, apply: Callable[[Pending[R]], Awaitable[str | None]]) -> None:
         """Before a continue-as-new: decide everything that has arrived, and wait until every handler is done (each
@@ -186,6 +271,25 @@ class Inbox(Generic[R]):
 # ------------------------------------------------------------------------------------- handlers from the table
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def takes_raw(parameter: str) -> Callable[[F], F]:
+    """The SDK hands a signal handler ``parameter`` as the raw payload (parsed by the handler, so nothing malformed
+    is dropped or fails a task); the signature keeps the command's type for typed callers. A ``*extra`` of the
+    handler is hidden from the SDK, which would otherwise type no argument at all; with it a signal of more than
+    one payload reaches the handler (to be rejected) instead of failing the task."""
+
+    def mark(handler: F) -> F:
+        handler.__annotations__[parameter] = RawValue
+        shown = inspect.signature(handler)
+        kept = [p for p in shown.parameters.values() if p.kind is not inspect.Parameter.VAR_POSITIONAL]
+        handler.__signature__ = shown.replace(parameters=kept)  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
 class _HasInbox(Protocol):
     _inbox: Inbox[Any]
 
@@ -193,8 +297,9 @@ class _HasInbox(Protocol):
 def signal(name: str) -> Callable[[Any, Any], None]:
     """The signal handler of message ``name``: queues it (raw payload, so nothing malformed is dropped)."""
 
-    def handler(self, payload: RawValue) -> None:
-        cast(_HasInbox, self)._inbox.receive_signal(name, payload)
+    @takes_raw("payload")
+    def handler(self, payload: RawValue | None = None, *extra: Any) -> None:
+        cast(_HasInbox, self)._inbox.receive_signal(name, payload, len(extra))
 
     handler.__name__ = handler.__qualname__ = name
     return cast(Callable[[Any, Any], None], workflow.signal(name=name)(handler))

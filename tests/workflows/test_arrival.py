@@ -23,7 +23,7 @@ from domain.gathering import GatheringPlan
 from domain.partnership.commands import GatheringKind
 from tests.workflows.harness import application, start, status, wait_for, wait_stage
 from tests.workflows.test_gathering import gwait
-from workers.worker import WORKFLOW_RUNNER, WORKFLOWS, activities_for
+from workers.worker import WORKER_INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS, activities_for
 from workflows.gathering import GatheringWorkflow
 from workflows.partnership import PartnershipWorkflow
 
@@ -62,6 +62,7 @@ async def flaky_worker(ts_env: WorkflowEnvironment, records: RecordStore, outage
         task_queue=f"tq-{uuid.uuid4().hex[:8]}",
         workflows=list(WORKFLOWS),
         workflow_runner=WORKFLOW_RUNNER,
+        interceptors=list(WORKER_INTERCEPTORS),
         activities=[*activities, outage.record_events],
     )
     async with worker:
@@ -119,6 +120,7 @@ async def test_a_registration_sent_before_the_start_counts_although_recording_he
         task_queue=f"tq-{uuid.uuid4().hex[:8]}",
         workflows=list(WORKFLOWS),
         workflow_runner=WORKFLOW_RUNNER,
+        interceptors=list(WORKER_INTERCEPTORS),
         activities=[*activities, outage.record_gathering_events],
     ) as worker:
         now = await ts_env.get_current_time()

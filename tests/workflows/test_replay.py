@@ -17,7 +17,7 @@ from temporalio.worker import Replayer
 
 from tests.workflows.harness import HISTORIES
 from workers.temporal import data_converter
-from workers.worker import WORKFLOW_RUNNER, WORKFLOWS
+from workers.worker import WORKER_INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS
 
 RECORDED = sorted(HISTORIES.glob("*.json"))
 
@@ -29,7 +29,12 @@ def test_histories_are_recorded() -> None:
 @pytest.mark.parametrize("path", RECORDED, ids=[p.stem for p in RECORDED])
 async def test_recorded_history_replays(path: Path) -> None:
     history = WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
-    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=data_converter(), workflow_runner=WORKFLOW_RUNNER)
+    replayer = Replayer(
+        workflows=list(WORKFLOWS),
+        data_converter=data_converter(),
+        workflow_runner=WORKFLOW_RUNNER,
+        interceptors=list(WORKER_INTERCEPTORS),
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
 
