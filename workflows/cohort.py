@@ -290,7 +290,11 @@ class CohortWorkflow:
         if workflow.patched(COALESCE_RUN_MATCHING):
             under_way = self._state.stage in UNDER_WAY
             if under_way or self._rounds_requested > len(self._state.rounds):
-                number = max(self._rounds_requested, len(self._state.rounds) + 1)
+                # a round is in ``rounds`` once proposed: the one awaiting approval or delivery is the last
+                proposed = self._state.stage in (CohortStage.AWAITING_APPROVAL, CohortStage.DELIVERING_MATCHES)
+                number = (
+                    len(self._state.rounds) if proposed else max(self._rounds_requested, len(self._state.rounds) + 1)
+                )
                 self._matching_note = (
                     f"run_matching at {_at(workflow.now())} joined round {number}, "
                     + ("already under way" if under_way else "already requested")

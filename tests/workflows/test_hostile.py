@@ -238,3 +238,21 @@ async def test_gathering_attended_counts_only_what_the_gatherings_record_says(
     rejected = [s.data for s in await records.read_log(handle.id) if s.type == "command_rejected"]
     assert [d["reason"] for d in rejected][-1] == f"no gathering made-up of cohort {cohort_id}"  # the signal's
     assert len(rejected) == 4  # the three updates passed the validator, so their rejections are recorded too
+
+
+async def test_a_signal_with_no_payload_or_several_is_a_recorded_rejection_not_a_failed_task(
+    ts_env: WorkflowEnvironment, worker: Worker, records: RecordStore, cohort_id: str
+) -> None:
+    """``temporal workflow signal`` without ``--input``, or with it twice: the Partnership records a rejection
+    (the SDK hands such a signal to the handler with no argument, or with several) and goes on."""
+    handle = await start(ts_env.client, worker.task_queue, application(cohort_id))
+    await matched_and_signed(handle)
+    await handle.signal("log_meeting")
+    await handle.signal("add_diary_entry", args=[{"reflection": "one"}, {"reflection": "two"}])
+    after = await update(handle, "log_meeting", {"minutes": 60})  # not wedged
+    assert after.meetings_held == 1 and after.diary_entries == 0
+    rejected = [s.data for s in await records.read_log(handle.id) if s.type == "command_rejected"]
+    assert [(d["command"], d["reason"]) for d in rejected] == [
+        ("log_meeting", "log_meeting takes one JSON object"),
+        ("add_diary_entry", "add_diary_entry takes one JSON object"),
+    ]
