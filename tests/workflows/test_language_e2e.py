@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.notifications.smtp import SmtpMailer
 from activities.records.store import RecordStore
 from domain import Contact
+from domain.people import MentorProfile, Sector
 from tests.smtp import SmtpSink
 from tests.workflows.harness import application, start, update, wait_stage
 from workers.worker import build_worker
@@ -55,7 +56,9 @@ async def test_a_finnish_speaking_mentee_gets_the_finnish_email(
     ts_env: WorkflowEnvironment, records: RecordStore, cohort_id: str, sink: SmtpSink
 ) -> None:
     mentor_id = f"mr-{uuid.uuid4().hex[:6]}"
-    await records.register_person(mentor_id, "mentor", Contact(name="Mikko Virtanen", email="mikko@example.com"))
+    mentor = Contact(name="Mikko Virtanen", email="mikko@example.com")
+    profile = MentorProfile(mentor_id=mentor_id, organisation_id="org-fi", sector=Sector.PUBLIC)
+    await records.upsert_mentor(profile, mentor, cohorts=[cohort_id])  # a match must name a mentor of the pool
     mailer = SmtpMailer.from_url(f"smtp://127.0.0.1:{sink.port}?from=entrypoint@example.org")
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     async with build_worker(ts_env.client, task_queue, records, mailer=mailer):
