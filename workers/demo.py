@@ -13,12 +13,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.records.store import RecordStore
+from contract.common import message_name
 from contract.gathering import gathering_workflow_id
 from contract.partnership import Application
 from domain.cohort import CohortPlan, PlannedGathering
+from domain.gathering.commands import RecordAttendance, Register
 from domain.partnership.commands import GatheringKind
 from domain.people import Contact, DegreeLevel, Institution, MentorProfile, Sector
 from workers.cohorts import Cohorts
@@ -155,7 +159,7 @@ async def _drive(client: Client, partnerships: Partnerships, plan: CohortPlan, p
     await asyncio.sleep(3)
     await send("sign_agreement", {"party": "mentor", "signature_ref": f"esign-{pid}-mentor"})
     orientation = client.get_workflow_handle(gathering_workflow_id(plan.cohort_id, "orientation"))
-    await _gathering_update(orientation, GatheringWorkflow.register, {"registrant_id": pid}, wait_for_start=True)
+    await _gathering_update(orientation, GatheringWorkflow.register, Register(registrant_id=pid), wait_for_start=True)
     if plot == "lapses":
         return
     month = 25.0
@@ -164,7 +168,7 @@ async def _drive(client: Client, partnerships: Partnerships, plan: CohortPlan, p
         await send("log_meeting", {"kind": "pair", "minutes": 90, "topics": [f"plan step {meeting}"]})
         await send("add_diary_entry", {"reflection": f"Demo reflection {meeting}", "goals": ["network"]})
         if meeting == 2:  # the orientation has been held: the coordinator records who came
-            await _gathering_update(orientation, GatheringWorkflow.record_attendance, {"present": [pid]})
+            await _gathering_update(orientation, GatheringWorkflow.record_attendance, RecordAttendance(present=(pid,)))
     if plot != "completes":
         return
     await _until_stage(partnerships, pid, {"CLOSING_REVIEW"}, timeout=120)
@@ -172,8 +176,11 @@ async def _drive(client: Client, partnerships: Partnerships, plan: CohortPlan, p
     await send("submit_closing_review", {"party": "mentor", "rating": 5, "comments": "Demo"})
 
 
-async def _gathering_update(handle: Any, update: Any, payload: dict[str, Any], wait_for_start: bool = False) -> None:
-    name = getattr(update, "__temporal_update_definition").name
+async def _gathering_update(handle: Any, update: Any, command: BaseModel, wait_for_start: bool = False) -> None:
+    """Send ``command`` by the gathering's ``update``, retried while the cohort has not started the gathering yet
+    when ``wait_for_start``; a refusal is logged with the step's name (the command's ``type``)."""
+    name = message_name(type(command))
+    payload = command.model_dump(mode="json", exclude={"type"}, exclude_none=True)
     for _ in range(60):
         try:
             await handle.execute_update(update, payload)
@@ -181,10 +188,10 @@ async def _gathering_update(handle: Any, update: Any, payload: dict[str, Any], w
         except WorkflowUpdateFailedError as failure:
             log.info("demo gathering step refused", step=name, reason=str(failure.cause))
             return
-        except Exception:  # the gathering has not been started by the cohort yet
-            if not wait_for_start:
-                return
-            await asyncio.sleep(1)
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND or not wait_for_start:
+                raise
+            await asyncio.sleep(1)  # the cohort has not started the gathering yet
 
 
 async def _until_stage(partnerships: Partnerships, pid: str, stages: set[str], timeout: float = 60) -> bool:

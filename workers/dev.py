@@ -142,6 +142,16 @@ async def watch(partnerships: Partnerships, cohort_id: str, every: float = 2.0) 
         await asyncio.sleep(every)
 
 
+def demo_ended(task: asyncio.Task[None]) -> None:
+    """The demo driver is done: say so on the console if it failed (the traceback goes to the log), so a broken demo
+    never looks like pairs that merely stopped meeting."""
+    if task.cancelled() or task.exception() is None:
+        return
+    error = task.exception()
+    log.error("demo driver failed", exc_info=error)
+    print(f"The demo driver stopped: {type(error).__name__}: {error} (traceback in the log)", flush=True)
+
+
 async def start_gateway(
     client: Client, settings: Settings, cohort_id: str, port: int
 ) -> tuple[asyncio.Task[None], Any] | None:
@@ -275,6 +285,7 @@ async def run_dev(
             if demo:
                 await seed(store, cohort_id)
                 demo_task = asyncio.create_task(run_demo(client, Partnerships(client, settings.task_queue), cohort_id))
+                demo_task.add_done_callback(demo_ended)
                 print(
                     f"\nDemo cohort {cohort_id!r} on a fast policy (a programme month is about 30 seconds): the "
                     "Cohort workflow matches six\napplicants in 10 s and kicks off with an orientation and subject "
