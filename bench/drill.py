@@ -62,7 +62,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
-from activities.notifications.claims import outbox_claims
+from activities.notifications.claims import Claims, resent_unconfirmed
 from activities.records import schema
 from activities.records.migrate import upgrade
 from activities.records.models import OutboxStatus
@@ -806,37 +806,13 @@ class Drill:
         meetings = [t for key, t in sent.items() if key.startswith(f"{pair.pid}-meeting-")]
         return any(window[0] < t < window[1] for t in meetings)
 
-    async def _claims(self, store: RecordStore, keys: list[str]) -> dict[str, int]:
-        """How many times each message was claimed for delivery (``outbox_claims``)."""
-        if not keys:
-            return {}
-        c = outbox_claims.c
-
-        async def work(connection: Any) -> dict[str, int]:
-            rows = await connection.execute(select(c.idempotency_key, c.claims).where(c.idempotency_key.in_(keys)))
-            return {row.idempotency_key: int(row.claims) for row in rows}
-
-        return dict(await store.database.read(work))
-
     def _unconfirmed(
         self, first: tuple[float, datetime], again: tuple[float, datetime], claims: int | None, sent_at: datetime | None
     ) -> bool:
-        """Whether a second copy of a message is the documented edge, not a double: the mail server accepted the
-        first copy, then the worker or the records database was lost before the message could be marked sent, so
-        a later delivery sent it again. All three must hold, or it counts as doubled:
-
-        - the records say so: the message was claimed again after its first claim (``claims`` >= 2) and was
-          marked sent only when the second copy had gone out (``sent_at`` not before it): the first send was
-          attempted and never confirmed;
-        - a fault explains it: a worker SIGKILL within 10 s after the first copy was accepted, or a records
-          database outage that began at most 10 s after it (the mark-sent that failed) and before the second copy.
-        """
-        (at, _), (again_at, again_wall) = first, again
-        if claims is None or claims < 2 or sent_at is None or sent_at < again_wall - timedelta(seconds=2):
-            return False
-        killed = any(at <= kill <= again_at and kill - at < 10.0 for kill in self.kills)
-        lost_db = any(start - at < 10.0 and at <= end and start <= again_at for start, end in self.outages)
-        return killed or lost_db
+        """Whether a second copy of a message is the documented edge, not a double (``resent_unconfirmed``): the
+        faults that explain one are this drill's worker SIGKILLs and records database outages."""
+        losses = [(kill, kill) for kill in self.kills] + list(self.outages)
+        return resent_unconfirmed(first[0], again[0], again[1], claims, sent_at, losses)
 
     async def measure(self, client: Client, store: RecordStore, pairs: list[Pair], result: Result) -> None:
         result.faults = len(self.faults)
@@ -892,7 +868,8 @@ class Drill:
         for message_id in sent_ids:
             if message_id not in copies:
                 result.emails_lost += 1
-        claims = await self._claims(store, [sent_ids[m] for m in copies if m in sent_ids and len(copies[m]) > 1])
+        copied = [sent_ids[m] for m in copies if m in sent_ids and len(copies[m]) > 1]
+        claims = await Claims(store.database).claim_counts(copied)
         for message_id, times in copies.items():
             if message_id not in sent_ids:
                 continue  # the cohort's own mail (not a partnership's outbox), or another cohort's

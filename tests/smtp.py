@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import time
+from datetime import UTC, datetime
 from email import message_from_bytes
 from email.message import Message
 from typing import Any
@@ -23,6 +25,7 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.original_content or envelope.content)
         self._sink.messages.append(message)
+        self._sink.received.append((time.monotonic(), datetime.now(UTC), str(message["Message-ID"])))
         self._sink.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 OK"
 
@@ -32,6 +35,8 @@ class SmtpSink:
         self.port = free_port()
         self.messages: list[Message] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.received: list[tuple[float, datetime, str]] = []
+        """(monotonic time, wall-clock time, Message-ID) of every message accepted, in order."""
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 
     def start(self) -> None:

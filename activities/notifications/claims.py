@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -89,6 +90,38 @@ def confirmed(key: str) -> None:
 def accepted_unconfirmed(key: str) -> str | None:
     """The Message-ID ``key`` went out with, if this process sent it but could not yet mark it sent."""
     return _accepted_unconfirmed.get(key)
+
+
+RESEND_WINDOW = 10.0
+"""Seconds between a copy's acceptance by the mail server and the fault that lost its mark-sent, at most, for a
+second copy to be the documented edge (a mark-sent is a single short write right after the acceptance)."""
+
+
+def resent_unconfirmed(
+    first: float,
+    again: float,
+    again_wall: datetime,
+    claims: int | None,
+    sent_at: datetime | None,
+    losses: Iterable[tuple[float, float]],
+    window: float = RESEND_WINDOW,
+) -> bool:
+    """Whether a second copy of one message (same Message-ID) is the documented at-least-once edge of SMTP and
+    not a double: the mail server accepted the first copy, then the worker or the records database was lost
+    before the message could be marked sent, so a later delivery sent it again. The one rule the drill
+    (``bench/drill.py``) and the tests that kill workers judge by; all three must hold:
+
+    - the records say so: the message was claimed again after its first claim (``claims`` >= 2, from
+      :meth:`Claims.claim_counts`) and was marked sent only when the second copy had gone out (``sent_at``, the
+      outbox row's, not before ``again_wall`` less 2 s of clock skew): the first send was never confirmed;
+    - a fault explains it: one of ``losses`` (``(start, end)`` on the clock of ``first`` and ``again``, e.g.
+      ``time.monotonic()``; a worker SIGKILL is ``(t, t)``, a database outage its span) began at most
+      ``window`` seconds after the first copy was accepted, had not ended before it, and began before the
+      second copy.
+    """
+    if claims is None or claims < 2 or sent_at is None or sent_at < again_wall - timedelta(seconds=2):
+        return False
+    return any(start - first < window and first <= end and start <= again for start, end in losses)
 
 
 _ready: weakref.WeakSet[AsyncEngine] = weakref.WeakSet()
@@ -204,6 +237,20 @@ class Claims:
                 select(c.expires_at).where(c.idempotency_key == claim.key, c.token == claim.token)
             )
             return expires is not None and expires > now()
+
+        return await self.db.read(work)
+
+    async def claim_counts(self, keys: Iterable[str]) -> dict[str, int]:
+        """How many times each of ``keys`` was claimed for delivery (a message never claimed is left out)."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        await self.prepare()
+
+        async def work(connection: AsyncConnection) -> dict[str, int]:
+            c = outbox_claims.c
+            rows = await connection.execute(select(c.idempotency_key, c.claims).where(c.idempotency_key.in_(wanted)))
+            return {row.idempotency_key: int(row.claims) for row in rows}
 
         return await self.db.read(work)
 

@@ -20,7 +20,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.models import Delivered, DeliverNotifications
 from activities.notifications import delivery
 from activities.notifications.activity import NotificationActivities
-from activities.notifications.claims import Claims
+from activities.notifications.claims import Claims, resent_unconfirmed
 from activities.notifications.delivery import DeliveryFailed, deliver_pending, lease_for, message_id_for
 from activities.notifications.smtp import SmtpMailer, parse_smtp_url
 from activities.records import schema as s
@@ -244,6 +244,48 @@ async def test_a_live_claim_blocks_and_a_stale_one_is_retaken(store: RecordStore
     assert taken == Delivered(sent=1, undeliverable=0, pending=0)
     assert len(mail_server.messages) == 1
     assert await Claims(store.database, lease).claim(key) is None  # sent: never claimed again
+
+
+async def test_claim_counts_say_how_often_each_message_was_claimed(store: RecordStore) -> None:
+    cast = Cast.new()
+    await seed_people(store, cast)
+    await record(store, cast.matched())
+    first, second = cast.key(2, "mentee"), cast.key(3, "mentor")
+    lease = timedelta(milliseconds=100)
+    claims = Claims(store.database, lease)
+    assert await claims.claim_counts([]) == {}
+    assert await claims.claim(first) is not None
+    await asyncio.sleep(0.15)
+    assert await claims.claim(first) is not None  # the first claim lapsed (a killed worker): taken again
+    assert await claims.claim(second) is not None
+    assert await claims.claim_counts([first, second, "never-claimed"]) == {first: 2, second: 1}
+
+
+T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("claims", "sent_late", "losses", "edge"),
+    [
+        (2, True, [(3.0, 3.0)], True),  # accepted at 1, worker killed at 3, sent again at 20: the edge
+        (2, True, [(2.0, 30.0)], True),  # the records database went away at 2 (the mark-sent failed)
+        (2, True, [(0.5, 5.0)], True),  # an outage already under way when the copy was accepted
+        (1, True, [(3.0, 3.0)], False),  # claimed once: one delivery sent it twice, a double
+        (None, True, [(3.0, 3.0)], False),  # never claimed: not the outbox's delivery
+        (2, False, [(3.0, 3.0)], False),  # marked sent before the second copy: the first was confirmed
+        (2, True, [(12.0, 12.0)], False),  # the kill came too long after the acceptance to explain it
+        (2, True, [(0.2, 0.5)], False),  # an outage over before the first copy
+        (2, True, [(25.0, 25.0)], False),  # a kill after the second copy
+        (2, True, [], False),  # no fault at all
+    ],
+)
+def test_a_second_copy_is_the_documented_edge_only_when_records_and_a_fault_say_so(
+    claims: int | None, sent_late: bool, losses: list[tuple[float, float]], edge: bool
+) -> None:
+    again_wall = T0 + timedelta(seconds=20)
+    sent_at = again_wall if sent_late else T0 + timedelta(seconds=1)
+    assert resent_unconfirmed(1.0, 20.0, again_wall, claims, sent_at, losses) is edge
+    assert not resent_unconfirmed(1.0, 20.0, again_wall, claims, None, losses)  # never marked sent
 
 
 async def test_the_activity_delivers_and_raises_for_retry(store: RecordStore, mail_server: MailServer) -> None:
