@@ -72,6 +72,7 @@ from contract.partnership import Application, PartnershipStatus
 from domain.cohort import CohortPlan
 from domain.people import Contact, DegreeLevel, Institution, MentorProfile, Sector
 from workers.binaries import temporal_binary
+from workers.codec import decode_in_place
 from workers.cohorts import Cohorts
 from workers.doctor import task_failures
 from workers.partnerships import Partnerships
@@ -900,8 +901,12 @@ class Drill:
             if failed_here and self.args.keep_logs:  # the history, to replay the failure (tests/histories)
                 keep = Path(self.args.keep_logs) / self.name
                 keep.mkdir(parents=True, exist_ok=True)
-                (keep / f"history-{workflow_id}.json").write_text((await handle.fetch_history()).to_json())
-                result.notes.append(f"history of {workflow_id} kept in {keep}")
+                history = await handle.fetch_history()
+                codec = client.data_converter.payload_codec
+                if codec is not None:  # decoded: this run's throwaway keys are gone when the drill ends
+                    await decode_in_place(history.events, codec)
+                (keep / f"history-{workflow_id}.json").write_text(history.to_json())
+                result.notes.append(f"history of {workflow_id} kept in {keep} (decoded: replays without keys)")
         for why, count in failures.most_common(3):
             result.notes.append(f"workflow task failed {count}x: {why}")
         for kind, count in false_kinds.most_common():
