@@ -26,27 +26,31 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from activities.keys import NONCE_BYTES
+from activities.keys import NONCE_BYTES, Keyring
 from activities.records.datakeys import ERASED, FIELD_PREFIX, DataKeyError, DataKeys, Erased, UnknownDataKey
 from activities.records.datakeys import partnership_subject as subject_of
+from domain.limits import SEALED_CONTEXT_KEY
+from domain.partnership import PartnershipState
+from domain.partnership.events import Event, parse_event
 
 FIELD = "text"
 """The field name in the associated data of every sealed records string (``partnership:<id>/text``)."""
 
 REASON = ("reason",)
 SEALED_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "application_submitted": ("mentee.goals",),
     "meeting_logged": ("topics", "notes"),
     "diary_entry_added": ("reflection", "goals", "actions"),
     "closing_review_submitted": ("comments",),
     "checkin_answered": ("note",),
-    "match_proposed": ("topics",),
+    "match_proposed": ("topics", "reasons"),
     "agreement_amended": ("topics",),
     "coordinator_intervened": REASON,
     "meeting_rescheduled": REASON,
@@ -60,10 +64,81 @@ SEALED_FIELDS: Mapping[str, tuple[str, ...]] = {
     "partnership_completed": REASON,
     "command_rejected": REASON,
 }
-"""Per event type, the JSON fields (a string, or a list of strings) sealed before the event is stored."""
+"""Per event type, the JSON fields (a string, or a list of strings) sealed before the event is stored; a dotted
+name is a field of an object in the event (``mentee.goals``: the goals of the application's mentee profile)."""
+
+GATHERING_SEALED_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "gathering_cancelled": REASON,
+}
+"""Per gathering event type, the fields sealed under the keyring (``KeyringSealer``) before it is stored."""
+
+KEYRING_PREFIX = "kr1:"
+"""A string sealed under the keyring: ``kr1:<key id>:<base64>`` (as the gateway's stored bodies)."""
+
+SEALED_CONTEXT: dict[str, object] = {SEALED_CONTEXT_KEY: lambda value: is_sealed(value)}
+"""The validation context for stored JSON: a sealed string is longer than the text it stands for (which was
+checked against its limit before it was sealed), so a limited field (a profile's goal) takes it as it is."""
 
 
-class Sealer:
+def parse_stored_event(data: dict[str, Any]) -> Event:
+    """A partnership's event from its stored JSON, sealed or not."""
+    return parse_event(data, SEALED_CONTEXT)
+
+
+def stored_state_model(data: dict[str, Any]) -> PartnershipState:
+    """A partnership's state from its stored JSON (a read model, an outbox context), sealed or not."""
+    return PartnershipState.model_validate(data, context=SEALED_CONTEXT)
+
+
+class _TextSealer:
+    """What seals a stored event's free-text fields and opens any stored JSON, given ``seal`` and ``open``."""
+
+    fields: Mapping[str, tuple[str, ...]] = SEALED_FIELDS
+
+    def seal(self, text: str) -> str:  # pragma: no cover - every sealer has its own
+        raise NotImplementedError
+
+    def open(self, stored: str) -> str:  # pragma: no cover - every sealer has its own
+        raise NotImplementedError
+
+    def seal_event(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The event's JSON with its free-text fields sealed (a new dict; other fields as they are)."""
+        fields = self.fields.get(str(data.get("type")), ())
+        if not fields:
+            return data
+        sealed = dict(data)
+        for name in fields:
+            self._seal_field(sealed, name.split("."))
+        return sealed
+
+    def _seal_field(self, data: dict[str, Any], path: list[str]) -> None:
+        """Seal the field at ``path`` in ``data`` (in place; the objects on the way are copied first)."""
+        name, rest = path[0], path[1:]
+        value = data.get(name)
+        if rest:
+            if isinstance(value, dict):
+                data[name] = inner = dict(value)
+                self._seal_field(inner, rest)
+        elif isinstance(value, str):
+            data[name] = self.seal(value)
+        elif isinstance(value, list | tuple):
+            data[name] = [self.seal(item) if isinstance(item, str) else item for item in value]
+
+    def seal_all(self, texts: Sequence[str]) -> tuple[str, ...]:
+        return tuple(self.seal(text) for text in texts)
+
+    def open_json(self, value: Any) -> Any:
+        """Any stored JSON (an event, a state, an outbox context) with every string this sealer sealed opened."""
+        if isinstance(value, str):
+            return self.open(value)
+        if isinstance(value, dict):
+            return {name: self.open_json(item) for name, item in value.items()}
+        if isinstance(value, list):
+            return [self.open_json(item) for item in value]
+        return value
+
+
+class Sealer(_TextSealer):
     """Seals and opens the free text of one partnership's records, with its data key in hand."""
 
     def __init__(self, partnership_id: str, key: bytes | None) -> None:
@@ -99,30 +174,45 @@ class Sealer:
         except Exception:
             raise DataKeyError(f"a text of {self.subject} does not decrypt: tampered or not ours") from None
 
-    def seal_event(self, data: dict[str, Any]) -> dict[str, Any]:
-        """The event's JSON with its free-text fields sealed (a new dict; other fields as they are)."""
-        fields = SEALED_FIELDS.get(str(data.get("type")), ())
-        if not fields:
-            return data
-        sealed = dict(data)
-        for name in fields:
-            value = sealed.get(name)
-            if isinstance(value, str):
-                sealed[name] = self.seal(value)
-            elif isinstance(value, list | tuple):
-                sealed[name] = [self.seal(item) if isinstance(item, str) else item for item in value]
-        return sealed
 
-    def open_json(self, value: Any) -> Any:
-        """Any stored JSON of this partnership (an event, a state, an outbox context) with every sealed string
-        opened."""
-        if isinstance(value, str):
-            return self.open(value)
-        if isinstance(value, dict):
-            return {name: self.open_json(item) for name, item in value.items()}
-        if isinstance(value, list):
-            return [self.open_json(item) for item in value]
-        return value
+class KeyringSealer(_TextSealer):
+    """Seals and opens free text that belongs to no person (a gathering's cancellation reason, the reasons of a
+    matching round for a mentee with no partnership on file) under the keyring's current key:
+    ``kr1:<key id>:<base64 of nonce || AES-256-GCM ciphertext>``, with ``<subject>/text`` as associated data.
+
+    Confidentiality at rest only: it is not erased with any person (no person's key owns it). Deterministic
+    like :class:`Sealer` (the nonce is an HMAC of the text under a key derived from the keyring key), so a
+    retried gathering append seals to the same JSON and is recognised by its digest. A rotated keyring still
+    opens what an older key sealed (the key id is in the string)."""
+
+    fields = GATHERING_SEALED_FIELDS
+
+    def __init__(self, keyring: Keyring, subject: str) -> None:
+        self.subject = subject
+        self._keyring = keyring
+        self._aad = f"{subject}/{FIELD}".encode()
+
+    def seal(self, text: str) -> str:
+        key = self._keyring.key(self._keyring.current)
+        plaintext = text.encode()
+        nonce_key = _derive_nonce_key(key.secret, f"keyring {self.subject}")
+        nonce = hmac.new(nonce_key, plaintext, hashlib.sha256).digest()[:NONCE_BYTES]
+        blob = nonce + AESGCM(key.secret).encrypt(nonce, plaintext, self._aad)
+        return f"{KEYRING_PREFIX}{key.id}:{base64.b64encode(blob).decode()}"
+
+    def open(self, stored: str) -> str:
+        """The text; plain text (from before sealing) as it is. Raises KeyringError when the keyring lacks the
+        key that sealed it (restore it) or the string was tampered with."""
+        if not stored.startswith(KEYRING_PREFIX):
+            return stored
+        key_id, separator, encoded = stored[len(KEYRING_PREFIX) :].partition(":")
+        if not separator:
+            return stored
+        try:
+            blob = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            return stored  # someone wrote "kr1:..." themselves, before sealing: it is their text
+        return self._keyring.decrypt(key_id, blob, aad=self._aad).decode()
 
 
 def _derive_nonce_key(key: bytes, subject: str) -> bytes:
@@ -132,6 +222,17 @@ def _derive_nonce_key(key: bytes, subject: str) -> bytes:
 
 def is_sealed(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(FIELD_PREFIX)
+
+
+def holds_keyring_sealed(value: Any) -> bool:
+    """Whether some stored JSON holds a string sealed under the keyring (``KeyringSealer``) anywhere."""
+    if isinstance(value, str):
+        return value.startswith(KEYRING_PREFIX)
+    if isinstance(value, dict):
+        return any(holds_keyring_sealed(item) for item in value.values())
+    if isinstance(value, list):
+        return any(holds_keyring_sealed(item) for item in value)
+    return False
 
 
 def holds_sealed(value: Any) -> bool:

@@ -19,13 +19,13 @@ from activities.records.models import (
     StoredEvent,
     VerifyReport,
 )
-from activities.records.sealing import SEALED_FIELDS, Sealer, holds_sealed, sealer_for
+from activities.records.sealing import SEALED_FIELDS, Sealer, holds_sealed, parse_stored_event, sealer_for
 from domain import Contact, Institution, MenteeProfile, MentorProfile
 from domain.cohort import CohortReport
 from domain.gathering.events import Event as GatheringEvent
 from domain.matching import MatchingResult
 from domain.partnership import PartnershipState
-from domain.partnership.events import Event, parse_event
+from domain.partnership.events import Event
 
 
 class RecordStore:
@@ -205,8 +205,9 @@ class RecordStore:
         await mentors.set_availability(self._db, mentor_id, cohort_id, available)
 
     async def list_awaiting_match(self, cohort_id: str, limit: int | None = None) -> list[MenteeProfile]:
-        """Mentee profiles of the cohort's partnerships in AWAITING_MATCH, by partnership id."""
-        return await mentors.list_awaiting_match(self._db, cohort_id, limit)
+        """Mentee profiles of the cohort's partnerships in AWAITING_MATCH, by partnership id; their goals opened
+        with each partnership's data key (``erased`` after erasure)."""
+        return await mentors.list_awaiting_match(self._db, cohort_id, limit, self._keys)
 
     async def mentor_load(self, cohort_id: str) -> dict[str, int]:
         """Slots in use per mentor: the cohort's partnerships awaiting signatures, active or paused."""
@@ -282,4 +283,4 @@ def _opened_event(sealer: Sealer, stored: StoredEvent) -> StoredEvent:
     if not holds_sealed(stored.data):
         return stored
     data = sealer.open_json(stored.data)
-    return stored.model_copy(update={"data": data, "event": parse_event(data)})
+    return stored.model_copy(update={"data": data, "event": parse_stored_event(data)})
