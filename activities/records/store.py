@@ -225,10 +225,13 @@ class RecordStore:
         return await cohorts.list_states(self._db, cohort_id)
 
     async def save_round(self, round_id: str, cohort_id: str, number: int, result: MatchingResult) -> None:
-        await cohorts.save_round(self._db, round_id, cohort_id, number, result)
+        """Store a round; each mentee's reasons sealed under their partnership's data key (the keyring's current
+        key for a mentee with no partnership on file)."""
+        await cohorts.save_round(self._db, round_id, cohort_id, number, result, self._keys)
 
-    async def load_round(self, round_id: str) -> MatchingResult | None:
-        return await cohorts.load_round(self._db, round_id)
+    async def load_round(self, round_id: str, *, sealed: bool = False) -> MatchingResult | None:
+        """A stored round, its reasons opened (``erased`` for a partnership erased since); ``sealed``: as stored."""
+        return await cohorts.load_round(self._db, round_id, self._keys, sealed=sealed)
 
     async def save_report(self, cohort_id: str, report: CohortReport) -> None:
         await cohorts.save_report(self._db, cohort_id, report)
