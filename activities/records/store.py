@@ -242,11 +242,13 @@ class RecordStore:
     async def append_gathering_events(
         self, gathering_key: str, cohort_id: str, expected_version: int, events: Sequence[GatheringEvent]
     ) -> int:
-        """Append a gathering's events (idempotent, gap-free); returns the log's version after them."""
-        return await gatherings.append(self._db, gathering_key, cohort_id, expected_version, events)
+        """Append a gathering's events (idempotent, gap-free); returns the log's version after them. Their free
+        text (a cancellation's reason) is sealed under the keyring's current key first."""
+        return await gatherings.append(self._db, gathering_key, cohort_id, expected_version, events, self._keys.keyring)
 
-    async def read_gathering_log(self, gathering_key: str) -> list[GatheringEvent]:
-        return await gatherings.read(self._db, gathering_key)
+    async def read_gathering_log(self, gathering_key: str, *, sealed: bool = False) -> list[GatheringEvent]:
+        """The gathering's events, their sealed text opened (``sealed``: exactly as stored)."""
+        return await gatherings.read(self._db, gathering_key, self._keys.keyring, sealed=sealed)
 
     # ------------------------------------------------------------------------------------------ outbox
 
