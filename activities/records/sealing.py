@@ -1,23 +1,36 @@
-"""Free text at rest in the records database: sealed under the partnership's data key.
+"""Free text at rest in the records database: sealed under the partnership's data key (or, for what no person
+owns, under the keyring).
 
-What a person wrote (diary reflections, goals and actions, meeting topics and notes, review comments, the
-agreement's topics, every coordinator's or party's reason, a rejected command's reason) is sealed field by
-field, in the event's JSON, *before* it is stored: ``enc1:<base64 of nonce || AES-256-GCM ciphertext>``, under
-the data key of ``partnership:<partnership id>`` (the same key as the partnership's Temporal payloads, see
-workers/codec.py), with ``partnership:<id>/text`` as associated data (``DataKeys.open_text`` opens it).
+What a person wrote (the mentee's goals in their application profile, diary reflections, goals and actions,
+meeting topics and notes, review comments, the agreement's topics, a proposed match's reasons, every
+coordinator's or party's reason, a rejected command's reason) is sealed field by field, in the event's JSON,
+*before* it is stored: ``enc1:<base64 of nonce || AES-256-GCM ciphertext>``, under the data key of
+``partnership:<partnership id>`` (the same key as the partnership's Temporal payloads, see workers/codec.py),
+with ``partnership:<id>/text`` as associated data (``DataKeys.open_text`` opens it). ``SEALED_FIELDS`` lists
+the fields per event type; a dotted name is a field of an object inside the event (``mentee.goals``).
 
 The records layer then works on the sealed events only: the state folded from them, the read models projected
 from them (``partnerships.state``, ``meetings``, ``diary_entries``, ``reviews``, ``agreements``) and the outbox's
 ``context`` all hold the same sealed strings, so ``records verify`` and ``records rebuild`` need no key and
 still pass after erasure; the event's ``digest`` is the sha256 of the *sealed* JSON (it proves the log is
-intact without being a fingerprint of what someone wrote).
+intact without being a fingerprint of what someone wrote). A sealed goal is longer than the limit of the goal
+it stands for, so stored JSON is validated with ``SEALED_CONTEXT`` (``parse_stored_event``,
+``stored_state_model``), which lets a sealed string past a line limit; nothing a caller sends is.
 
 Sealing is deterministic per partnership: the nonce is an HMAC (under a key derived from the data key) of the
 plaintext, so the very same event seals to the very same JSON, and a retried append is still recognised by its
 digest. The only thing this tells a reader without the key is that two sealed strings of one partnership hold
 the same text. Erasure destroys the data key (and with it the nonce key): every sealed string then opens to
-the tombstone ``"erased"``. Reading paths (``RecordStore.read_log``, ``load_state``, the outbox listings, the
-CLI) open them; rows written before sealing (plain text) read as they are.
+the tombstone ``"erased"``. Reading paths (``RecordStore.read_log``, ``load_state``, ``list_awaiting_match``,
+``load_round``, the outbox listings, the CLI) open them; rows written before sealing (plain text) read as they
+are.
+
+Elsewhere in the records: a matching round's reasons (``matching_rounds.result``, see ``cohorts``) are sealed
+per mentee with the ``Sealer`` of the mentee's partnership in the cohort, so they are erased with it. What no
+person owns is sealed with a ``KeyringSealer`` under the keyring's current key (``kr1:<key id>:<base64>``,
+associated data ``<subject>/text``): a gathering's cancellation reason (``GATHERING_SEALED_FIELDS``, subject
+``gathering:<key>``; the gathering's digest is its sealed JSON's too) and the round reasons of a mentee with no
+partnership on file (subject ``round:<id>``). That is confidentiality at rest only; it is not erased with anyone.
 """
 
 from __future__ import annotations
