@@ -10,7 +10,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities.records import schema as s
-from activities.records.datakeys import ERASED, DataKeys, Erased, UnknownDataKey
+from activities.records.datakeys import ERASED, DataKeys, Erased, UnknownDataKey, partnership_subject
 from activities.records.engine import Database
 from activities.records.log import stored_state
 from activities.records.sealing import KeyringSealer, Sealer, holds_keyring_sealed, holds_sealed, sealer_for
@@ -61,6 +61,7 @@ async def _sealers(
     mentees = {p.mentee_id for p in result.proposals} | {u.mentee_id for u in result.unmatched}
     found = await db.read(lambda connection: _partnerships_of(connection, cohort_id, mentees))
     fallback = KeyringSealer(keys.keyring, round_subject(round_id))
+    await keys.preload(partnership_subject(partnership_id) for partnership_id in found.values())
     sealers: dict[str, Sealer | KeyringSealer] = {}
     for mentee_id in sorted(mentees):
         partnership_id = found.get(mentee_id)

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities.records import registry
 from activities.records import schema as s
-from activities.records.datakeys import DataKeys
+from activities.records.datakeys import DataKeys, partnership_subject
 from activities.records.engine import Database
 from activities.records.errors import RecordsError
 from activities.records.models import PersonRole
@@ -240,8 +240,11 @@ async def list_awaiting_match(
         )
         return [(row.id, row.state["mentee"]) for row in await connection.execute(query) if row.state.get("mentee")]
 
+    found = await db.read(work)
+    if keys is not None:
+        await keys.preload(partnership_subject(pid) for pid, mentee in found if holds_sealed(mentee))
     profiles = []
-    for partnership_id, mentee in await db.read(work):
+    for partnership_id, mentee in found:
         if keys is not None and holds_sealed(mentee):
             mentee = (await sealer_for(keys, partnership_id)).open_json(mentee)
         profiles.append(MenteeProfile.model_validate(mentee, context=SEALED_CONTEXT))
