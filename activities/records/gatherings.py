@@ -42,8 +42,13 @@ async def append(
         prepared = LOG.prepare(expected_version, events, event_json)
     else:
         sealer = KeyringSealer(keyring, gathering_subject(gathering_key))
+        older = [sealer.under(key_id) for key_id in sealer.other_key_ids]
         prepared = [
-            replace(item, legacy_digest=digest(event_json(item.event)))
+            replace(
+                item,
+                legacy_digest=digest(event_json(item.event)),
+                other_digests=tuple(digest(other.seal_event(event_json(item.event))) for other in older),
+            )
             for item in LOG.prepare(expected_version, events, lambda event: sealer.seal_event(event_json(event)))
         ]
     if not prepared:

@@ -200,13 +200,22 @@ class KeyringSealer(_TextSealer):
 
     fields = GATHERING_SEALED_FIELDS
 
-    def __init__(self, keyring: Keyring, subject: str) -> None:
+    def __init__(self, keyring: Keyring, subject: str, key_id: str | None = None) -> None:
         self.subject = subject
         self._keyring = keyring
+        self._key_id = keyring.current if key_id is None else key_id
         self._aad = f"{subject}/{FIELD}".encode()
 
+    def under(self, key_id: str) -> KeyringSealer:
+        """The same sealer, sealing under another key of the keyring (what an older attempt sealed with)."""
+        return KeyringSealer(self._keyring, self.subject, key_id)
+
+    @property
+    def other_key_ids(self) -> tuple[str, ...]:
+        return tuple(sorted(key_id for key_id in self._keyring.keys if key_id != self._key_id))
+
     def seal(self, text: str) -> str:
-        key = self._keyring.key(self._keyring.current)
+        key = self._keyring.key(self._key_id)
         plaintext = text.encode()
         nonce_key = _derive_nonce_key(key.secret, f"keyring {self.subject}")
         nonce = hmac.new(nonce_key, plaintext, hashlib.sha256).digest()[:NONCE_BYTES]
