@@ -18,7 +18,7 @@ import json
 import re
 from typing import Annotated, Any, Final
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 # ---------------------------------------------------------------------------------------------- the table
@@ -64,7 +64,9 @@ def _text(limit: str, chars: int, *, multiline: bool, required: bool) -> Any:
     characters (tab and newline allowed in multi-line text)."""
     pattern = _CONTROL_MULTILINE if multiline else _CONTROL_LINE
 
-    def check(value: str) -> str:
+    def check(value: str, info: ValidationInfo) -> str:
+        if _stored_sealed(value, info):
+            return value
         if multiline:
             value = value.replace("\r\n", "\n")
         value = value.strip()
@@ -87,6 +89,23 @@ def _text(limit: str, chars: int, *, multiline: bool, required: bool) -> Any:
         return value
 
     return AfterValidator(check)
+
+
+SEALED_CONTEXT_KEY: Final = "sealed"
+"""A validation context key: a predicate telling which strings are sealed text as stored (see ``_text``)."""
+
+
+def _stored_sealed(value: str, info: ValidationInfo) -> bool:
+    """Whether ``value`` is what the records store sealed (its context says so, ``{"sealed": predicate}``).
+
+    A sealed string stands for text that was checked against its limit before it was sealed; it is longer
+    than that text, so it is taken as it is. Only the records layer passes that context, when it reads its
+    own stored JSON back; commands, applications and everything a caller sends are validated without it."""
+    context = info.context
+    if not isinstance(context, dict):
+        return False
+    predicate = context.get(SEALED_CONTEXT_KEY)
+    return callable(predicate) and bool(predicate(value))
 
 
 def _at_most(limit: str, items: int) -> Any:
@@ -146,6 +165,7 @@ __all__ = [
     "PINS",
     "PLAN_GATHERINGS",
     "POLICY_OVERRIDES",
+    "SEALED_CONTEXT_KEY",
     "TABLE",
     "TEXT_CHARS",
     "Line",

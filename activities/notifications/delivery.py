@@ -31,9 +31,10 @@ from activities.notifications.claims import DEFAULT_LEASE, Claim, Claims
 from activities.notifications.rendering import RenderedMessage, TemplateMissing, render
 from activities.notifications.smtp import Mailer, MailServerError, RecipientRefused, SmtpMailer
 from activities.records import OutboxMessage, RecordStore
+from activities.records.sealing import parse_stored_event, stored_state_model
 from domain import Contact
 from domain.partnership import PartnershipState, Recipient, evolve, initial_state
-from domain.partnership.events import Event, parse_event
+from domain.partnership.events import Event
 
 __all__ = [
     "DeliveryFailed",
@@ -188,7 +189,7 @@ class _Run:
         """The state right after the event that caused ``message``, and that event: as the outbox row carries
         them, or (a row written before they were) by folding the log up to that event."""
         if message.context is not None:
-            return PartnershipState.model_validate(message.context["state"]), parse_event(message.context["event"])
+            return stored_state_model(message.context["state"]), parse_stored_event(message.context["event"])
         if message.partnership_id not in self.logs:
             stored = await self.store.read_log(message.partnership_id)
             self.logs[message.partnership_id] = [item.event for item in stored]

@@ -22,8 +22,9 @@ from activities.records.errors import RecordsError
 from activities.records.eventlog import digest
 from activities.records.models import Disagreement, VerifyReport
 from activities.records.projection import EVENT_TABLES, Projection, Row, key_of
+from activities.records.sealing import parse_stored_event, stored_state_model
 from domain.partnership import PartnershipState, evolve, initial_state
-from domain.partnership.events import Event, parse_event
+from domain.partnership.events import Event
 from domain.partnership.state import ADDED_SINCE_RELEASE
 
 Progress = Callable[[int, int], None]
@@ -64,7 +65,7 @@ def _fold(partnership_id: str, rows: Sequence[Any]) -> tuple[PartnershipState, l
     events: list[tuple[int, Event]] = []
     for row in rows:
         try:
-            event = parse_event(row.data)
+            event = parse_stored_event(row.data)
             state = evolve(state, event)
         except Exception as error:  # any failure makes the log unreadable
             message = f"partnership {partnership_id}: event version {row.version} cannot be folded: {error}"
@@ -158,7 +159,7 @@ def _as_today(stored: dict[str, Any]) -> dict[str, Any]:
     """A stored state's JSON in today's shape (a release before may have written another shape of the same
     state: it must not count as a disagreement); as stored when it does not load at all."""
     try:
-        return PartnershipState.model_validate(stored).model_dump(mode="json")
+        return stored_state_model(stored).model_dump(mode="json")
     except ValidationError:
         return stored
 

@@ -57,6 +57,9 @@ class Prepared(Generic[E]):
     legacy_digest: str | None = None
     """The digest of the event unsealed (when ``data`` is sealed): a batch stored before sealing, retried after
     it, is still recognised as already stored."""
+    other_digests: tuple[str, ...] = ()
+    """The digests of the event sealed as it may have been stored by an earlier attempt (under the keyring's
+    older keys: a gathering's batch retried across a keyring rotation is still recognised)."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ class EventLog:
             if item.version not in stored:
                 detail = f"only part of the batch is stored: version {item.version} is not"
                 raise self._conflict(stream, expected, current, detail)
-            if stored[item.version] not in (item.digest, item.legacy_digest):
+            if stored[item.version] not in (item.digest, item.legacy_digest, *item.other_digests):
                 raise self._conflict(stream, expected, current, f"version {item.version} holds a different event")
         return True
 

@@ -14,9 +14,9 @@ from activities.records import schema as s
 from activities.records.engine import Database
 from activities.records.eventlog import EventLog, Prepared, digest, write_retrying
 from activities.records.models import AppendResult, StoredEvent
-from activities.records.sealing import Sealer
+from activities.records.sealing import Sealer, parse_stored_event, stored_state_model
 from domain.partnership import PartnershipState, evolve, fold, initial_state
-from domain.partnership.events import Event, event_json, parse_event
+from domain.partnership.events import Event, event_json
 from domain.partnership.state import ADDED_SINCE_RELEASE
 
 LOG = EventLog(s.events, "partnership_id", "partnership")
@@ -35,7 +35,7 @@ async def append(
         prepared = LOG.prepare(expected_version, events, event_json)
     else:
         prepared = [
-            replace(item, event=parse_event(item.data), legacy_digest=digest(event_json(item.event)))
+            replace(item, event=parse_stored_event(item.data), legacy_digest=digest(event_json(item.event)))
             for item in LOG.prepare(expected_version, events, lambda event: sealer.seal_event(event_json(event)))
         ]
     if not prepared:
@@ -97,7 +97,7 @@ def stored_event(row: Any) -> StoredEvent:
     return StoredEvent(
         version=row.version,
         type=row.type,
-        event=parse_event(row.data),
+        event=parse_stored_event(row.data),
         data=row.data,
         occurred_at=row.occurred_at,
         recorded_at=row.recorded_at,
@@ -129,8 +129,8 @@ async def stored_state(connection: AsyncConnection, partnership_id: str, data: d
     partnership's log instead (the same state, plus what the log says of the new fields), until the next append
     writes it back in today's shape."""
     if all(name in data for name in ADDED_SINCE_RELEASE):
-        return PartnershipState.model_validate(data)
+        return stored_state_model(data)
     events = [stored.event for stored in await _read(connection, partnership_id)]
     if not events:
-        return PartnershipState.model_validate(data)
+        return stored_state_model(data)
     return fold(initial_state(partnership_id), events)

@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from activities.records import registry
 from activities.records import schema as s
-from activities.records.datakeys import DataKeys
+from activities.records.datakeys import DataKeys, partnership_subject
 from activities.records.engine import Database
 from activities.records.errors import RecordsError
 from activities.records.models import PersonRole
+from activities.records.sealing import SEALED_CONTEXT, holds_sealed, sealer_for
 from activities.records.sqltypes import db_now
 from domain import Contact, MenteeProfile, MentorProfile
 from domain.partnership.state import MATCHED_STAGES, Stage
@@ -222,22 +223,32 @@ async def set_availability(db: Database, mentor_id: str, cohort_id: str, availab
 # ---------------------------------------------------------------------------------------------- for a matching round
 
 
-async def list_awaiting_match(db: Database, cohort_id: str, limit: int | None = None) -> list[MenteeProfile]:
+async def list_awaiting_match(
+    db: Database, cohort_id: str, limit: int | None = None, keys: DataKeys | None = None
+) -> list[MenteeProfile]:
     """The mentees of the cohort's partnerships that wait for a match (read model stage AWAITING_MATCH),
-    by partnership id, from the stored state."""
+    by partnership id, from the stored state. A profile's sealed text (its goals) is opened with the
+    partnership's data key (``erased`` once it is destroyed); without ``keys`` it is left sealed."""
     p = s.partnerships.c
 
-    async def work(connection: AsyncConnection) -> list[MenteeProfile]:
+    async def work(connection: AsyncConnection) -> list[tuple[str, Any]]:
         query = (
-            select(p.state)
+            select(p.id, p.state)
             .where(p.cohort_id == cohort_id, p.stage == Stage.AWAITING_MATCH.value)
             .order_by(p.id)
             .limit(limit)
         )
-        states = (await connection.scalars(query)).all()
-        return [MenteeProfile.model_validate(state["mentee"]) for state in states if state.get("mentee")]
+        return [(row.id, row.state["mentee"]) for row in await connection.execute(query) if row.state.get("mentee")]
 
-    return await db.read(work)
+    found = await db.read(work)
+    if keys is not None:
+        await keys.preload(partnership_subject(pid) for pid, mentee in found if holds_sealed(mentee))
+    profiles = []
+    for partnership_id, mentee in found:
+        if keys is not None and holds_sealed(mentee):
+            mentee = (await sealer_for(keys, partnership_id)).open_json(mentee)
+        profiles.append(MenteeProfile.model_validate(mentee, context=SEALED_CONTEXT))
+    return profiles
 
 
 async def mentor_load(db: Database, cohort_id: str) -> dict[str, int]:

@@ -263,7 +263,8 @@ matching_rounds = Table(
     Column("created_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
     Column("updated_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
 )
-"""Each matching round's proposals and unmatched mentees (kept here, not in the cohort's history)."""
+"""Each matching round's proposals and unmatched mentees (kept here, not in the cohort's history). Each mentee's
+reasons are sealed under their partnership's data key (``cohorts.save_round``)."""
 
 cohort_reports = Table(
     "cohort_reports",
@@ -286,7 +287,8 @@ gathering_events = Table(
     Column("occurred_at", UTCDateTime(), nullable=False),
     Column("recorded_at", UTCDateTime(), nullable=False, server_default=text("CURRENT_TIMESTAMP")),
 )
-"""Each gathering's events (registrations, waitlist, attendance): its permanent record. Ids only."""
+"""Each gathering's events (registrations, waitlist, attendance): its permanent record. Ids, and the engine's own
+notes; a cancellation's reason is sealed under the keyring (``sealing.KeyringSealer``)."""
 
 # ---------------------------------------------------------------------------------------------- gateway
 

@@ -19,13 +19,13 @@ from activities.records.models import (
     StoredEvent,
     VerifyReport,
 )
-from activities.records.sealing import SEALED_FIELDS, Sealer, holds_sealed, sealer_for
+from activities.records.sealing import SEALED_FIELDS, Sealer, holds_sealed, parse_stored_event, sealer_for
 from domain import Contact, Institution, MenteeProfile, MentorProfile
 from domain.cohort import CohortReport
 from domain.gathering.events import Event as GatheringEvent
 from domain.matching import MatchingResult
 from domain.partnership import PartnershipState
-from domain.partnership.events import Event, parse_event
+from domain.partnership.events import Event
 
 
 class RecordStore:
@@ -205,8 +205,9 @@ class RecordStore:
         await mentors.set_availability(self._db, mentor_id, cohort_id, available)
 
     async def list_awaiting_match(self, cohort_id: str, limit: int | None = None) -> list[MenteeProfile]:
-        """Mentee profiles of the cohort's partnerships in AWAITING_MATCH, by partnership id."""
-        return await mentors.list_awaiting_match(self._db, cohort_id, limit)
+        """Mentee profiles of the cohort's partnerships in AWAITING_MATCH, by partnership id; their goals opened
+        with each partnership's data key (``erased`` after erasure)."""
+        return await mentors.list_awaiting_match(self._db, cohort_id, limit, self._keys)
 
     async def mentor_load(self, cohort_id: str) -> dict[str, int]:
         """Slots in use per mentor: the cohort's partnerships awaiting signatures, active or paused."""
@@ -224,10 +225,13 @@ class RecordStore:
         return await cohorts.list_states(self._db, cohort_id)
 
     async def save_round(self, round_id: str, cohort_id: str, number: int, result: MatchingResult) -> None:
-        await cohorts.save_round(self._db, round_id, cohort_id, number, result)
+        """Store a round; each mentee's reasons sealed under their partnership's data key (the keyring's current
+        key for a mentee with no partnership on file)."""
+        await cohorts.save_round(self._db, round_id, cohort_id, number, result, self._keys)
 
-    async def load_round(self, round_id: str) -> MatchingResult | None:
-        return await cohorts.load_round(self._db, round_id)
+    async def load_round(self, round_id: str, *, sealed: bool = False) -> MatchingResult | None:
+        """A stored round, its reasons opened (``erased`` for a partnership erased since); ``sealed``: as stored."""
+        return await cohorts.load_round(self._db, round_id, self._keys, sealed=sealed)
 
     async def save_report(self, cohort_id: str, report: CohortReport) -> None:
         await cohorts.save_report(self._db, cohort_id, report)
@@ -238,11 +242,13 @@ class RecordStore:
     async def append_gathering_events(
         self, gathering_key: str, cohort_id: str, expected_version: int, events: Sequence[GatheringEvent]
     ) -> int:
-        """Append a gathering's events (idempotent, gap-free); returns the log's version after them."""
-        return await gatherings.append(self._db, gathering_key, cohort_id, expected_version, events)
+        """Append a gathering's events (idempotent, gap-free); returns the log's version after them. Their free
+        text (a cancellation's reason) is sealed under the keyring's current key first."""
+        return await gatherings.append(self._db, gathering_key, cohort_id, expected_version, events, self._keys.keyring)
 
-    async def read_gathering_log(self, gathering_key: str) -> list[GatheringEvent]:
-        return await gatherings.read(self._db, gathering_key)
+    async def read_gathering_log(self, gathering_key: str, *, sealed: bool = False) -> list[GatheringEvent]:
+        """The gathering's events, their sealed text opened (``sealed``: exactly as stored)."""
+        return await gatherings.read(self._db, gathering_key, self._keys.keyring, sealed=sealed)
 
     # ------------------------------------------------------------------------------------------ outbox
 
@@ -282,4 +288,4 @@ def _opened_event(sealer: Sealer, stored: StoredEvent) -> StoredEvent:
     if not holds_sealed(stored.data):
         return stored
     data = sealer.open_json(stored.data)
-    return stored.model_copy(update={"data": data, "event": parse_event(data)})
+    return stored.model_copy(update={"data": data, "event": parse_stored_event(data)})

@@ -308,11 +308,12 @@ EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
 EVENT_LIST_ADAPTER: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
 
 
-def parse_event(data: dict[str, object] | str | bytes) -> Event:
-    """An event from its stored JSON (a dict, or JSON text)."""
+def parse_event(data: dict[str, object] | str | bytes, context: dict[str, object] | None = None) -> Event:
+    """An event from its stored JSON (a dict, or JSON text). ``context``: the validation context (the records
+    store passes one saying which strings are sealed, see ``domain.limits.SEALED_CONTEXT_KEY``)."""
     if isinstance(data, str | bytes):
-        return EVENT_ADAPTER.validate_json(data)
-    return EVENT_ADAPTER.validate_python(data)
+        return EVENT_ADAPTER.validate_json(data, context=context)
+    return EVENT_ADAPTER.validate_python(data, context=context)
 
 
 def event_json(event: Event) -> dict[str, object]:

@@ -130,3 +130,26 @@ def test_the_readme_lists_every_limit_with_its_value() -> None:
     text = README.read_text()
     for name, value in limits.TABLE.items():
         assert f"| `{name}` | {value} |" in text, f"README's limits table: {name} = {value}"
+
+
+def test_only_the_records_context_lets_a_sealed_string_past_a_line_limit() -> None:
+    """The records store validates its own stored JSON with a context naming what it sealed (a sealed goal is
+    longer than the 200 characters the goal had); nothing else is let past any limit by it."""
+    from domain import DegreeLevel, MenteeProfile
+
+    sealed = "sealed:" + "A" * 300
+    data = {
+        "mentee_id": "m-1",
+        "degree_level": DegreeLevel.MASTER,
+        "institution_id": "uni-1",
+        "field": "physics",
+        "goals": [sealed],
+    }
+    context = {limits.SEALED_CONTEXT_KEY: lambda value: value.startswith("sealed:")}
+    assert MenteeProfile.model_validate(data, context=context).goals == (sealed,)
+    with pytest.raises(ValidationError, match="LINE_CHARS"):
+        MenteeProfile.model_validate(data)  # an application: the limit holds
+    with pytest.raises(ValidationError, match="LINE_CHARS"):
+        MenteeProfile.model_validate(data | {"goals": ["x" * 300]}, context=context)  # not sealed: the limit holds
+    with pytest.raises(ValidationError, match="LINE_CHARS"):
+        MenteeProfile.model_validate(data, context={"other": True})

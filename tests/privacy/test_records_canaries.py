@@ -28,9 +28,14 @@ from activities.records import schema as s
 from activities.records.datakeys import ERASED, partnership_subject, person_subject
 from activities.records.migrate import upgrade
 from activities.records.scratch import postgres_unavailable, private_postgres
-from domain import Contact
+from domain import Contact, DegreeLevel, MenteeProfile, gathering
+from domain.gathering import commands as gc
+from domain.gathering import events as ge
+from domain.matching import MatchingResult, MatchingSummary, Proposal, Unmatched
 from domain.partnership import Stage, fold
 from domain.partnership import commands as c
+from tests.domain.test_gathering import T0 as GATHERING_T0
+from tests.domain.test_gathering import plan as gathering_plan
 from tests.records.helpers import UNIVERSITY, Pair, day
 from workers.cli import main
 from workers.settings import settings
@@ -43,11 +48,35 @@ NOTES = "canary-meeting-notes: she is weighing the Kone offer against the PhD"
 DIARY = "canary-diary-reflection: the ferry to Suomenlinna calmed my nerves"
 GOAL = "canary-diary-goal: speak at the Slush side event"
 ACTION = "canary-diary-action: email Professor Halvorsen"
+PROFILE_GOAL = "canary-profile-goal: leave the reception centre for a lab job"
+LONG_GOAL = ("canary-profile-long-goal: " + "työpaikka Åbon satamassa, " * 10)[:200].rstrip(" ,")
+"""As long as a goal may be (200 characters, some of two bytes): sealed, it is far longer, and still loads."""
+MATCH_REASON = "canary-match-reason: both lived through the Pori floods"
+ROUND_REASON = "canary-round-reason: goals match: reception, lab"
+ROUND_ORPHAN = "canary-round-orphan-reason: nobody in the pool speaks Tigrinya"
+"""A round's reason for a mentee with no partnership on file: sealed under the keyring, no person's to erase."""
+GATHERING_REASON = "canary-gathering-reason: the host's daughter is in hospital"
 PAUSE_REASON = "canary-pause-reason: mentee in hospital after the accident"
 RESUME_REASON = "canary-resume-reason: back from sick leave"
 COMMENTS = "canary-review-comments: Ysolde grew so much"
-TEXTS = (AGREEMENT_TOPIC, MEETING_TOPIC, NOTES, DIARY, GOAL, ACTION, PAUSE_REASON, RESUME_REASON, COMMENTS)
-CANARIES = (NAME, EMAIL, *TEXTS)
+TEXTS = (
+    AGREEMENT_TOPIC,
+    MEETING_TOPIC,
+    NOTES,
+    DIARY,
+    GOAL,
+    ACTION,
+    PAUSE_REASON,
+    RESUME_REASON,
+    COMMENTS,
+    PROFILE_GOAL,
+    LONG_GOAL,
+    MATCH_REASON,
+)
+"""What the partnership's log holds."""
+ELSEWHERE = (ROUND_REASON, ROUND_ORPHAN, GATHERING_REASON)
+"""What a matching round and a gathering's log hold."""
+CANARIES = (NAME, EMAIL, *TEXTS, *ELSEWHERE)
 
 
 def leaked(text: str) -> list[str]:
@@ -97,13 +126,63 @@ async def everything_stored(store: RecordStore, url: str) -> str:
     return await store.database.read(work)
 
 
-async def drive(store: RecordStore) -> Pair:
+def profile(pair: Pair) -> MenteeProfile:
+    return MenteeProfile(
+        mentee_id=pair.mentee_id,
+        degree_level=DegreeLevel.MASTER,
+        institution_id=UNIVERSITY.institution_id,
+        field="marine biology",
+        interests=("diving",),
+        goals=(PROFILE_GOAL, LONG_GOAL),
+    )
+
+
+async def apply(pair: Pair) -> None:
+    await pair.do(c.SubmitApplication(cohort_id=pair.cohort_id, mentee=profile(pair)), day(0))
+    await pair.do(c.ScreenApplication(institution=UNIVERSITY), day(1))
+    assert pair.state.stage == Stage.AWAITING_MATCH
+
+
+def round_result(waiting: Pair) -> MatchingResult:
+    proposal = Proposal(mentee_id=waiting.mentee_id, mentor_id=waiting.mentor_id, score=0.7, reasons=(ROUND_REASON,))
+    nobody = Unmatched(mentee_id="mentee-with-no-partnership", reasons=(ROUND_ORPHAN,))
+    summary = MatchingSummary(matched=1, unmatched=1, mean_score=0.7, top3_share=1.0, total_score=0.7)
+    return MatchingResult(proposals=(proposal,), unmatched=(nobody,), summary=summary)
+
+
+def gathering_key(pair: Pair) -> str:
+    return f"gathering-{pair.cohort_id}-visit-1"
+
+
+async def cancel_a_gathering(store: RecordStore, pair: Pair) -> None:
+    key = gathering_key(pair)
+    state = gathering.initial_state(key)
+    events = []
+    for command in (
+        gc.Schedule(plan=gathering_plan(cohort_id=pair.cohort_id)),
+        gc.Register(registrant_id=pair.pid),
+        gc.CancelGathering(reason=GATHERING_REASON),
+    ):
+        step = gathering.decide(state, command, GATHERING_T0)
+        state = gathering.fold(state, step)
+        events.extend(step)
+    assert await store.append_gathering_events(key, pair.cohort_id, 0, events) == 3
+    assert await store.append_gathering_events(key, pair.cohort_id, 0, events) == 3  # a retry: the same digests
+
+
+async def drive(store: RecordStore) -> tuple[Pair, Pair]:
+    """The pair through its whole life; a second partnership of the same mentee, in another cohort, waiting for
+    a match, with a matching round stored for it; a gathering cancelled with a reason."""
     await store.upsert_institution(UNIVERSITY)
     pair = Pair(store)
-    await pair.apply()
+    await apply(pair)
     await store.register_person(pair.mentee_id, "mentee", Contact(name=NAME, email=EMAIL))
-    await pair.do(c.ScreenApplication(institution=UNIVERSITY), day(1))
-    await pair.do(c.ProposeMatch(mentor_id=pair.mentor_id, score=0.8, reasons=("field",)), day(2))
+    waiting = Pair(store)
+    waiting.mentee_id = pair.mentee_id
+    await apply(waiting)
+    await store.save_round(f"{waiting.cohort_id}-round-1", waiting.cohort_id, 1, round_result(waiting))
+    await cancel_a_gathering(store, pair)
+    await pair.do(c.ProposeMatch(mentor_id=pair.mentor_id, score=0.8, reasons=(MATCH_REASON,)), day(2))
     await pair.do(c.SignAgreement(party=c.Party.MENTEE, topics=(AGREEMENT_TOPIC,)), day(3))
     await pair.do(c.SignAgreement(party=c.Party.MENTOR), day(4))
     assert pair.state.stage == Stage.ACTIVE
@@ -116,7 +195,7 @@ async def drive(store: RecordStore) -> Pair:
     await pair.do(c.SubmitClosingReview(party=c.Party.MENTEE, rating=5), day(201))
     await pair.do(c.SubmitClosingReview(party=c.Party.MENTOR, rating=4, comments=COMMENTS), day(202))
     assert pair.state.stage == Stage.COMPLETED
-    return pair
+    return pair, waiting
 
 
 async def test_free_text_is_sealed_at_rest_readable_through_the_store_and_gone_after_erasure(
@@ -124,10 +203,12 @@ async def test_free_text_is_sealed_at_rest_readable_through_the_store_and_gone_a
 ) -> None:
     store = RecordStore.from_url(own_database)
     try:
-        pair = await drive(store)
+        pair, waiting = await drive(store)
+        round_id = f"{waiting.cohort_id}-round-1"
 
         stored = await everything_stored(store, own_database)
-        assert pair.pid in stored and "enc1:" in stored  # the rows are there, sealed
+        assert pair.pid in stored and "enc1:" in stored and "kr1:" in stored  # the rows are there, sealed
+        assert round_id in stored and gathering_key(pair) in stored
         assert leaked(stored) == []
 
         # The reading paths open every one of them.
@@ -137,6 +218,20 @@ async def test_free_text_is_sealed_at_rest_readable_through_the_store_and_gone_a
         assert leaked(json.dumps([item.data for item in sealed], ensure_ascii=False)) == []
         state = await store.load_state(pair.pid)
         assert state == pair.state
+        assert state.mentee is not None and state.mentee.goals == (PROFILE_GOAL, LONG_GOAL)
+        assert state.match_reasons == (MATCH_REASON,)
+        sealed_state = await store.load_state(pair.pid, sealed=True)
+        assert sealed_state is not None and sealed_state.mentee is not None
+        assert all(goal.startswith("enc1:") for goal in sealed_state.mentee.goals)
+        assert leaked(sealed_state.model_dump_json()) == []
+        assert await store.list_awaiting_match(waiting.cohort_id) == [profile(waiting)]  # what matching reads
+        matching_round = await store.load_round(round_id)
+        assert matching_round == round_result(waiting)
+        assert leaked((await store.load_round(round_id, sealed=True)).model_dump_json()) == []  # type: ignore[union-attr]
+        cancelled = (await store.read_gathering_log(gathering_key(pair)))[-1]
+        assert isinstance(cancelled, ge.GatheringCancelled) and cancelled.reason == GATHERING_REASON
+        sealed_log = await store.read_gathering_log(gathering_key(pair), sealed=True)
+        assert sealed_log[-1].reason.startswith("kr1:")  # type: ignore[union-attr]
         outbox = await store.list_outbox(partnership_id=pair.pid)
         assert PAUSE_REASON in json.dumps([m.context for m in outbox], ensure_ascii=False)
         assert await store.get_contact(pair.mentee_id, "mentee") == Contact(name=NAME, email=EMAIL)
@@ -151,8 +246,9 @@ async def test_free_text_is_sealed_at_rest_readable_through_the_store_and_gone_a
             assert sorted(leaked(shown)) == sorted(TEXTS)
 
         # Erasure, as `people erase` does it to the records: destroy the keys, clear the registry row.
-        destroyed = await store.data_keys.destroy([person_subject(pair.mentee_id), partnership_subject(pair.pid)])
-        assert destroyed == 2
+        subjects = [person_subject(pair.mentee_id), partnership_subject(pair.pid), partnership_subject(waiting.pid)]
+        destroyed = await store.data_keys.destroy(subjects)
+        assert destroyed == 3
         assert await store.erase_person(pair.mentee_id)
         store.data_keys.forget()
 
@@ -164,6 +260,16 @@ async def test_free_text_is_sealed_at_rest_readable_through_the_store_and_gone_a
         state = await store.load_state(pair.pid)
         assert state is not None and state.stage == Stage.COMPLETED and state.diary_entries == 1  # counts stay
         assert leaked(state.model_dump_json()) == []
+        assert state.mentee is not None and state.mentee.goals == (ERASED, ERASED)
+        assert state.match_reasons == (ERASED,)
+        [erased_profile] = await store.list_awaiting_match(waiting.cohort_id)
+        assert erased_profile == profile(waiting).replace(goals=(ERASED, ERASED))  # ids and programme facts stay
+        matching_round = await store.load_round(round_id)
+        assert matching_round is not None and matching_round.proposals[0].reasons == (ERASED,)
+        assert matching_round.unmatched[0].reasons == (ROUND_ORPHAN,)  # no person's: the keyring still opens it
+        assert leaked(matching_round.model_dump_json()) == [ROUND_ORPHAN]
+        cancelled = (await store.read_gathering_log(gathering_key(pair)))[-1]
+        assert cancelled.reason == GATHERING_REASON  # type: ignore[union-attr]
         outbox = await store.list_outbox(partnership_id=pair.pid)
         assert outbox and leaked(json.dumps([m.context for m in outbox], ensure_ascii=False)) == []
         assert await store.get_contact(pair.mentee_id, "mentee") is None

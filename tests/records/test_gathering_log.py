@@ -49,3 +49,30 @@ async def test_a_batch_only_partly_stored_is_refused_not_completed(store: Record
         await store.append_gathering_events(key, "cohort-1", 1, [*one, *two])
     assert await store.read_gathering_log(key) == [*first, *one]
     assert isinstance(GatheringVersionConflict("k", 1, 2, "-"), VersionConflict), "one conflict type to catch"
+
+
+async def test_a_cancellation_reason_is_sealed_under_the_keyring_and_a_retry_is_recognised_across_a_rotation(
+    store: RecordStore,
+) -> None:
+    from activities.keys import Keyring
+    from activities.records import gatherings
+    from domain.gathering import events as ge
+
+    keyring = Keyring.generate()
+    key = f"gathering-c-{uuid.uuid4().hex[:8]}"
+    state = initial_state(key)
+    events = decide(state, c.Schedule(plan=plan()), T0)
+    state = fold(state, events)
+    cancelled = decide(state, c.CancelGathering(reason="the host fell ill"), T0)
+    assert await gatherings.append(store.database, key, "cohort-1", 0, [*events, *cancelled], keyring) == 2
+
+    [_, sealed] = await gatherings.read(store.database, key, keyring, sealed=True)
+    assert isinstance(sealed, ge.GatheringCancelled) and sealed.reason.startswith(f"kr1:{keyring.current}:")
+    assert (await gatherings.read(store.database, key, keyring))[-1] == cancelled[0]
+
+    rotated = keyring.rotated()  # the activity is retried after the keyring was rotated
+    assert await gatherings.append(store.database, key, "cohort-1", 0, [*events, *cancelled], rotated) == 2
+    assert (await gatherings.read(store.database, key, rotated))[-1] == cancelled[0]  # the old key still opens it
+    other = decide(state, c.CancelGathering(reason="another reason"), T0)
+    with pytest.raises(GatheringVersionConflict, match="holds a different event"):
+        await gatherings.append(store.database, key, "cohort-1", 0, [*events, *other], rotated)

@@ -16,7 +16,8 @@ from sqlalchemy.engine import Connection
 
 from activities.records import PersonErased, RecordStore
 from activities.records.mentors import UnknownMentor
-from domain import Contact, Institution, MentorProfile, Sector
+from domain import Contact, DegreeLevel, Institution, MenteeProfile, MentorProfile, Sector
+from domain.matching import MatchingInput, match
 from domain.partnership import Stage
 from domain.partnership import commands as c
 from tests.records.helpers import UNIVERSITY, Pair, day, unique
@@ -315,3 +316,75 @@ async def test_institutions_import(cli_database: str, tmp_path: Path, capsys: py
         )
     finally:
         await store.close()
+
+
+# ---------------------------------------------------------------------------------------------- sealed profiles
+
+
+def _mentee(mentee_id: str, field: str, goals: tuple[str, ...], interests: tuple[str, ...] = ()) -> MenteeProfile:
+    return MenteeProfile(
+        mentee_id=mentee_id,
+        degree_level=DegreeLevel.MASTER,
+        institution_id=UNIVERSITY.institution_id,
+        field=field,
+        interests=interests,
+        languages=("en",),
+        goals=goals,
+    )
+
+
+async def test_matching_on_sealed_profiles_gives_what_it_gives_on_plain_ones(store: RecordStore) -> None:
+    """The mentee's goals are sealed in the records; the matching round reads them opened, so its proposals
+    (scores, reasons quoting the goals) are exactly those of the same profiles in plain text, which older
+    rows (stored before sealing) still are."""
+    from activities.records import log
+    from domain.partnership import decide, fold, initial_state
+
+    cohort = unique("cohort")
+    await store.upsert_institution(UNIVERSITY)
+    goals = [
+        ("a first job in data science", "publish my thesis on sensor fusion"),
+        ("learn how start-ups raise money",),
+        ("move from research to product management", "data engineering"),
+        ("public sector policy work",),
+    ]
+    fields = ["computer science", "economics", "physics", "political science"]
+    profiles: list[MenteeProfile] = []
+    for number, (field, mentee_goals) in enumerate(zip(fields, goals, strict=True)):
+        pair = Pair(store, cohort)
+        mentee = _mentee(pair.mentee_id, field, mentee_goals, interests=("start-ups",) if number % 2 else ())
+        events = decide(initial_state(pair.pid), c.SubmitApplication(cohort_id=cohort, mentee=mentee), day(0))
+        if number % 2:  # stored the way it was before sealing: plain text
+            await log.append(store.database, pair.pid, 0, events)
+        else:
+            await store.append(pair.pid, 0, events)
+        pair.state = fold(pair.state, events)
+        await pair.do(c.ScreenApplication(institution=UNIVERSITY), day(1))
+        profiles.append(mentee)
+        stored = await store.load_state(pair.pid, sealed=True)
+        assert stored is not None and stored.mentee is not None
+        assert all(goal.startswith("enc1:") != bool(number % 2) for goal in stored.mentee.goals)
+    mentors = [
+        profile(unique("mentor"), expertise=("data science", "sensor fusion"), conflicts=()),
+        profile(unique("mentor"), sector=Sector.PUBLIC, expertise=("policy",), interests=(), conflicts=()),
+        profile(unique("mentor"), expertise=("product management", "data engineering"), conflicts=()),
+    ]
+    for mentor in mentors:
+        await store.upsert_mentor(mentor, cohorts=[cohort])
+
+    read = await store.list_awaiting_match(cohort)
+    by_pid_order = [p.mentee_id for p in read]
+    assert sorted(read, key=lambda p: p.mentee_id) == sorted(profiles, key=lambda p: p.mentee_id)
+    plain = sorted(profiles, key=lambda p: by_pid_order.index(p.mentee_id))
+    pool = await store.list_mentors(cohort)
+
+    from_records = match(MatchingInput(mentees=read, mentors=pool))
+    from_plain = match(MatchingInput(mentees=plain, mentors=pool))
+    assert from_records == from_plain
+    assert any(reason.startswith("goals match: ") for p in from_records.proposals for reason in p.reasons)
+
+    await store.save_round(f"{cohort}-round-1", cohort, 1, from_records)
+    assert await store.load_round(f"{cohort}-round-1") == from_plain
+    sealed = await store.load_round(f"{cohort}-round-1", sealed=True)
+    assert sealed is not None and sealed.summary == from_plain.summary
+    assert all(reason.startswith("enc1:") for p in sealed.proposals for reason in p.reasons)

@@ -94,7 +94,7 @@ async def test_verify_reports_missing_and_orphaned_read_models(store: RecordStor
 async def test_verify_reports_an_altered_event(store: RecordStore) -> None:
     pair = Pair(store)
     await pair.start()
-    log = await store.read_log(pair.pid)
+    log = await store.read_log(pair.pid, sealed=True)  # the row as stored (its profile's goals sealed)
     original = log[0].data
     altered = original | {"cohort_id": "another-cohort"}
     where = (s.events.c.partnership_id == pair.pid) & (s.events.c.version == 1)
