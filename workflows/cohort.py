@@ -7,6 +7,9 @@ History budget (patch ``cohort-continue-as-new``): between matching rounds, and 
 the closing report, a cohort continues as new before its history grows large (:class:`~workflows.budget.
 HistoryBudget`); the next run takes its state (rounds, kickoff, gatherings started, a round requested and not yet
 run, the last matching note) as its second argument, :class:`CohortContinued`, and waits for what it waited for.
+While a round awaits a coordinator's approval (patch ``cohort-continue-as-new-awaiting-approval``) it continues as
+new too: the carried state is AWAITING_APPROVAL with the round proposed, and the next run waits for the approval of
+that round (the same round id; no new matching), then goes on as the cohort would have.
 The pool, the proposals and the partnerships are in the records database, not in the history, so they carry over
 by themselves.
 
@@ -80,6 +83,8 @@ COALESCE_RUN_MATCHING = "coalesce-run-matching"
 UNDER_WAY = (CohortStage.MATCHING, CohortStage.AWAITING_APPROVAL, CohortStage.DELIVERING_MATCHES)
 CONTINUE_AS_NEW = "cohort-continue-as-new"
 """Patch: a cohort continues as new before its history grows large (histories before it never did)."""
+CONTINUE_AWAITING_APPROVAL = "cohort-continue-as-new-awaiting-approval"
+"""Patch: a cohort continues as new while a round awaits approval too (histories before it waited in the same run)."""
 RAW_SIGNALS = "cohort-raw-signals"
 """Patch: a malformed signal, or one of an unknown name, is a rejection in the status (histories before it: dropped)."""
 
@@ -87,7 +92,8 @@ RAW_SIGNALS = "cohort-raw-signals"
 class CohortContinued(BaseModel):
     """The second start argument: what a run carries into the next when it continues as new. A carried ``state``
     is taken only from the cohort's own continue-as-new, never from a caller (a fresh start may set a smaller
-    ``budget``, as the tests do)."""
+    ``budget``, as the tests do). A ``state`` AWAITING_APPROVAL (patch ``cohort-continue-as-new-awaiting-approval``)
+    carries the round awaiting approval as its last round: the next run waits for that round's approval."""
 
     state: CohortState | None = None
     rounds_requested: int = 0
@@ -141,6 +147,10 @@ class CohortWorkflow:
             self._publish("applications open; the first matching round at " + _at(plan.matching_at))
             await self._until(plan.matching_at, lambda: self._rounds_requested > 0, "first matching round")
             await self._matching_round()
+        elif self._state.stage == CohortStage.AWAITING_APPROVAL and self._state.current_round is not None:
+            # carried while a round awaited approval (only that continue-as-new carries this stage): wait for it
+            current = self._state.current_round
+            await self._approve_and_deliver(current.number, current)
 
         closing_at = plan.programme_end + plan.review_window
         while True:  # kickoff, then the programme; a coordinator may ask for a further round at any time
@@ -182,8 +192,9 @@ class CohortWorkflow:
         return self._budget.spent() and workflow.patched(CONTINUE_AS_NEW)
 
     async def _continue_as_new(self) -> None:
-        """Every handler done (an approval waits for its round, which is over by now), then continue as new with
-        the state; the next run waits for what this one waited for."""
+        """Every handler done (an approval waits for its round, which is over by now, or none was accepted for the
+        round awaiting approval), then continue as new with the state; the next run waits for what this one waited
+        for."""
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.logger.info("continuing as new", extra={"rounds": len(self._state.rounds)})
         carried = CohortContinued(
@@ -213,12 +224,18 @@ class CohortWorkflow:
         self._rounds_requested = max(self._rounds_requested, number)
         self._publish(f"matching round {number}")
         summary = await self._run_round(number, (), ())
+        await self._approve_and_deliver(number, summary)
+
+    async def _approve_and_deliver(self, number: int, summary: RoundSummary) -> None:
+        """The proposed round ``number`` waits for its approval (re-run with the approval's pins and exclusions),
+        then its matches are delivered. A run whose history budget is spent while it waits (patched) continues as
+        new; the next run comes back here with the same round."""
         while True:
             if self._plan.auto_approve:
                 self._approval = MatchingApproval(round_id=summary.round_id)
             else:
                 self._publish(f"round {number}: {summary.matched} proposed; waiting for a coordinator's approval")
-                await workflow.wait_condition(lambda: self._approval is not None)
+                await self._await_approval()
             approval = self._approval
             assert approval is not None
             if not (approval.pins or approval.exclusions):
@@ -247,6 +264,20 @@ class CohortWorkflow:
             summary=f"deliver round {number}",
         )
         self._state = delivered(self._state, result.delivered + result.already)
+
+    async def _await_approval(self) -> None:
+        """Until an approval arrives; or (patched) until the history budget is spent with every handler done, when
+        the run continues as new still awaiting this round. No approval handler can be in flight then: an accepted
+        one sets ``_approval`` in its first step, and a refused one finishes as soon as it is refused."""
+        can_continue = workflow.patched(CONTINUE_AWAITING_APPROVAL)  # once per wait, never inside the condition
+        await workflow.wait_condition(
+            lambda: (
+                self._approval is not None
+                or (can_continue and self._budget.spent() and workflow.all_handlers_finished())
+            )
+        )
+        if self._approval is None:
+            await self._continue_as_new()
 
     async def _run_round(self, number: int, pins: tuple[PinSpec, ...], exclusions: tuple[PinSpec, ...]) -> RoundSummary:
         summary = await workflow.execute_activity_method(
