@@ -17,16 +17,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from activities.records.store import RecordStore
-from contract.cohort import CohortStatus, MatchingApproval, RunMatching, cohort_workflow_id
-from domain.cohort import CohortPlan
-from domain.people import Contact
-from tests.workflows.harness import application, start, wait_stage
-from tests.workflows.test_cohort import mentor, wait_cohort
-from tests.workflows.test_continue_as_new import runs
+from contract.cohort import CohortStatus, MatchingApproval, RunMatching
+from tests.workflows.harness import wait_stage
+from tests.workflows.test_cohort import wait_cohort
+from tests.workflows.test_continue_as_new import runs, small_cohort
 from workers.temporal import data_converter
 from workers.worker import WORKER_INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS
 from workflows.budget import HistoryBudget
-from workflows.cohort import CohortContinued, CohortWorkflow
+from workflows.cohort import CohortWorkflow
 
 pytestmark = pytest.mark.temporal
 
@@ -39,27 +37,7 @@ async def _cohort_awaiting_approval(
     ts_env: WorkflowEnvironment, worker: Worker, records: RecordStore, cohort_id: str
 ) -> tuple[WorkflowHandle[Any, Any], WorkflowHandle[Any, Any], CohortStatus]:
     """One applicant, three mentors; the cohort's first round proposed and awaiting approval, in its first run."""
-    client = ts_env.client
-    for n in range(3):
-        await records.upsert_mentor(mentor(n), Contact(name=f"Mentor {n}", email=None), cohorts=[cohort_id])
-    pair = await start(client, worker.task_queue, application(cohort_id, "m000", languages=["en", "fi"]))
-    await wait_stage(pair, "AWAITING_MATCH")
-    now = await ts_env.get_current_time()
-    plan = CohortPlan(
-        cohort_id=cohort_id,
-        coordinator_id="coord-1",
-        applications_close=now,
-        matching_at=now + timedelta(days=1),
-        kickoff_at=now + timedelta(days=10),
-        programme_end=now + timedelta(days=30),
-        review_window=timedelta(days=5),
-    )
-    cohort: WorkflowHandle[Any, Any] = await client.start_workflow(
-        CohortWorkflow.run,
-        args=[plan, CohortContinued(budget=BUDGET)],
-        id=cohort_workflow_id(cohort_id),
-        task_queue=worker.task_queue,
-    )
+    cohort, pair = await small_cohort(ts_env, worker, records, cohort_id, BUDGET)
     await ts_env.sleep(timedelta(days=1, hours=1))
     proposed = await wait_cohort(cohort, lambda s: s.stage == "AWAITING_APPROVAL", "round 1 proposals")
     assert (await cohort.describe()).run_id == cohort.first_execution_run_id, "the budget was not spent yet"

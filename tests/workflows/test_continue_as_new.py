@@ -103,15 +103,16 @@ async def test_a_gathering_takes_a_carried_state_only_from_its_own_continue_as_n
     assert "carried over only by its own continue-as-new" in str(failure.value.cause)
 
 
-async def test_a_cohort_continues_as_new_with_its_rounds_and_waits_for_its_kickoff_and_report(
-    ts_env: WorkflowEnvironment, worker: Worker, records: RecordStore, cohort_id: str
-) -> None:
+async def small_cohort(
+    ts_env: WorkflowEnvironment, worker: Worker, records: RecordStore, cohort_id: str, budget: HistoryBudget
+) -> tuple[WorkflowHandle[Any, Any], WorkflowHandle[Any, Any]]:
+    """Three mentors, one applicant awaiting a match (``m000``), and the cohort started on ``budget``: its first
+    round a day from now, kickoff in 10 days, the programme over in 30. Returns the cohort and the pair."""
     client = ts_env.client
     for n in range(3):
         await records.upsert_mentor(mentor(n), Contact(name=f"Mentor {n}", email=None), cohorts=[cohort_id])
-    first_pair = await start(client, worker.task_queue, application(cohort_id, "m000", languages=["en", "fi"]))
-    await wait_stage(first_pair, "AWAITING_MATCH")
-
+    pair = await start(client, worker.task_queue, application(cohort_id, "m000", languages=["en", "fi"]))
+    await wait_stage(pair, "AWAITING_MATCH")
     now = await ts_env.get_current_time()
     plan = CohortPlan(
         cohort_id=cohort_id,
@@ -124,10 +125,18 @@ async def test_a_cohort_continues_as_new_with_its_rounds_and_waits_for_its_kicko
     )
     cohort: WorkflowHandle[Any, Any] = await client.start_workflow(
         CohortWorkflow.run,
-        args=[plan, CohortContinued(budget=SMALL)],
+        args=[plan, CohortContinued(budget=budget)],
         id=cohort_workflow_id(cohort_id),
         task_queue=worker.task_queue,
     )
+    return cohort, pair
+
+
+async def test_a_cohort_continues_as_new_with_its_rounds_and_waits_for_its_kickoff_and_report(
+    ts_env: WorkflowEnvironment, worker: Worker, records: RecordStore, cohort_id: str
+) -> None:
+    client = ts_env.client
+    cohort, _ = await small_cohort(ts_env, worker, records, cohort_id, SMALL)
     first_run = cohort.first_execution_run_id
     await cohort.signal("run_matching", {"reason": 7})  # malformed: a rejection the next runs still count
     await wait_cohort(cohort, lambda s: s.rejections == 1, "the rejection")
