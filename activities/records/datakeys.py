@@ -77,22 +77,18 @@ class DataKeys:
 
     async def key(self, subject: str, create: bool = False) -> bytes:
         """The subject's data key; made when missing and ``create``. Erased / UnknownDataKey otherwise."""
-        cached = self._cache.get(subject)
-        if cached is not None and time.monotonic() - cached[1] < self._ttl:
-            if cached[0] is None:
-                raise Erased(subject)
-            return cached[0]
-        row = await self._db.read(lambda connection: _row(connection, subject))
-        if row is None and create:
-            await self._create(subject)
+        if self._fresh(subject, time.monotonic()):
+            key: bytes | None = self._cache[subject][0]
+        else:
             row = await self._db.read(lambda connection: _row(connection, subject))
-        if row is None:
-            raise UnknownDataKey(subject)
-        if row.wrapped is None:
-            self._cache[subject] = (None, time.monotonic())
+            if row is None and create:
+                await self._create(subject)
+                row = await self._db.read(lambda connection: _row(connection, subject))
+            if row is None:
+                raise UnknownDataKey(subject)
+            key = self._cache_row(subject, row)
+        if key is None:
             raise Erased(subject)
-        key = self.keyring.decrypt(row.wrapping_key_id, row.wrapped, aad=subject.encode())
-        self._cache[subject] = (key, time.monotonic())
         return key
 
     async def preload(self, subjects: Iterable[str], batch: int = 500) -> None:
@@ -103,14 +99,19 @@ class DataKeys:
         for start in range(0, len(wanted), batch):
             rows = await self._db.read(partial(_rows, wanted[start : start + batch]))
             for row in rows:
-                key = None
-                if row.wrapped is not None:
-                    key = self.keyring.decrypt(row.wrapping_key_id, row.wrapped, aad=row.subject_id.encode())
-                self._cache[row.subject_id] = (key, time.monotonic())
+                self._cache_row(row.subject_id, row)
 
     def _fresh(self, subject: str, now: float) -> bool:
         cached = self._cache.get(subject)
         return cached is not None and now - cached[1] < self._ttl
+
+    def _cache_row(self, subject: str, row: Any) -> bytes | None:
+        """The key a ``data_keys`` row holds, unwrapped (None: destroyed by erasure), kept for the TTL."""
+        key = None
+        if row.wrapped is not None:
+            key = self.keyring.decrypt(row.wrapping_key_id, row.wrapped, aad=subject.encode())
+        self._cache[subject] = (key, time.monotonic())
+        return key
 
     def forget(self) -> None:
         """Drop the keys this process holds in memory (they are fetched again, or found destroyed)."""
