@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import itertools
 import json
 import os
 import random
@@ -62,7 +61,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
-from activities.notifications.claims import Claims, resent_unconfirmed
+from activities.notifications.claims import Claims
 from activities.records import schema
 from activities.records.migrate import upgrade
 from activities.records.models import OutboxStatus
@@ -807,14 +806,6 @@ class Drill:
         meetings = [t for key, t in sent.items() if key.startswith(f"{pair.pid}-meeting-")]
         return any(window[0] < t < window[1] for t in meetings)
 
-    def _unconfirmed(
-        self, first: tuple[float, datetime], again: tuple[float, datetime], claims: int | None, sent_at: datetime | None
-    ) -> bool:
-        """Whether a second copy of a message is the documented edge, not a double (``resent_unconfirmed``): the
-        faults that explain one are this drill's worker SIGKILLs and records database outages."""
-        losses = [(kill, kill) for kill in self.kills] + list(self.outages)
-        return resent_unconfirmed(first[0], again[0], again[1], claims, sent_at, losses)
-
     async def measure(self, client: Client, store: RecordStore, pairs: list[Pair], result: Result) -> None:
         result.faults = len(self.faults)
         result.retried_calls = self.calls.retries
@@ -822,8 +813,7 @@ class Drill:
         if len(self.recovery) < len(self.faults):
             result.notes.append(f"{len(self.faults) - len(self.recovery)} fault(s) never recovered")
             result.recover_seconds = float("inf")
-        sent_ids: dict[str, str] = {}
-        sent_at: dict[str, datetime | None] = {}
+        sent: dict[str, tuple[str, datetime | None]] = {}
         false_kinds: Counter[str] = Counter()
         for pair in pairs:
             final = pair.final
@@ -858,28 +848,18 @@ class Drill:
                         result.late_escalations += 1
             for message in await store.list_outbox(partnership_id=pair.pid):
                 if message.status == OutboxStatus.SENT and message.message_id:
-                    sent_ids[message.message_id] = message.key
-                    sent_at[message.key] = message.sent_at
+                    sent[message.message_id] = (message.key, message.sent_at)
                 else:
                     result.emails_lost += 1
-        result.emails_expected = len(sent_ids)
-        copies: dict[str, list[tuple[float, datetime]]] = {}
-        for at, wall, message_id in self.sink.received:
-            copies.setdefault(message_id, []).append((at, wall))
-        for message_id in sent_ids:
-            if message_id not in copies:
-                result.emails_lost += 1
-        copied = [sent_ids[m] for m in copies if m in sent_ids and len(copies[m]) > 1]
-        claims = await Claims(store.database).claim_counts(copied)
-        for message_id, times in copies.items():
-            if message_id not in sent_ids:
-                continue  # the cohort's own mail (not a partnership's outbox), or another cohort's
-            key = sent_ids[message_id]
-            for first, again in itertools.pairwise(times):
-                if self._unconfirmed(first, again, claims.get(key), sent_at.get(key)):
-                    result.emails_resent_unconfirmed += 1
-                else:
-                    result.emails_doubled += 1
+        result.emails_expected = len(sent)
+        received = {message_id for _, _, message_id in self.sink.received}
+        result.emails_lost += sum(1 for message_id in sent if message_id not in received)
+        # The faults that explain the documented edge: this drill's worker SIGKILLs and records database outages.
+        # The cohort's own mail (not a partnership's outbox), or another cohort's, is not in ``sent``: not judged.
+        losses = [(kill, kill) for kill in self.kills] + list(self.outages)
+        resent, doubled = await Claims(store.database).second_copies(self.sink.received, sent, losses)
+        result.emails_resent_unconfirmed += len(resent)
+        result.emails_doubled += len(doubled)
         ids = [pair.pid for pair in pairs] + [f"cohort-{self.cohort_id}"]
         async for wf in client.list_workflows(f"EpCohort='{self.cohort_id}' OR WorkflowId='cohort-{self.cohort_id}'"):
             if wf.id not in ids:

@@ -24,9 +24,10 @@ Also here: the small read-only queries delivery needs that the records store doe
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -253,6 +254,32 @@ class Claims:
             return {row.idempotency_key: int(row.claims) for row in rows}
 
         return await self.db.read(work)
+
+    async def second_copies(
+        self,
+        received: Iterable[tuple[float, datetime, str]],
+        sent: Mapping[str, tuple[str, datetime | None]],
+        losses: Iterable[tuple[float, float]],
+    ) -> tuple[list[str], list[str]]:
+        """What a mail sink received more than once, judged by :func:`resent_unconfirmed`: the Message-IDs of the
+        second (third ...) copies that are the documented edge, and of those that are doubles, one entry per
+        copy. ``received``: (time on the clock of ``losses``, wall-clock time, Message-ID) per accepted message, in
+        order; ``sent``: Message-ID → (idempotency key, ``sent_at``) of the outbox rows marked sent (a Message-ID
+        not among them is not judged)."""
+        copies: dict[str, list[tuple[float, datetime]]] = {}
+        for at, wall, message_id in received:
+            if message_id in sent:
+                copies.setdefault(message_id, []).append((at, wall))
+        claims = await self.claim_counts(sent[m][0] for m, times in copies.items() if len(times) > 1)
+        faults = list(losses)
+        resent: list[str] = []
+        doubled: list[str] = []
+        for message_id, times in copies.items():
+            key, sent_at = sent[message_id]
+            for (first, _), (again, again_wall) in itertools.pairwise(times):
+                edge = resent_unconfirmed(first, again, again_wall, claims.get(key), sent_at, faults)
+                (resent if edge else doubled).append(message_id)
+        return resent, doubled
 
     async def pending_count(self, partnership_id: str | None = None) -> int:
         o = records.outbox.c

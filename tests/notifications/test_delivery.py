@@ -261,6 +261,29 @@ async def test_claim_counts_say_how_often_each_message_was_claimed(store: Record
     assert await claims.claim_counts([first, second, "never-claimed"]) == {first: 2, second: 1}
 
 
+async def test_second_copies_at_a_sink_are_judged_by_the_claim_rows(store: RecordStore) -> None:
+    cast = Cast.new()
+    await seed_people(store, cast)
+    await record(store, cast.matched())
+    retaken, once = cast.key(2, "mentee"), cast.key(3, "mentor")
+    claims = Claims(store.database, timedelta(milliseconds=100))
+    for key in (retaken, retaken, once):
+        assert await claims.claim(key) is not None
+        await asyncio.sleep(0.15)
+    late = T0 + timedelta(seconds=20)
+    sent = {"<a@x>": (retaken, late), "<b@x>": (once, late)}
+    received = [
+        (1.0, T0 + timedelta(seconds=1), "<a@x>"),
+        (1.5, T0 + timedelta(seconds=1), "<b@x>"),
+        (2.0, T0 + timedelta(seconds=2), "<other-cohort@x>"),  # not among the rows: not judged
+        (2.5, T0 + timedelta(seconds=2), "<other-cohort@x>"),
+        (20.0, late, "<a@x>"),  # claimed again, a kill at 3 s: the edge
+        (20.5, late, "<b@x>"),  # claimed once: a double
+    ]
+    assert await claims.second_copies(received, sent, [(3.0, 3.0)]) == (["<a@x>"], ["<b@x>"])
+    assert await claims.second_copies(received, sent, []) == ([], ["<a@x>", "<b@x>"])  # no fault explains them
+
+
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
 
