@@ -37,7 +37,16 @@ from activities.models import (
     RegisterCohort,
 )
 from activities.records.store import RecordStore
-from bench.common import COORDINATOR_ID, Result, emit, progress, records_database, seed, time_skipping_server
+from bench.common import (
+    COORDINATOR_ID,
+    Result,
+    emit,
+    progress,
+    records_database,
+    seed,
+    skip_time,
+    time_skipping_server,
+)
 from bench.domainlife import lifecycle
 from bench.lifecycle import until_stage
 from contract.cohort import RunMatching, cohort_workflow_id
@@ -166,7 +175,7 @@ async def history(partnerships: int) -> Result:
                     CohortWorkflow.run, _plan(cohort_id, now), id=cohort_workflow_id(cohort_id), task_queue=task_queue
                 )
                 for _late_round in range(2):  # late applicants and rematches, mid-programme
-                    await env.sleep(timedelta(days=60))
+                    await skip_time(env, timedelta(days=60))
                     await handle.signal(CohortWorkflow.run_matching, RunMatching(reason="late applicants"))
                 await handle.result()
                 events = list((await handle.fetch_history()).events)
@@ -272,7 +281,7 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
                 cohort = await client.start_workflow(
                     CohortWorkflow.run, plan, id=cohort_workflow_id(cohort_id), task_queue=task_queue
                 )
-                await env.sleep(timedelta(days=2))
+                await skip_time(env, timedelta(days=2))
                 running = await _cohort_stage(cohort, lambda s: s.stage == "RUNNING", 60 + size * 0.5)
                 phase("matching")
 
@@ -295,10 +304,10 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
                     await handle.execute_update(PartnershipWorkflow.add_diary_entry_update, diary)
 
                 for _month in range(6):
-                    await env.sleep(timedelta(days=27))
+                    await skip_time(env, timedelta(days=27))
                     failed += await _bounded(list(handles.values()), meet, concurrency)
                 phase("six_months")
-                await env.sleep(timedelta(days=24))  # past the end of every programme, before review reminders
+                await skip_time(env, timedelta(days=24))  # past the end of every programme, before review reminders
 
                 async def review(handle: WorkflowHandle[Any, PartnershipStatus]) -> None:
                     if (await handle.query(PartnershipWorkflow.status)).stage != "CLOSING_REVIEW":

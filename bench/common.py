@@ -16,9 +16,11 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
@@ -152,6 +154,22 @@ async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     await _data_keys_ready()
     async with embedded.time_skipping_server() as env:
         yield env
+
+
+SKIP_PATIENCE = timedelta(minutes=20)
+"""How long one time skip may wait in real time: the server moves its clock only when no task is in flight."""
+
+
+async def skip_time(env: WorkflowEnvironment, duration: timedelta) -> None:
+    """``env.sleep(duration)`` on the time-skipping server, without the client's default 30 s deadline.
+
+    The server advances its clock only while no workflow task or activity is in flight, so with hundreds of
+    partnerships at work (a matching round delivering 1,000 matches) one skip waits minutes of real time;
+    ``env.sleep`` gives its RPC the client's default deadline and fails with "Timeout expired" after 30 s.
+    """
+    request = SleepRequest()
+    request.duration.FromTimedelta(duration)
+    await env.client.test_service.unlock_time_skipping_with_sleep(request, timeout=SKIP_PATIENCE)
 
 
 @contextmanager

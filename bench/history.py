@@ -21,7 +21,16 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.records.store import RecordStore
-from bench.common import Result, emit, progress, record_gathering, records_database, seed, time_skipping_server
+from bench.common import (
+    Result,
+    emit,
+    progress,
+    record_gathering,
+    records_database,
+    seed,
+    skip_time,
+    time_skipping_server,
+)
 from bench.lifecycle import application, opening
 from contract.partnership import PartnershipStatus
 from workers.worker import build_worker
@@ -84,7 +93,7 @@ async def partnership(env: WorkflowEnvironment, url: str) -> Result:
                 PartnershipWorkflow.gathering_attended, {"gathering_id": "kickoff", "kind": "collective", "hours": 3}
             )
             for month in range(1, 7):
-                await env.sleep(MONTH)
+                await skip_time(env, MONTH)
                 await handle.signal(
                     PartnershipWorkflow.log_meeting, {"kind": "pair", "minutes": 120, "topics": [f"month {month}"]}
                 )
@@ -96,7 +105,7 @@ async def partnership(env: WorkflowEnvironment, url: str) -> Result:
                 await _status_until(
                     handle, lambda s, m=month: s.meetings_held == m and s.diary_entries == m, f"month {month}"
                 )
-            await env.sleep(timedelta(days=24))  # past the 182-day end, before the review reminder
+            await skip_time(env, timedelta(days=24))  # past the 182-day end, before the review reminder
             await _status_until(handle, lambda s: s.stage == "CLOSING_REVIEW", "CLOSING_REVIEW")
             review = {"party": "mentee", "rating": 5, "outcome": "employed_in_field"}
             await handle.signal(PartnershipWorkflow.submit_closing_review, review)
