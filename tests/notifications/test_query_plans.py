@@ -77,6 +77,19 @@ def _whole_scans(plan: list[str], sqlite: bool) -> list[str]:
     return bad
 
 
+def _by_partnership(plan: list[str]) -> bool:
+    """The plan looks rows up by the partnership index *keyed by partnership_id*. Not merely "names the index":
+    PostgreSQL can walk the whole of it with a condition on its second column (status), which the statistics
+    make it choose for a query by status alone once enough rows are sent."""
+    for i, line in enumerate(plan):
+        if PARTNERSHIP_INDEX not in line:
+            continue
+        conditions = [line, *(later for later in plan[i + 1 : i + 3] if "Index Cond" in later)]
+        if any("partnership_id" in condition.split(PARTNERSHIP_INDEX)[-1] for condition in conditions):
+            return True
+    return False
+
+
 async def _background(store: RecordStore) -> None:
     for _ in range(OTHERS):
         other = Pair(store)
@@ -119,7 +132,7 @@ async def test_per_command_queries_use_indexes(store: RecordStore, mail_server: 
             problems.append(f"{text}\n  -> {bad}")
         if re.search(r"FROM outbox\b.*\bpartnership_id\b", " ".join(text.split()), re.IGNORECASE):
             outbox_by_partnership += 1
-            if not any(PARTNERSHIP_INDEX in line for line in plan):
+            if not _by_partnership(plan):
                 problems.append(f"{text}\n  -> not by the partnership index: {plan}")
     assert outbox_by_partnership >= 2  # the pending messages and their count
     assert not problems, "\n".join(problems)
@@ -132,5 +145,4 @@ async def test_the_check_notices_a_scan(store: RecordStore, with_index: bool) ->
     partnership = "" if not with_index else " AND partnership_id = 'p-none'"
     statement = f"SELECT count(*) FROM outbox WHERE status = 'pending'{partnership}"
     plan = await _plan(store, statement, ())
-    uses_partnership_index = any(PARTNERSHIP_INDEX in line for line in plan)
-    assert uses_partnership_index is with_index
+    assert _by_partnership(plan) is with_index, plan
