@@ -35,10 +35,26 @@ class RecordEvents(_Model):
     events: list[Event]
 
 
+class DeliverNotifications(_Model):
+    partnership_id: str
+
+
+class Delivered(_Model):
+    sent: int
+    undeliverable: int
+    pending: int
+
+
 class Recorded(_Model):
     version: int
     duplicate: bool
     outbox_keys: list[str]
+    delivered: Delivered | None = None
+    """What ``record_and_deliver`` sent of the partnership's pending notices (None from ``record_events``, when
+    the events queued none, or when delivery failed)."""
+    delivery_failed: str | None = None
+    """Why ``record_and_deliver`` could not deliver (the error's type only): the notices stay pending and the
+    outbox sweep sends them."""
 
 
 class VerifyAttendance(_Model):
@@ -69,16 +85,6 @@ class MentorFacts(_Model):
     """Why the mentor cannot be matched (``refused``, in a coordinator's words), or None: in the pool."""
 
     refused: str | None = None
-
-
-class DeliverNotifications(_Model):
-    partnership_id: str
-
-
-class Delivered(_Model):
-    sent: int
-    undeliverable: int
-    pending: int
 
 
 # ------------------------------------------------------------------------------------------------- cohort

@@ -1,7 +1,8 @@
 """Record-keeping activities of the Partnership workflow.
 
 Idempotent: a retried activity writes nothing twice (the store's append is keyed by version and checks
-the content; the people registry is an upsert).
+the content; the people registry is an upsert), and ``record_and_deliver`` sends nothing twice (every notice
+is claimed before it is sent, as ``deliver_notifications`` claims it).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from activities.models import (
     RegisterApplication,
     VerifyAttendance,
 )
+from activities.notifications.activity import attempt_ends
+from activities.notifications.delivery import deliver_pending
+from activities.notifications.smtp import Mailer
 from activities.records.store import RecordStore
 from contract.gathering import gathering_workflow_id
 from domain.gathering import fold as fold_gathering
@@ -30,8 +34,9 @@ log = structlog.get_logger(__name__)
 
 
 class PartnershipActivities:
-    def __init__(self, store: RecordStore) -> None:
+    def __init__(self, store: RecordStore, mailer: Mailer | None = None) -> None:
         self._store = store
+        self._mailer = mailer
 
     @activity.defn(name="register_application")
     @classified
@@ -69,6 +74,34 @@ class PartnershipActivities:
     @classified
     async def record_events(self, request: RecordEvents) -> Recorded:
         """Append the events to the partnership's log, with read models and outbox rows, in one transaction."""
+        return await self._record(request)
+
+    @activity.defn(name="record_and_deliver")
+    @classified
+    async def record_and_deliver(self, request: RecordEvents) -> Recorded:
+        """``record_events``, then the notices those events queued delivered in the same attempt: one activity
+        per command where there were two (issue 12: each activity is three history events and a workflow task).
+
+        The record is what must not fail: once the events are appended, a delivery that fails (the mail server
+        down or slow, the attempt out of time) is reported in ``delivery_failed`` and the notices stay pending,
+        for the worker's outbox sweep to send. A retried attempt finds its events already appended (a duplicate)
+        and delivers whatever is still pending: claims keep any notice from going out twice.
+        """
+        recorded = await self._record(request)
+        if not recorded.outbox_keys:
+            return recorded
+        try:
+            delivered = await deliver_pending(
+                self._store, self._mailer, request.partnership_id, until=attempt_ends(activity.info())
+            )
+        except Exception as error:  # the events are recorded; their notices wait for the sweep
+            log.warning(
+                "notifications.deferred_to_sweep", partnership_id=request.partnership_id, reason=type(error).__name__
+            )
+            return recorded.model_copy(update={"delivery_failed": type(error).__name__})
+        return recorded.model_copy(update={"delivered": delivered})
+
+    async def _record(self, request: RecordEvents) -> Recorded:
         result = await self._store.append(request.partnership_id, request.expected_version, request.events)
         log.info(
             "events recorded",

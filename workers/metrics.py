@@ -93,19 +93,28 @@ class _ActivityMetrics(ActivityInboundInterceptor):
 
 
 def _count(request: Any, result: Any) -> None:
-    if isinstance(request, RecordEvents) and isinstance(result, Recorded) and not result.duplicate:
-        for event in request.events:
-            _add(EVENTS_RECORDED, 1, {"workflow": "Partnership", "event": event.type})
-            if event.type == "command_rejected":
-                _add(COMMANDS_REJECTED_RECORDED, 1, {"workflow": "Partnership", "command": event.command})
-        if result.outbox_keys:
-            _add(NOTIFICATIONS_QUEUED, len(result.outbox_keys), {"workflow": "Partnership"})
+    if isinstance(request, RecordEvents) and isinstance(result, Recorded):
+        if not result.duplicate:
+            for event in request.events:
+                _add(EVENTS_RECORDED, 1, {"workflow": "Partnership", "event": event.type})
+                if event.type == "command_rejected":
+                    _add(COMMANDS_REJECTED_RECORDED, 1, {"workflow": "Partnership", "command": event.command})
+            if result.outbox_keys:
+                _add(NOTIFICATIONS_QUEUED, len(result.outbox_keys), {"workflow": "Partnership"})
+        if result.delivered is not None:  # record_and_deliver
+            _count_delivered(result.delivered)
+        if result.delivery_failed is not None:
+            _add(NOTIFICATIONS_FAILED, 1, {"error": result.delivery_failed})
     elif isinstance(request, RecordGatheringEvents) and isinstance(result, GatheringRecorded):
         for gathering_event in request.events:
             _add(EVENTS_RECORDED, 1, {"workflow": "Gathering", "event": gathering_event.type})
     elif isinstance(result, Delivered):
-        _add(NOTIFICATIONS_SENT, result.sent, {})
-        _add(NOTIFICATIONS_UNDELIVERABLE, result.undeliverable, {})
+        _count_delivered(result)
+
+
+def _count_delivered(delivered: Delivered) -> None:
+    _add(NOTIFICATIONS_SENT, delivered.sent, {})
+    _add(NOTIFICATIONS_UNDELIVERABLE, delivered.undeliverable, {})
 
 
 def _add(name: str, value: int, attributes: dict[str, str]) -> None:

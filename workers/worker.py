@@ -48,12 +48,13 @@ replay, so never run WORKFLOWS without it."""
 
 def activities_for(store: RecordStore, mailer: SmtpMailer | None, client: Client | None = None) -> list[Any]:
     """The activities; ``client`` lets the Gathering's ``deliver_attendance`` signal partnerships."""
-    partnership = PartnershipActivities(store)
+    partnership = PartnershipActivities(store, mailer)
     notifications = NotificationActivities(store, mailer)
     gathering = GatheringActivities(store, client, mailer=mailer)
     return [
         partnership.register_application,
         partnership.record_events,
+        partnership.record_and_deliver,
         partnership.verify_gathering_attendance,
         partnership.check_mentor,
         notifications.deliver_notifications,

@@ -54,6 +54,10 @@ CHECKIN_PULSE = "checkin-pulse"
 ``checkin_every`` (partnerships from before it have no check-ins)."""
 PUBLISH_CHANGED_ONLY = "publish-changed-search-attributes"
 """Patch: upsert only the search attributes that changed (histories from before it upsert all of them)."""
+RECORD_AND_DELIVER = "record-and-deliver"
+"""Patch: the events and the notices they queue go in one ``record_and_deliver`` activity (issue 12: one activity
+per command, not two); histories before it ran ``record_events``, then ``deliver_notifications`` when a notice
+was queued."""
 RECORD_TIMEOUT = timedelta(seconds=15)
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 """Records are never dropped: record-keeping retries until the database is back."""
@@ -271,9 +275,10 @@ class PartnershipWorkflow:
         if not events:
             return None
         metrics.command_decided(WORKFLOW_TYPE, source, rejected is not None)
+        delivers = workflow.patched(RECORD_AND_DELIVER)
         try:
             recorded = await workflow.execute_activity_method(
-                PartnershipActivities.record_events,
+                PartnershipActivities.record_and_deliver if delivers else PartnershipActivities.record_events,
                 RecordEvents(
                     partnership_id=self._state.partnership_id, expected_version=self._state.version, events=events
                 ),
@@ -293,7 +298,7 @@ class PartnershipWorkflow:
         self._state = fold(self._state, events)
         metrics.attention_changed(attention_before, self._state.attention)
         self._publish()
-        if recorded.outbox_keys:
+        if recorded.outbox_keys and not delivers:
             await self._deliver()
         return rejected
 

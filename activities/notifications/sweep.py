@@ -1,10 +1,12 @@
 """The outbox sweep: every worker delivers whatever is still pending, every ``interval`` seconds.
 
-Why a sweep at all: a partnership's notices are delivered by its ``deliver_notifications`` activity right
-after the events that caused them. When the mail server is down longer than that activity's retries, or
-the worker dies between writing a row and sending it, the row stays pending until some later event of the
-same partnership. The sweep picks up every such row (partnerships' and gatherings' alike) within one
-``interval`` after the mail server is back (``ENTRYPOINT_OUTBOX_SWEEP_INTERVAL``, default 60 s).
+Why a sweep at all: a partnership's notices are delivered right after the events that caused them, by the
+``record_and_deliver`` activity that recorded them (``deliver_notifications`` in histories from before it).
+When the mail server is down (``record_and_deliver`` tries once and leaves the rest pending; the older
+activity retried a few times), or the worker dies between writing a row and sending it, the row stays
+pending until some later event of the same partnership. The sweep picks up every such row (partnerships'
+and gatherings' alike) within one ``interval`` after the mail server is back
+(``ENTRYPOINT_OUTBOX_SWEEP_INTERVAL``, default 60 s).
 
 Why a loop owned by the worker process, not a Temporal Schedule:
 

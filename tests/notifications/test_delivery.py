@@ -17,12 +17,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from temporalio.testing import ActivityEnvironment
 
-from activities.models import Delivered, DeliverNotifications
+from activities.models import Delivered, DeliverNotifications, RecordEvents
 from activities.notifications import delivery
 from activities.notifications.activity import NotificationActivities
 from activities.notifications.claims import Claims, resent_unconfirmed
 from activities.notifications.delivery import DeliveryFailed, deliver_pending, lease_for, message_id_for
 from activities.notifications.smtp import SmtpMailer, parse_smtp_url
+from activities.partnership import PartnershipActivities
 from activities.records import schema as s
 from activities.records.migrate import upgrade
 from activities.records.models import OutboxMessage, OutboxStatus
@@ -416,6 +417,48 @@ async def test_the_claims_table_comes_back_if_the_database_is_reset(tmp_path: Pa
         await seed_people(records, other)
         await record(records, other.accepted())
         assert (await deliver_pending(records, mailer(mail_server), other.pid)).sent == 1
+
+
+async def test_record_and_deliver_records_then_sends_each_notice_once_however_often_it_runs(
+    store: RecordStore, mail_server: MailServer
+) -> None:
+    """One activity per command (issue 12): the events are appended and their five notices sent; the retry
+    Temporal makes after a lost completion finds the events appended and every notice sent, and sends nothing."""
+    cast = Cast.new()
+    await seed_people(store, cast)
+    run = cast.started()
+    request = RecordEvents(partnership_id=cast.pid, expected_version=0, events=run.log)
+    activities = PartnershipActivities(store, mailer(mail_server))
+
+    first = await activity_environment().run(activities.record_and_deliver, request)
+    again = await activity_environment(attempt=2).run(activities.record_and_deliver, request)
+
+    assert (first.version, first.duplicate, len(first.outbox_keys)) == (len(run.log), False, 5)
+    assert first.delivered == Delivered(sent=5, undeliverable=0, pending=0) and first.delivery_failed is None
+    assert again.duplicate and again.delivered == Delivered(sent=0, undeliverable=0, pending=0)
+    assert len(mail_server.messages) == 5
+    assert {m.status for m in (await outbox(store, cast)).values()} == {OutboxStatus.SENT}
+    assert [e.version for e in await store.read_log(cast.pid)] == list(range(1, len(run.log) + 1))
+
+
+async def test_record_and_deliver_keeps_the_record_when_the_mail_server_is_down(
+    store: RecordStore, mail_server: MailServer
+) -> None:
+    """The record is what must not fail: with the mail server away the events are appended, the activity
+    succeeds and says why nothing was sent, and the notices stay pending for the sweep (which sends them once)."""
+    cast = Cast.new()
+    await seed_people(store, cast)
+    run = cast.matched()
+    request = RecordEvents(partnership_id=cast.pid, expected_version=0, events=run.log)
+    down = SmtpMailer.from_url(f"smtp://127.0.0.1:{free_port()}?from={SENDER}")
+
+    recorded = await activity_environment().run(PartnershipActivities(store, down).record_and_deliver, request)
+
+    assert recorded.version == len(run.log) and len(recorded.outbox_keys) == 3
+    assert recorded.delivered is None and recorded.delivery_failed == "DeliveryFailed"
+    assert {m.status for m in (await outbox(store, cast)).values()} == {OutboxStatus.PENDING}
+    swept = await deliver_pending(store, mailer(mail_server), cast.pid)  # what the sweep runs, for every partnership
+    assert swept == Delivered(sent=3, undeliverable=0, pending=0) and len(mail_server.messages) == 3
 
 
 async def test_a_retried_attempt_takes_over_at_once_what_a_killed_attempt_had_claimed(

@@ -106,7 +106,7 @@ async def test_a_partnership_is_traced_from_the_client_through_its_workflow_and_
     assert "StartWorkflow:Partnership" in names
     assert "RunWorkflow:Partnership" in names
     assert {"StartActivity:register_application", "RunActivity:register_application"} <= names
-    assert {"StartActivity:record_events", "RunActivity:record_events"} <= names
+    assert {"StartActivity:record_and_deliver", "RunActivity:record_and_deliver"} <= names
     start_trace = {trace for name, trace in collector.spans if name == "StartWorkflow:Partnership"}
     traces = {trace for name, trace in collector.spans if not name.startswith(("HandleQuery", "QueryWorkflow"))}
     assert traces == start_trace, "one trace from the client's start to the last activity (queries apart)"

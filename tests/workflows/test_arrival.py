@@ -1,5 +1,5 @@
 """Arrival time (issue 8): a party's signal counts as of when the workflow received it, however long
-record-keeping holds the loop up. Real time-skipping server, real records; record_events fails for a while."""
+record-keeping holds the loop up. Real time-skipping server, real records; record-keeping fails for a while."""
 
 from __future__ import annotations
 
@@ -33,20 +33,20 @@ FAST_SIGNING = {"signing_reminder": "PT90S", "signing_deadline": "PT2M"}
 
 
 class Outage:
-    """record_events refuses the signatures' batches until (server) time ``until``; counts the refusals."""
+    """record_and_deliver refuses the signatures' batches until (server) time ``until``; counts the refusals."""
 
     def __init__(self, store: RecordStore) -> None:
         self._real = PartnershipActivities(store)
         self.until: datetime | None = None
         self.refused = 0
 
-    @activity.defn(name="record_events")
-    async def record_events(self, request: RecordEvents) -> Recorded:
+    @activity.defn(name="record_and_deliver")
+    async def record_and_deliver(self, request: RecordEvents) -> Recorded:
         signing = any(event.type == "agreement_signed" for event in request.events)
         if signing and self.until is not None and activity.info().current_attempt_scheduled_time < self.until:
             self.refused += 1
             raise ApplicationError("the records database is down")
-        return await self._real.record_events(request)
+        return await self._real.record_and_deliver(request)
 
 
 @pytest.fixture
@@ -56,14 +56,14 @@ async def outage(records: RecordStore) -> Outage:
 
 @pytest.fixture
 async def flaky_worker(ts_env: WorkflowEnvironment, records: RecordStore, outage: Outage) -> AsyncIterator[Worker]:
-    activities = [a for a in activities_for(records, None, ts_env.client) if a.__name__ != "record_events"]
+    activities = [a for a in activities_for(records, None, ts_env.client) if a.__name__ != "record_and_deliver"]
     worker = Worker(
         ts_env.client,
         task_queue=f"tq-{uuid.uuid4().hex[:8]}",
         workflows=list(WORKFLOWS),
         workflow_runner=WORKFLOW_RUNNER,
         interceptors=list(WORKER_INTERCEPTORS),
-        activities=[*activities, outage.record_events],
+        activities=[*activities, outage.record_and_deliver],
     )
     async with worker:
         yield worker

@@ -162,6 +162,13 @@ async def test_a_worker_killed_mid_lifecycle_loses_and_doubles_nothing(
         result = await handle.result()
         assert result.stage == "COMPLETED"
         await asyncio.sleep(0.5)
+        scheduled = [
+            e.activity_task_scheduled_event_attributes.activity_type.name
+            async for e in handle.fetch_history_events()
+            if e.HasField("activity_task_scheduled_event_attributes")
+        ]
+        # One activity per command: the notices went out with their events, never in an activity of their own.
+        assert "record_and_deliver" in scheduled and "deliver_notifications" not in scheduled
 
         events = await store.read_log(handle.id)
         assert [e.version for e in events] == list(range(1, len(events) + 1))
