@@ -9,53 +9,53 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import sys
 import traceback
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from workers.commands import (
-    api,
-    calendar,
-    codec,
-    cohort,
-    db,
-    doctor,
-    keys,
-    matching,
-    outbox,
-    partnerships,
-    people,
-    pool,
-    records,
-    simulate,
-    worker,
-)
 from workers.errors import EXIT_REFUSED, CommandError, Refused, explain
 from workers.logging import configure
 from workers.settings import settings
 
-__all__ = ["COMMAND_MODULES", "CommandError", "Refused", "build_parser", "main"]
+__all__ = ["COMMANDS", "COMMAND_MODULES", "CommandError", "Refused", "build_parser", "command_module", "main"]
 
-# Each module has ``register(subparsers)``; a parser's ``handler`` is ``async def (args) -> int``.
-COMMAND_MODULES = (
-    db,
-    records,
-    worker,
-    partnerships,
-    cohort,
-    outbox,
-    matching,
-    pool,
-    api,
-    calendar,
-    doctor,
-    keys,
-    codec,
-    people,
-    simulate,
-)
+# Each module of workers/commands has ``register(subparsers)``; a parser's ``handler`` is ``async def (args) -> int``.
+COMMANDS = {
+    "db": "db",
+    "records": "records",
+    "worker": "worker",
+    "setup": "worker",
+    "dev": "worker",
+    "partnerships": "partnerships",
+    "intervene": "partnerships",
+    "cohort": "cohort",
+    "outbox": "outbox",
+    "matching": "matching",
+    "mentors": "pool",
+    "institutions": "pool",
+    "api": "api",
+    "tokens": "api",
+    "webhook-secret": "api",
+    "calendar-feed": "calendar",
+    "doctor": "doctor",
+    "keys": "keys",
+    "codec-server": "codec",
+    "people": "people",
+    "simulate": "simulate",
+}
+"""Each command → the module that registers it, in the order of the help (tests/cli/test_commands.py checks it
+against what the modules register). A command line imports only the module of its command: ``matching run``
+then never imports Temporal, SQLAlchemy or FastAPI, which other commands' modules do."""
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
+
+
+def command_module(name: str) -> Any:
+    """``workers.commands.<name>``, imported."""
+    return importlib.import_module(f"workers.commands.{name}")
+
 
 Handler = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 
@@ -86,7 +86,18 @@ def _leaves(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
     return found
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _named_module(argv: Sequence[str]) -> str | None:
+    """The module of the command ``argv`` names, or None (none named, an unknown one, or an option such as
+    ``--help`` before it: then the parser needs every command)."""
+    for arg in argv:
+        if arg not in ("--debug", "--utc"):
+            return COMMANDS.get(arg)
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command; given the command line, only of the command it names (when it names one)."""
+    named = None if argv is None else _named_module(argv)
     parser = argparse.ArgumentParser(
         prog="entrypoint",
         description="EntryPoint Engine: durable six-month mentoring partnerships on Temporal.",
@@ -94,8 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _global_options(parser, default=False)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in COMMAND_MODULES:
-        module.register(subparsers)
+    for name in COMMAND_MODULES if named is None else (named,):
+        command_module(name).register(subparsers)
     # --debug and --utc anywhere on the line: `entrypoint partnerships show X --utc` as well as before it.
     for sub in _leaves(parser):
         _global_options(sub, default=argparse.SUPPRESS)
@@ -134,7 +145,8 @@ async def _run(handler: Handler, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:

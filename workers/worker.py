@@ -22,6 +22,7 @@ from activities.partnership import PartnershipActivities
 from activities.records.store import RecordStore
 from workers.arrival import ReceivedAtReader
 from workers.health import HealthServer, database_check, temporal_check
+from workers.logging import plain_sdk_messages
 from workers.metrics import EngineMetricsInterceptor, GaugeRefresher
 from workers.settings import Settings
 from workers.telemetry import parse_address, runtime
@@ -65,6 +66,7 @@ def activities_for(store: RecordStore, mailer: SmtpMailer | None, client: Client
 
 
 def build_worker(client: Client, task_queue: str, store: RecordStore, mailer: SmtpMailer | None) -> Worker:
+    plain_sdk_messages()  # `entrypoint worker` configured logging before it imported the SDK
     return Worker(
         client,
         task_queue=task_queue,

@@ -500,12 +500,21 @@ def _violations(
         if bad_rows.size == 0:
             continue
         bad = excess[bad_rows]
-        kk = min(k, bad.shape[1])
-        top = np.argpartition(bad, bad.shape[1] - kk, axis=1)[:, bad.shape[1] - kk :]
-        keep = np.take_along_axis(bad, top, axis=1) > 0.5 - near
-        r, _ = np.nonzero(keep)
-        found_rows.append(bad_rows[r] + a)
-        found_cols.append(top[keep])
+        hot = bad > 0.5 - near
+        many = np.count_nonzero(hot, axis=1) > k
+        # A row with at most k such pairs gives them all (what its k worst are, filtered); only the others
+        # need the k worst picked out (every matched row has one: its own pair, at 0).
+        r, c = np.nonzero(hot[~many])
+        found_rows.append(bad_rows[~many][r] + a)
+        found_cols.append(c)
+        if many.any():
+            rows_many, crowded = bad_rows[many], bad[many]
+            kk = min(k, crowded.shape[1])
+            top = np.argpartition(crowded, crowded.shape[1] - kk, axis=1)[:, crowded.shape[1] - kk :]
+            keep = np.take_along_axis(crowded, top, axis=1) > 0.5 - near
+            r, _ = np.nonzero(keep)
+            found_rows.append(rows_many[r] + a)
+            found_cols.append(top[keep])
     if not found_rows:
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), violated
     return np.concatenate(found_rows).astype(np.intp), np.concatenate(found_cols).astype(np.intp), violated

@@ -198,3 +198,30 @@ def test_a_file_that_is_not_mentees_is_refused_not_matched_as_nobody(
     files["mentors"] = write(tmp_path / "mentees-again.csv", "mentee_id,degree_level\ns-1,master\n")
     assert run(files) == 2
     assert "the header lacks the columns mentor_id, organisation_id, sector" in capsys.readouterr().err
+
+
+def test_a_good_json_file_reads_as_item_by_item_validation_reads_it(tmp_path: Path) -> None:
+    """The one-call validation of a good file (workers.commands.matching._all_good) gives the very models the
+    item-by-item one does, with contact data in the file (dropped first) or without."""
+    from domain.people import MenteeProfile
+    from workers.commands.matching import MENTEE_IGNORED, MENTEE_LISTS, _load, read_records, validate
+
+    without_contact = json.loads(json.dumps(MENTEES))
+    for mentee in without_contact:
+        mentee.pop("contact", None)
+    escaped = '[{"mentee_id": "s-7", "degree_level": "phd", "institution_id": "u", "field": "law", "n\\u0061me": "X"}]'
+    for name, content in [("with.json", MENTEES), ("without.json", without_contact), ("escaped.json", escaped)]:
+        path = write(tmp_path / name, content)
+        good, bad = validate(read_records(path, MENTEE_LISTS), MenteeProfile, MENTEE_IGNORED, "mentee_id")
+        assert bad == []
+        assert _load(path, MenteeProfile, MENTEE_LISTS, MENTEE_IGNORED, "mentee_id", "mentees") == [m for _, m in good]
+
+
+def test_an_id_given_twice_in_a_json_file_is_reported_with_both_lines(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files["mentees"] = write(tmp_path / "mentees.json", [*MENTEES, MENTEES[1]])
+    assert run(files) == 2
+    text = files["mentees"].read_text().splitlines()
+    first, again = [i - 1 for i, line in enumerate(text, 1) if '"s-2"' in line]  # each object opens a line above
+    assert f"line {again}: mentee_id s-2 already given on line {first}" in capsys.readouterr().err
