@@ -40,6 +40,7 @@ from activities.records.store import RecordStore
 from bench.common import (
     COORDINATOR_ID,
     Result,
+    cpu_seconds,
     emit,
     progress,
     records_database,
@@ -197,8 +198,9 @@ async def _bounded(items: Sequence[Any], work: Any, concurrency: int) -> int:
         async with gate:
             try:
                 await work(item)
-            except Exception:
+            except Exception as error:
                 failed += 1
+                progress(f"a step failed: {type(error).__name__}: {str(error)[:160]}")
 
     await asyncio.gather(*(one(item) for item in items))
     return failed
@@ -221,15 +223,28 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
 
     params: dict[str, Any] = {"partnerships": size, "mentors": size // 2}
     phases: dict[str, float] = {}
+    cpu: dict[str, dict[str, float]] = {}
+    skipping = 0.0
     loop = asyncio.get_running_loop()
     mark = loop.time()
+    cpu_mark = cpu_seconds()
 
     def phase(name: str) -> None:
-        nonlocal mark
-        now = loop.time()
+        nonlocal mark, cpu_mark
+        now, used = loop.time(), cpu_seconds()
         phases[name] = now - mark
-        mark = now
-        progress(f"cohort_simulation {size}: {name} took {phases[name]:.1f}s")
+        cpu[name] = {side: round(used[side] - cpu_mark[side], 1) for side in used}
+        mark, cpu_mark = now, used
+        progress(
+            f"cohort_simulation {size}: {name} took {phases[name]:.1f}s"
+            f" (CPU worker {cpu[name]['worker']:.0f}s, server {cpu[name]['server']:.0f}s)"
+        )
+
+    async def skip(duration: timedelta) -> None:
+        nonlocal skipping
+        began = loop.time()
+        await skip_time(env, duration)
+        skipping += loop.time() - began
 
     cohort_id = f"cs{uuid.uuid4().hex[:6]}"
     inp = pool(size, seed=size)
@@ -245,7 +260,7 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
             task_queue = f"cs-{uuid.uuid4().hex[:8]}"
             async with build_worker(client, task_queue, store, mailer=None):
                 began = loop.time()
-                mark = began
+                mark, cpu_mark = began, cpu_seconds()
                 handles: dict[str, WorkflowHandle[Any, PartnershipStatus]] = {}
 
                 async def apply(mentee: Any) -> None:
@@ -281,7 +296,7 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
                 cohort = await client.start_workflow(
                     CohortWorkflow.run, plan, id=cohort_workflow_id(cohort_id), task_queue=task_queue
                 )
-                await skip_time(env, timedelta(days=2))
+                await skip(timedelta(days=2))
                 running = await _cohort_stage(cohort, lambda s: s.stage == "RUNNING", 60 + size * 0.5)
                 phase("matching")
 
@@ -304,10 +319,10 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
                     await handle.execute_update(PartnershipWorkflow.add_diary_entry_update, diary)
 
                 for _month in range(6):
-                    await skip_time(env, timedelta(days=27))
+                    await skip(timedelta(days=27))
                     failed += await _bounded(list(handles.values()), meet, concurrency)
                 phase("six_months")
-                await skip_time(env, timedelta(days=24))  # past the end of every programme, before review reminders
+                await skip(timedelta(days=24))  # past the end of every programme, before review reminders
 
                 async def review(handle: WorkflowHandle[Any, PartnershipStatus]) -> None:
                     if (await handle.query(PartnershipWorkflow.status)).stage != "CLOSING_REVIEW":
@@ -335,8 +350,18 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
             "completed": report.by_stage.get("COMPLETED", 0),
             "meetings_mean": report.meetings_mean,
             "phases": "/".join(f"{k}={v:.0f}s" for k, v in phases.items()),
+            "skipping_s": round(skipping),
+            "cpu_ms_per_partnership": "worker {} server {}".format(
+                *(round(1000 * sum(c[side] for c in cpu.values()) / size) for side in ("worker", "server"))
+            ),
         },
-        data={"phases_s": phases, "report": report.model_dump(mode="json"), "failed": failed},
+        data={
+            "phases_s": phases,
+            "phases_cpu_s": cpu,
+            "skipping_s": skipping,
+            "report": report.model_dump(mode="json"),
+            "failed": failed,
+        },
     )
     if failed:
         result.notes.append(f"{failed} steps failed")
