@@ -16,18 +16,24 @@ CLI calls it when a command ends, before its event loop closes.
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import gc
 import weakref
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, Self
 
 from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import PydanticPayloadConverter
-from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    SerializationContext,
+    WithSerializationContext,
+)
 from temporalio.service import TLSConfig
 
 from activities.keys import Keyring, load_keyring
@@ -60,7 +66,30 @@ class QuietPydanticPayloadConverter(PydanticPayloadConverter):
             raise ValueError(f"invalid {found.title}: {problems(found)}") from None
 
 
-PYDANTIC = DataConverter(payload_converter_class=QuietPydanticPayloadConverter)
+class EngineDataConverter(DataConverter):
+    """The SDK's data converter, except that giving it a serialization context re-keys the codec only.
+
+    Of its parts only the codec reads the context (the workflow id picks a partnership's data key); the
+    pydantic payload converter and the failure converter ignore it. The SDK's own ``with_context`` clones the
+    whole converter through its constructor, building a new payload and failure converter each time, and a
+    worker asks for a context per payload sequence of every activity command and result (about 7 % of the
+    worker's time under load, bench/stacks.py). Here the clone is a shallow copy with the re-keyed codec, and
+    none when the codec stays the same. tests/privacy/test_data_keys.py checks that the other parts take no
+    context, so a converter that starts to read it is noticed.
+    """
+
+    def with_context(self, context: SerializationContext) -> Self:
+        codec = self.payload_codec
+        if isinstance(codec, WithSerializationContext):
+            codec = codec.with_context(context)
+        if codec is self.payload_codec:
+            return self
+        clone = copy.copy(self)
+        object.__setattr__(clone, "payload_codec", codec)
+        return clone
+
+
+PYDANTIC = EngineDataConverter(payload_converter_class=QuietPydanticPayloadConverter)
 """Pydantic JSON whose validation failures name the problems, never the values."""
 
 

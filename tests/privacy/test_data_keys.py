@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from temporalio.converter import ActivitySerializationContext, WorkflowSerializationContext
+from temporalio.converter import ActivitySerializationContext, WithSerializationContext, WorkflowSerializationContext
 
 from activities.keys import Keyring, KeyringError
 from activities.records import RecordStore
@@ -101,3 +101,36 @@ async def test_contacts_are_stored_encrypted_and_read_as_nothing_after_erasure(s
     await store.data_keys.destroy([person_subject(person)])
     assert await store.data_keys.open_text(person_subject(person), "name", name) == ERASED
     assert await store.get_contact(person) is None
+
+
+async def test_a_context_re_keys_the_codec_only_and_the_other_parts_take_none(store: RecordStore) -> None:
+    """``EngineDataConverter.with_context`` copies the converter with the codec re-keyed, where the SDK rebuilds
+    every part: that is only right while the payload and failure converters ignore the context."""
+    keyring = Keyring.generate()
+    converter = data_converter(keyring, DataKeys(store.database, keyring))
+    workflow_id = f"partnership-c1-{uuid.uuid4().hex[:8]}"
+    activity = ActivitySerializationContext(
+        namespace="default",
+        activity_id="7",
+        activity_type="record_and_deliver",
+        activity_task_queue="q",
+        workflow_id=workflow_id,
+        workflow_type="Partnership",
+        is_local=False,
+    )
+    payloads = converter.payload_converter
+    assert isinstance(payloads, WithSerializationContext) and payloads.with_context(activity) is payloads
+    assert not isinstance(converter.failure_converter, WithSerializationContext)
+    assert converter.external_storage is None
+
+    keyed = converter.with_context(activity)
+    assert isinstance(keyed.payload_codec, EncryptionCodec)
+    assert keyed.payload_codec.subject == partnership_subject(workflow_id)
+    assert keyed.payload_converter is converter.payload_converter
+    assert keyed.failure_converter is converter.failure_converter
+    assert converter.with_context(workflow_context("cohort-c1")) is converter  # the keyring's key: no copy
+    assert converter.payload_codec is not keyed.payload_codec  # the original is unchanged
+
+    [payload] = await keyed.encode([{"reflection": SECRET}])
+    assert payload.metadata[KEY_ID] == f"dk:{partnership_subject(workflow_id)}".encode()
+    assert await converter.decode([payload], [dict]) == [{"reflection": SECRET}]
