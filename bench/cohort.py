@@ -56,6 +56,7 @@ from domain.cohort import CohortPlan, CohortReport, PlannedGathering, RoundSumma
 from domain.gathering.plan import SUBJECT_GROUP_SIZE
 from domain.partnership.commands import GatheringKind
 from domain.people import Contact, Institution
+from workers.settings import settings as current_settings
 from workers.worker import WORKFLOW_RUNNER, build_worker
 from workflows.cohort import CohortWorkflow
 from workflows.partnership import PartnershipWorkflow
@@ -221,7 +222,8 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
     """``size`` applicants and ``size // 2`` mentors of capacity 2 through a whole programme under a Cohort."""
     from bench.matching import pool
 
-    params: dict[str, Any] = {"partnerships": size, "mentors": size // 2}
+    cache = current_settings().workflow_cache  # ENTRYPOINT_WORKFLOW_CACHE, as the real worker reads it
+    params: dict[str, Any] = {"partnerships": size, "mentors": size // 2, "workflow_cache": cache}
     phases: dict[str, float] = {}
     cpu: dict[str, dict[str, float]] = {}
     skipping = 0.0
@@ -258,7 +260,7 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
                 await store.upsert_mentor(profile, Contact(name=f"Mentor {profile.mentor_id}"), cohorts=[cohort_id])
             client = env.client
             task_queue = f"cs-{uuid.uuid4().hex[:8]}"
-            async with build_worker(client, task_queue, store, mailer=None):
+            async with build_worker(client, task_queue, store, mailer=None, workflow_cache=cache):
                 began = loop.time()
                 mark, cpu_mark = began, cpu_seconds()
                 handles: dict[str, WorkflowHandle[Any, PartnershipStatus]] = {}

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     """The programme's time zone (IANA name): the CLI shows every time in it, with its offset."""
     outbox_sweep_interval: float = Field(default=60.0, gt=0, validation_alias="ENTRYPOINT_OUTBOX_SWEEP_INTERVAL")
     """Seconds between two passes of the worker's outbox sweep (pending notices are retried that often)."""
+    workflow_cache: int = Field(default=1000, ge=1, validation_alias="ENTRYPOINT_WORKFLOW_CACHE")
+    """Workflows the worker keeps in memory (``max_cached_workflows``): about 0.4-0.5 MiB each. A workflow beyond it
+    is evicted and replayed from its history when it next wakes; size it to the partnerships that wake together
+    (a cohort's, at a time skip or the programme's end), BENCHMARKS.md."""
     # Data protection (read by activities/keys.py and workers/codec_server.py; declared here to document them).
     keyring: SecretStr | None = Field(default=None, validation_alias="ENTRYPOINT_KEYRING")
     """The keyring's JSON (``entrypoint keys generate``); unset: the keyring file."""

@@ -36,6 +36,9 @@ log = structlog.get_logger(__name__)
 
 WORKFLOWS: Sequence[type] = (PartnershipWorkflow, GatheringWorkflow, CohortWorkflow)
 
+DEFAULT_WORKFLOW_CACHE = Settings.model_fields["workflow_cache"].default
+"""Workflows kept in memory (``ENTRYPOINT_WORKFLOW_CACHE``): temporalio's default, 1,000."""
+
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("email_validator", "idna")
 )
@@ -65,11 +68,19 @@ def activities_for(store: RecordStore, mailer: SmtpMailer | None, client: Client
     ]
 
 
-def build_worker(client: Client, task_queue: str, store: RecordStore, mailer: SmtpMailer | None) -> Worker:
+def build_worker(
+    client: Client,
+    task_queue: str,
+    store: RecordStore,
+    mailer: SmtpMailer | None,
+    *,
+    workflow_cache: int = DEFAULT_WORKFLOW_CACHE,
+) -> Worker:
     plain_sdk_messages()  # `entrypoint worker` configured logging before it imported the SDK
     return Worker(
         client,
         task_queue=task_queue,
+        max_cached_workflows=workflow_cache,
         workflows=list(WORKFLOWS),
         workflow_runner=WORKFLOW_RUNNER,
         activities=activities_for(store, mailer, client),
@@ -82,7 +93,7 @@ async def run_worker(settings: Settings) -> None:
     store = RecordStore.from_url(settings.database_url)
     mailer = SmtpMailer.from_url(settings.smtp_url) if settings.smtp_url else None
     client = await connect(settings, service_name="entrypoint-worker")
-    worker = build_worker(client, settings.task_queue, store, mailer)
+    worker = build_worker(client, settings.task_queue, store, mailer, workflow_cache=settings.workflow_cache)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
