@@ -16,7 +16,10 @@ import traceback
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from workers.errors import EXIT_REFUSED, CommandError, Refused, explain
+from pydantic import ValidationError
+
+from domain.errors import problems
+from workers.errors import EXIT_REFUSED, EXIT_USAGE, CommandError, Refused, explain
 from workers.logging import configure
 from workers.settings import settings
 
@@ -155,7 +158,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from workers.rendering import use_utc
 
     use_utc(args.utc)
-    configure(settings().log_level)
+    try:
+        log_level = settings().log_level
+    except ValidationError as error:  # a bad ENTRYPOINT_* / TEMPORAL_* variable: one line, not a traceback
+        print(f"entrypoint: invalid settings: {problems(error)}", file=sys.stderr)
+        return EXIT_USAGE
+    configure(log_level)
     if not args.debug:
         # Commands print what happened themselves; Alembic's INFO lines (a schema check before every
         # `outbox` or `records`) would only clutter stderr.

@@ -67,3 +67,25 @@ def test_matching_run_imports_neither_temporal_nor_the_database_nor_the_gateway(
     assert done.returncode == 0, done.stderr
     assert "matched 1 of 1 mentees" in done.stdout
     assert "imported: []" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("ENTRYPOINT_WORKFLOW_CACHE", "0", "ENTRYPOINT_WORKFLOW_CACHE: Input should be greater than or equal to 1"),
+        (
+            "ENTRYPOINT_GAUGE_INTERVAL",
+            "soon",
+            "ENTRYPOINT_GAUGE_INTERVAL: Input should be a valid number, unable to parse string as a number",
+        ),
+    ],
+)
+def test_a_bad_setting_is_one_line_and_exit_2_not_a_traceback(
+    tmp_path: Path, variable: str, value: str, says: str
+) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO), variable: value}
+    done = subprocess.run(
+        [sys.executable, "-m", "workers", "worker"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [f"entrypoint: invalid settings: {says}"]
