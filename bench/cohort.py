@@ -41,6 +41,7 @@ from bench.common import (
     COORDINATOR_ID,
     Result,
     cpu_seconds,
+    dev_server,
     emit,
     progress,
     records_database,
@@ -56,6 +57,7 @@ from domain.cohort import CohortPlan, CohortReport, PlannedGathering, RoundSumma
 from domain.gathering.plan import SUBJECT_GROUP_SIZE
 from domain.partnership.commands import GatheringKind
 from domain.people import Contact, Institution
+from domain.policy import Policy
 from workers.settings import settings as current_settings
 from workers.worker import WORKFLOW_RUNNER, build_worker
 from workflows.cohort import CohortWorkflow
@@ -218,12 +220,44 @@ async def _cohort_stage(handle: WorkflowHandle[Any, Any], predicate: Any, timeou
     raise TimeoutError("the cohort did not get there in time")
 
 
-async def simulate(size: int, concurrency: int = 50) -> Result:
+DEV_DAY_PER_PARTNERSHIP = timedelta(milliseconds=4)
+"""On the dev server, one programme day per partnership of the cohort: a month's drive (a meeting and a diary entry
+for every partnership, CPU-bound) then spans the same number of programme days at every size, so every size sees the
+same pattern of timers, reminders and meetings, and CPU per partnership compares across sizes (wall time there is
+mostly waiting)."""
+
+
+def dev_policy(day: timedelta) -> dict[str, Any]:
+    """The dev server's programme (the application's policy overrides), in days of ``day``: the default's shape with
+    windows wide enough for a drive that spans days (no signing deadline, lapse or review reminder falls due while
+    the drive is on its way)."""
+    policy = Policy(
+        signing_reminder=40 * day,
+        signing_deadline=80 * day,
+        meeting_cadence=30 * day,
+        lapse_grace=30 * day,
+        escalation_after=60 * day,
+        programme_length=240 * day,
+        review_window=80 * day,
+        review_reminder=40 * day,
+        cohort_wait=400 * day,
+        checkin_first=30 * day,
+        checkin_every=60 * day,
+        checkin_window=14 * day,
+    )
+    return policy.model_dump(mode="json", exclude={"eligible_degree_levels", "target_hours_min", "target_hours_max"})
+
+
+async def simulate(size: int, concurrency: int = 50, server: str = "time-skipping") -> Result:
     """``size`` applicants and ``size // 2`` mentors of capacity 2 through a whole programme under a Cohort."""
     from bench.matching import pool
 
+    dev = server == "dev"
+    day = DEV_DAY_PER_PARTNERSHIP * size if dev else timedelta(days=1)
     cache = current_settings().workflow_cache  # ENTRYPOINT_WORKFLOW_CACHE, as the real worker reads it
-    params: dict[str, Any] = {"partnerships": size, "mentors": size // 2, "workflow_cache": cache}
+    params: dict[str, Any] = {"partnerships": size, "mentors": size // 2, "server": server, "workflow_cache": cache}
+    if dev:
+        params["day_s"] = day.total_seconds()
     phases: dict[str, float] = {}
     cpu: dict[str, dict[str, float]] = {}
     skipping = 0.0
@@ -242,15 +276,18 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
             f" (CPU worker {cpu[name]['worker']:.0f}s, server {cpu[name]['server']:.0f}s)"
         )
 
-    async def skip(duration: timedelta) -> None:
+    async def skip(days: int) -> None:
         nonlocal skipping
         began = loop.time()
-        await skip_time(env, duration)
+        if dev:
+            await asyncio.sleep((days * day).total_seconds())
+        else:
+            await skip_time(env, days * day)
         skipping += loop.time() - began
 
     cohort_id = f"cs{uuid.uuid4().hex[:6]}"
     inp = pool(size, seed=size)
-    async with time_skipping_server() as env, records_database("sqlite") as url:
+    async with dev_server() if dev else time_skipping_server() as env, records_database("sqlite") as url:
         store = RecordStore.from_url(url)
         try:
             await seed(store, cohort_id)
@@ -276,6 +313,7 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
                         languages=mentee.languages,
                         goals=mentee.goals,
                         preferred_sector=mentee.preferred_sector,
+                        policy=dev_policy(day) if dev else None,
                     )
                     handle = await client.start_workflow(
                         PartnershipWorkflow.run, app, id=app.workflow_id, task_queue=task_queue
@@ -290,15 +328,16 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
                     cohort_id=cohort_id,
                     coordinator_id=COORDINATOR_ID,
                     applications_close=now,
-                    matching_at=now + timedelta(days=1),
-                    kickoff_at=now + timedelta(days=7),
-                    programme_end=now + timedelta(days=7 + 190),
+                    matching_at=now + day,
+                    kickoff_at=now + 7 * day,
+                    programme_end=now + (7 + (280 if dev else 190)) * day,
+                    review_window=14 * day,
                     auto_approve=True,
                 )
                 cohort = await client.start_workflow(
                     CohortWorkflow.run, plan, id=cohort_workflow_id(cohort_id), task_queue=task_queue
                 )
-                await skip(timedelta(days=2))
+                await skip(2)
                 running = await _cohort_stage(cohort, lambda s: s.stage == "RUNNING", 60 + size * 0.5)
                 phase("matching")
 
@@ -321,13 +360,16 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
                     await handle.execute_update(PartnershipWorkflow.add_diary_entry_update, diary)
 
                 for _month in range(6):
-                    await skip(timedelta(days=27))
+                    await skip(20 if dev else 27)  # on the dev server the drive itself spans about ten days
                     failed += await _bounded(list(handles.values()), meet, concurrency)
                 phase("six_months")
-                await skip(timedelta(days=24))  # past the end of every programme, before review reminders
+                if not dev:
+                    await skip(24)  # past the end of every programme, before review reminders
 
                 async def review(handle: WorkflowHandle[Any, PartnershipStatus]) -> None:
-                    if (await handle.query(PartnershipWorkflow.status)).stage != "CLOSING_REVIEW":
+                    if dev:  # each programme ends in real time, 240 days after its signatures
+                        await until_stage(handle, {"CLOSING_REVIEW"}, timeout=(300 * day).total_seconds())
+                    elif (await handle.query(PartnershipWorkflow.status)).stage != "CLOSING_REVIEW":
                         return
                     mentee = {"party": "mentee", "rating": 5, "outcome": "employed_in_field"}
                     await handle.execute_update(PartnershipWorkflow.submit_closing_review_update, mentee)
@@ -370,7 +412,7 @@ async def simulate(size: int, concurrency: int = 50) -> Result:
     return result
 
 
-async def run(sizes: list[int]) -> list[Result]:
+async def run(sizes: list[int], server: str = "time-skipping") -> list[Result]:
     if _cohort_module() is None:
         return [emit(Result("cohort_simulation", skipped="no Cohort workflow yet (workflows/cohort.py)"))]
     if not _worker_has_cohort():
@@ -386,9 +428,9 @@ async def run(sizes: list[int]) -> list[Result]:
         ]
     results = []
     for size in sizes:
-        progress(f"cohort_simulation: {size} partnerships on the time-skipping server")
+        progress(f"cohort_simulation: {size} partnerships on the {server} server")
         try:
-            results.append(emit(await simulate(size)))
+            results.append(emit(await simulate(size, server=server)))
         except Exception as error:
             why = f"the simulation of {size} failed ({type(error).__name__}: {str(error)[:200]})"
             results.append(emit(Result("cohort_simulation", {"partnerships": size}, skipped=why)))
