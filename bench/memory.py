@@ -6,9 +6,9 @@ matched and signed (signals), then left idle on their timers under the default (
 A few warm-up partnerships come first; the baseline is taken after them, so imports and the sandbox's
 first load are not counted per partnership. Sizes are checkpoints of one growing population.
 
-Temporal's Python worker keeps at most ``max_cached_workflows`` (1,000 by default, which the engine
-keeps) workflows in memory and evicts the rest until their next event; beyond that size the RSS per open
-partnership falls, and what grows is replay work when a timer or signal reaches an evicted workflow.
+Temporal's Python worker keeps at most ``max_cached_workflows`` (1,000 by default; ENTRYPOINT_WORKFLOW_CACHE)
+workflows in memory and evicts the rest until their next event; beyond that size the RSS per open partnership
+falls, and what grows is replay work when a timer or signal reaches an evicted workflow.
 """
 
 from __future__ import annotations
@@ -27,11 +27,13 @@ from temporalio.client import Client
 from activities.records.store import RecordStore
 from bench.common import Result, dev_server, emit, progress, records_database, rss_kib, scratch_dir, seed
 from bench.lifecycle import application, opening
+from workers.settings import settings as current_settings
 from workflows.partnership import PartnershipWorkflow
 
 WARM_UP = 5
-CACHE = 1000
-"""temporalio's default max_cached_workflows, which build_worker keeps."""
+CACHE = current_settings().workflow_cache
+"""The worker's ``max_cached_workflows``: ENTRYPOINT_WORKFLOW_CACHE (the worker process inherits the environment),
+1,000 by default as in temporalio."""
 
 
 async def _open(client: Client, task_queue: str, cohort_id: str, first: int, count: int, concurrency: int) -> int:
