@@ -237,7 +237,7 @@ def dev_policy(day: timedelta) -> dict[str, Any]:
         meeting_cadence=30 * day,
         lapse_grace=30 * day,
         escalation_after=60 * day,
-        programme_length=240 * day,
+        programme_length=210 * day,
         review_window=80 * day,
         review_reminder=40 * day,
         cohort_wait=400 * day,
@@ -330,7 +330,7 @@ async def simulate(size: int, concurrency: int = 50, server: str = "time-skippin
                     applications_close=now,
                     matching_at=now + day,
                     kickoff_at=now + 7 * day,
-                    programme_end=now + (7 + (280 if dev else 190)) * day,
+                    programme_end=now + (7 + (250 if dev else 190)) * day,
                     review_window=14 * day,
                     auto_approve=True,
                 )
@@ -360,15 +360,15 @@ async def simulate(size: int, concurrency: int = 50, server: str = "time-skippin
                     await handle.execute_update(PartnershipWorkflow.add_diary_entry_update, diary)
 
                 for _month in range(6):
-                    await skip(20 if dev else 27)  # on the dev server the drive itself spans about ten days
+                    await skip(10 if dev else 27)  # on the dev server the month's drive itself spans about 20 days
                     failed += await _bounded(list(handles.values()), meet, concurrency)
                 phase("six_months")
                 if not dev:
                     await skip(24)  # past the end of every programme, before review reminders
 
                 async def review(handle: WorkflowHandle[Any, PartnershipStatus]) -> None:
-                    if dev:  # each programme ends in real time, 240 days after its signatures
-                        await until_stage(handle, {"CLOSING_REVIEW"}, timeout=(300 * day).total_seconds())
+                    if dev:  # each programme ends in real time, 210 days after its signatures
+                        await until_stage(handle, {"CLOSING_REVIEW"}, timeout=(260 * day).total_seconds())
                     elif (await handle.query(PartnershipWorkflow.status)).stage != "CLOSING_REVIEW":
                         return
                     mentee = {"party": "mentee", "rating": 5, "outcome": "employed_in_field"}
