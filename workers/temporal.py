@@ -72,9 +72,9 @@ class EngineDataConverter(DataConverter):
     Of its parts only the codec reads the context (the workflow id picks a partnership's data key); the
     pydantic payload converter and the failure converter ignore it. The SDK's own ``with_context`` clones the
     whole converter through its constructor, building a new payload and failure converter each time, and a
-    worker asks for a context per payload sequence of every activity command and result (about 7 % of the
-    worker's time under load, bench/stacks.py). Here the clone is a shallow copy with the re-keyed codec, and
-    none when the codec stays the same. tests/privacy/test_data_keys.py checks that the other parts take no
+    worker asks for a context per payload sequence of every activity command and result (6.5 % of the worker's
+    Python samples in engine_overhead's profile; 2.0 % with this, BENCHMARKS.md). Here the clone is a shallow
+    copy with the re-keyed codec, and none when the codec stays the same. tests/privacy/test_data_keys.py checks that the other parts take no
     context, so a converter that starts to read it is noticed.
     """
 
