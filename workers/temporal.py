@@ -74,8 +74,8 @@ class EngineDataConverter(DataConverter):
     whole converter through its constructor, building a new payload and failure converter each time, and a
     worker asks for a context per payload sequence of every activity command and result (6.5 % of the worker's
     Python samples in engine_overhead's profile; 2.0 % with this, BENCHMARKS.md). Here the clone is a shallow
-    copy with the re-keyed codec, and none when the codec stays the same. tests/privacy/test_data_keys.py checks that the other parts take no
-    context, so a converter that starts to read it is noticed.
+    copy with the re-keyed codec, and none when the codec stays the same. tests/privacy/test_data_keys.py
+    checks that the other parts take no context, so a converter that starts to read it is noticed.
     """
 
     def with_context(self, context: SerializationContext) -> Self:
