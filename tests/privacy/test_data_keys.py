@@ -21,6 +21,18 @@ def workflow_context(workflow_id: str) -> WorkflowSerializationContext:
     return WorkflowSerializationContext(namespace="default", workflow_id=workflow_id)
 
 
+def activity_context(workflow_id: str, activity_type: str = "record_events") -> ActivitySerializationContext:
+    return ActivitySerializationContext(
+        namespace="default",
+        activity_id="1",
+        activity_type=activity_type,
+        activity_task_queue="q",
+        workflow_id=workflow_id,
+        workflow_type="Partnership",
+        is_local=False,
+    )
+
+
 async def test_a_partnerships_payloads_are_under_its_data_key_and_read_erased_once_it_is_destroyed(
     store: RecordStore,
 ) -> None:
@@ -45,15 +57,7 @@ async def test_a_partnerships_payloads_are_under_its_data_key_and_read_erased_on
 async def test_activities_share_their_workflows_key_and_other_workflows_use_the_keyring(store: RecordStore) -> None:
     keyring = Keyring.generate()
     codec = EncryptionCodec(keyring, DataKeys(store.database, keyring))
-    activity = ActivitySerializationContext(
-        namespace="default",
-        activity_id="1",
-        activity_type="record_events",
-        activity_task_queue="q",
-        workflow_id="partnership-c1-m1",
-        workflow_type="Partnership",
-        is_local=False,
-    )
+    activity = activity_context("partnership-c1-m1")
     assert codec.with_context(activity).subject == "partnership:partnership-c1-m1"
     assert codec.with_context(workflow_context("cohort-c1")).subject is None
     assert EncryptionCodec(keyring).with_context(workflow_context("partnership-c1-m1")).subject is None
@@ -109,15 +113,7 @@ async def test_a_context_re_keys_the_codec_only_and_the_other_parts_take_none(st
     keyring = Keyring.generate()
     converter = data_converter(keyring, DataKeys(store.database, keyring))
     workflow_id = f"partnership-c1-{uuid.uuid4().hex[:8]}"
-    activity = ActivitySerializationContext(
-        namespace="default",
-        activity_id="7",
-        activity_type="record_and_deliver",
-        activity_task_queue="q",
-        workflow_id=workflow_id,
-        workflow_type="Partnership",
-        is_local=False,
-    )
+    activity = activity_context(workflow_id, "record_and_deliver")
     payloads = converter.payload_converter
     assert isinstance(payloads, WithSerializationContext) and payloads.with_context(activity) is payloads
     assert not isinstance(converter.failure_converter, WithSerializationContext)
