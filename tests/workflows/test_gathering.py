@@ -12,6 +12,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 from temporalio.workflow import UpdateMethodMultiParam
@@ -71,6 +72,10 @@ async def gstatus(handle: WorkflowHandle[Any, Any]) -> GatheringStatus:
     return await handle.query(GatheringWorkflow.status)
 
 
+QUERY_PATIENCE = timedelta(seconds=5)
+"""How long one status query of a poll may take before it is asked again."""
+
+
 async def gupdate(
     handle: WorkflowHandle[Any, Any],
     message: UpdateMethodMultiParam[[Any, dict[str, Any]], GatheringStatus],
@@ -80,11 +85,19 @@ async def gupdate(
 
 
 async def gwait(handle: WorkflowHandle[Any, Any], predicate: Any, what: str, timeout: float = 30.0) -> GatheringStatus:
-    """Poll the gathering's status (in real time) until ``predicate(status)`` holds."""
+    """Poll the gathering's status (in real time) until ``predicate(status)`` holds.
+
+    A query that lands on a run just as it continues as new can go unanswered ("query deadline exceeded": the
+    worker's answer is refused because that run has closed); the poll asks the latest run again, as a UI would."""
     deadline = asyncio.get_running_loop().time() + timeout
     last: GatheringStatus | None = None
     while asyncio.get_running_loop().time() < deadline:
-        last = await gstatus(handle)
+        try:
+            last = await handle.query(GatheringWorkflow.status, rpc_timeout=QUERY_PATIENCE)
+        except RPCError as error:
+            if error.status != RPCStatusCode.DEADLINE_EXCEEDED:
+                raise
+            continue
         if predicate(last):
             return last
         await asyncio.sleep(0.05)
