@@ -18,7 +18,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from domain.errors import problems
 from workers.errors import EXIT_REFUSED, EXIT_USAGE, CommandError, Refused, explain
 from workers.logging import configure
 from workers.settings import settings
@@ -161,6 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         log_level = settings().log_level
     except ValidationError as error:  # a bad ENTRYPOINT_* / TEMPORAL_* variable: one line, not a traceback
+        from domain.errors import problems  # here only: importing the domain costs every command line ~0.1 s
+
         print(f"entrypoint: invalid settings: {problems(error)}", file=sys.stderr)
         return EXIT_USAGE
     configure(log_level)
