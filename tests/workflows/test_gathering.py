@@ -68,8 +68,8 @@ async def start_gathering(
     )
 
 
-async def gstatus(handle: WorkflowHandle[Any, Any]) -> GatheringStatus:
-    return await handle.query(GatheringWorkflow.status)
+async def gstatus(handle: WorkflowHandle[Any, Any], rpc_timeout: timedelta | None = None) -> GatheringStatus:
+    return await handle.query(GatheringWorkflow.status, rpc_timeout=rpc_timeout)
 
 
 QUERY_PATIENCE = timedelta(seconds=5)
@@ -93,7 +93,7 @@ async def gwait(handle: WorkflowHandle[Any, Any], predicate: Any, what: str, tim
     last: GatheringStatus | None = None
     while asyncio.get_running_loop().time() < deadline:
         try:
-            last = await handle.query(GatheringWorkflow.status, rpc_timeout=QUERY_PATIENCE)
+            last = await gstatus(handle, QUERY_PATIENCE)
         except RPCError as error:
             if error.status != RPCStatusCode.DEADLINE_EXCEEDED:
                 raise
