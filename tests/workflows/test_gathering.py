@@ -95,7 +95,8 @@ async def gwait(handle: WorkflowHandle[Any, Any], predicate: Any, what: str, tim
         try:
             last = await gstatus(handle, QUERY_PATIENCE)
         except RPCError as error:
-            if error.status != RPCStatusCode.DEADLINE_EXCEEDED:
+            # The server's query deadline (DEADLINE_EXCEEDED) or this poll's patience ("Timeout expired": CANCELLED).
+            if error.status not in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
                 raise
             continue
         if predicate(last):
